@@ -1,0 +1,122 @@
+#!/usr/bin/env node
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { describeError, InfraError } from './errors.js';
+import { isAlive, readIfExists, stopProcess } from './process-util.js';
+import { runSupervisor, sharedInfraStatus, STATE_DIR, stopSharedInfra } from './shared.js';
+import { createDataDir, DEFAULT_PORTS, describeInfra, startInfra } from './start.js';
+
+const USAGE = `usage: comms-infra <command>
+
+  up [--pg-port N] [--kafka-port N]   start PostgreSQL and Kafka and keep them running (Ctrl-C stops)
+  down                                stop the shared test infra of this checkout, if any
+  status                              show the shared test infra of this checkout
+`;
+
+const DEV_STATE = join(STATE_DIR, 'dev.json');
+
+function port(value: string | undefined, flag: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) {
+    throw new InfraError(
+      `${flag} must be a port number 1-65535, got '${value}'`,
+      `for example ${flag} ${fallback}`,
+    );
+  }
+  return n;
+}
+
+/** Stops what an earlier `up` left running when it was killed without cleanup. */
+async function cleanUpEarlierUp(): Promise<void> {
+  const text = await readIfExists(DEV_STATE);
+  if (text === undefined) return;
+  const earlier = JSON.parse(text) as { pid: number; serverPids: number[]; dataDir: string };
+  if (isAlive(earlier.pid)) {
+    throw new InfraError(
+      `Another 'npm run infra' (pid ${earlier.pid}) is already running in this checkout`,
+      'use that one, or stop it with Ctrl-C in its terminal',
+    );
+  }
+  for (const pid of earlier.serverPids) {
+    const cmdline = (await readIfExists(`/proc/${pid}/cmdline`)) ?? '';
+    if (isAlive(pid) && (cmdline.includes('kafka.Kafka') || cmdline.includes('postgres'))) {
+      console.log(`stopping a server left over by an earlier run (pid ${pid})`);
+      await stopProcess(pid, 'SIGKILL', 0);
+    }
+  }
+  await rm(earlier.dataDir, { recursive: true, force: true });
+  await rm(DEV_STATE, { force: true });
+}
+
+async function up(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: { 'pg-port': { type: 'string' }, 'kafka-port': { type: 'string' } },
+  });
+  const kafkaPort = port(values['kafka-port'], '--kafka-port', DEFAULT_PORTS.kafka);
+  const ports = {
+    postgres: port(values['pg-port'], '--pg-port', DEFAULT_PORTS.postgres),
+    kafka: kafkaPort,
+    kafkaController: kafkaPort + 1,
+  };
+  await mkdir(STATE_DIR, { recursive: true });
+  await cleanUpEarlierUp();
+  const dir = await createDataDir('comms-dev-');
+  console.log('starting PostgreSQL and Kafka...');
+  let infra;
+  try {
+    infra = await startInfra({ dir, ports, log: (line) => console.log(line) });
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+  const serverPids = [infra.postgres.pid, infra.kafka.pid].filter((p) => p !== undefined);
+  await writeFile(DEV_STATE, JSON.stringify({ pid: process.pid, serverPids, dataDir: dir }));
+  for (const line of describeInfra(infra)) console.log(line);
+  console.log(`\nexport DATABASE_URL=${infra.databaseUrl}`);
+  console.log(`export KAFKA_BROKERS=${infra.kafkaBrokers}`);
+  console.log('\nRunning. Press Ctrl-C to stop and remove the data.');
+
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    console.log('\nstopping Kafka and PostgreSQL...');
+    await infra.stop();
+    await rm(dir, { recursive: true, force: true });
+    await rm(DEV_STATE, { force: true });
+    console.log('stopped.');
+    process.exit(0);
+  };
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => void stop());
+  // Keep the process alive until a signal arrives.
+  setInterval(() => undefined, 1 << 30);
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'up':
+      return up(rest);
+    case 'down': {
+      const stopped = await stopSharedInfra();
+      console.log(stopped ? 'shared test infra stopped' : 'no shared test infra was running');
+      return;
+    }
+    case 'status':
+      console.log(await sharedInfraStatus());
+      return;
+    case 'supervise':
+      return runSupervisor({ idleMs: Number(process.env['COMMS_INFRA_IDLE_MS'] ?? 30_000) });
+    default:
+      console.error(USAGE);
+      process.exitCode = 2;
+  }
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  console.error(`\n${describeError(error)}`);
+  process.exitCode = 1;
+});

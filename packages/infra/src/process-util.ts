@@ -1,0 +1,159 @@
+import { spawn } from 'node:child_process';
+import { open, readFile, stat } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import type { ChildProcess } from 'node:child_process';
+
+/** Resolves with a TCP port on 127.0.0.1 that nothing listens on right now. */
+export async function findFreePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => {
+        if (address === null || typeof address === 'string') reject(new Error('no port'));
+        else resolve(address.port);
+      });
+    });
+  });
+}
+
+/** True when a listener could bind `port` on 127.0.0.1. */
+export async function isPortFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/** True when a process with this pid exists (and we may signal it). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Sends a signal to a process (and its group, when it leads one), ignoring "no such process". */
+export function signal(pid: number, sig: NodeJS.Signals, group = false): void {
+  try {
+    process.kill(group ? -pid : pid, sig);
+  } catch {
+    if (group) signal(pid, sig, false);
+  }
+}
+
+/**
+ * Asks a process to stop with `sig`, then kills it when it has not exited
+ * after `graceMs`. Resolves once it is gone.
+ */
+export async function stopProcess(
+  pid: number,
+  sig: NodeJS.Signals,
+  graceMs: number,
+): Promise<void> {
+  if (!isAlive(pid)) return;
+  signal(pid, sig, true);
+  const deadline = Date.now() + graceMs;
+  while (isAlive(pid) && Date.now() < deadline) await delay(50);
+  if (isAlive(pid)) {
+    signal(pid, 'SIGKILL', true);
+    const hardDeadline = Date.now() + 5_000;
+    while (isAlive(pid) && Date.now() < hardDeadline) await delay(50);
+  }
+}
+
+/** Resolves when the child has exited (immediately if it already has). */
+export function exited(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+}
+
+/** A promise that resolves after `ms`; only for polling loops with a deadline. */
+export function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Polls `check` until it returns a value other than `undefined`, or throws
+ * `onTimeout()` once `timeoutMs` have passed.
+ */
+export async function pollUntil<T>(
+  check: () => Promise<T | undefined>,
+  options: { timeoutMs: number; intervalMs?: number; onTimeout: () => Error | Promise<Error> },
+): Promise<T> {
+  const deadline = Date.now() + options.timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() >= deadline) throw await options.onTimeout();
+    await delay(options.intervalMs ?? 100);
+  }
+}
+
+/** The last `lines` lines of a text file, or a note when it cannot be read. */
+export async function tailFile(path: string, lines = 25): Promise<string> {
+  try {
+    const info = await stat(path);
+    const handle = await open(path, 'r');
+    try {
+      const size = Math.min(info.size, 64 * 1024);
+      const buffer = Buffer.alloc(size);
+      await handle.read(buffer, 0, size, info.size - size);
+      return buffer
+        .toString('utf8')
+        .split('\n')
+        .slice(-lines - 1)
+        .join('\n')
+        .trimEnd();
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    return `(no log at ${path})`;
+  }
+}
+
+/** Reads a whole file, or undefined when it does not exist. */
+export async function readIfExists(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs a command to completion and collects its output; never throws for a non-zero exit. */
+export function run(
+  command: string,
+  args: readonly string[],
+  options: { cwd?: string; timeoutMs?: number; uid?: number; gid?: number } = {},
+): Promise<{ code: number | null; output: string; error?: NodeJS.ErrnoException }> {
+  return new Promise((resolve) => {
+    let output = '';
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.gid }),
+    });
+    const timer =
+      options.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => child.kill('SIGKILL'), options.timeoutMs);
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    child.once('error', (error: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      resolve({ code: null, output, error });
+    });
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    });
+  });
+}

@@ -1,0 +1,212 @@
+import { Kafka, logLevel as KafkaLogLevel, Partitioners } from 'kafkajs';
+import type { Admin, Consumer, Producer, logCreator as LogCreator } from 'kafkajs';
+import { parseBrokers } from './brokers.js';
+
+/**
+ * The project's Kafka adapter. Everything that talks to Kafka goes through
+ * these types, so the client library (kafkajs today) can be swapped in one
+ * package without touching the services.
+ */
+
+/** How to reach the cluster. */
+export interface KafkaConfig {
+  /** `host:port` entries, as parsed by {@link parseBrokers}. */
+  readonly brokers: readonly string[];
+  /** Identifies this process in broker logs and quotas. */
+  readonly clientId: string;
+  /** Milliseconds to wait for a TCP connection. Default 3000. */
+  readonly connectionTimeoutMs?: number;
+  /** Retries of a failed request or connection before giving up. Default 5. */
+  readonly retries?: number;
+  /** Receives the client library's warnings and errors. Default: dropped. */
+  readonly log?: (entry: { level: 'error' | 'warn'; message: string }) => void;
+}
+
+/** A topic to create if it does not exist yet. */
+export interface TopicSpec {
+  readonly topic: string;
+  /** Default 3. */
+  readonly partitions?: number;
+  /** Default 1 (one broker). */
+  readonly replicationFactor?: number;
+}
+
+/** A record to publish. */
+export interface OutgoingMessage {
+  /** Records with the same key go to the same partition, in order. */
+  readonly key: string | null;
+  readonly value: string | Buffer | null;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/** A record as a consumer receives it. */
+export interface IncomingMessage {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+  readonly key: string | null;
+  readonly value: Buffer | null;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly timestamp: string;
+}
+
+/** Creates and deletes topics. */
+export interface KafkaAdmin {
+  /** Creates the topics that are missing and waits until they have leaders. */
+  ensureTopics(specs: readonly TopicSpec[]): Promise<void>;
+  listTopics(): Promise<string[]>;
+  deleteTopics(topics: readonly string[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Publishes records; acknowledged by every in-sync replica. */
+export interface KafkaProducer {
+  send(topic: string, messages: readonly OutgoingMessage[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Options for {@link KafkaClient.consumer}. */
+export interface ConsumerOptions {
+  readonly groupId: string;
+  readonly topics: readonly string[];
+  /** Where a group with no committed offset starts. Default true. */
+  readonly fromBeginning?: boolean;
+}
+
+/**
+ * A consumer in a group. `run` calls the handler one message at a time per
+ * partition and commits a message's offset only after its handler resolved,
+ * so a crash redelivers instead of losing (at-least-once).
+ */
+export interface KafkaConsumer {
+  run(handler: (message: IncomingMessage) => Promise<void>): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Entry point of the adapter: one per process and cluster. */
+export interface KafkaClient {
+  readonly brokers: readonly string[];
+  admin(): Promise<KafkaAdmin>;
+  producer(options?: { readonly idempotent?: boolean }): Promise<KafkaProducer>;
+  consumer(options: ConsumerOptions): Promise<KafkaConsumer>;
+}
+
+const toLogCreator =
+  (log: KafkaConfig['log']): LogCreator =>
+  () =>
+  ({ level, log: entry }) => {
+    if (log === undefined) return;
+    const message = `${entry.message}${entry['error'] ? `: ${String(entry['error'])}` : ''}`;
+    if (level === KafkaLogLevel.ERROR) log({ level: 'error', message });
+    else if (level === KafkaLogLevel.WARN) log({ level: 'warn', message });
+  };
+
+/** Creates the adapter for a cluster. Validates the broker list first. */
+export function createKafka(config: KafkaConfig): KafkaClient {
+  const brokers = parseBrokers(config.brokers.join(','));
+  const kafka = new Kafka({
+    clientId: config.clientId,
+    brokers,
+    connectionTimeout: config.connectionTimeoutMs ?? 3_000,
+    retry: { retries: config.retries ?? 5 },
+    logLevel: KafkaLogLevel.WARN,
+    logCreator: toLogCreator(config.log),
+  });
+
+  return {
+    brokers,
+    async admin() {
+      const admin = kafka.admin();
+      await admin.connect();
+      return wrapAdmin(admin);
+    },
+    async producer(options) {
+      const idempotent = options?.idempotent ?? true;
+      const producer = kafka.producer({
+        idempotent,
+        // An idempotent producer keeps order with one request in flight.
+        maxInFlightRequests: idempotent ? 1 : 5,
+        createPartitioner: Partitioners.DefaultPartitioner,
+      });
+      await producer.connect();
+      return wrapProducer(producer);
+    },
+    async consumer(options) {
+      const consumer = kafka.consumer({ groupId: options.groupId });
+      await consumer.connect();
+      await consumer.subscribe({
+        topics: [...options.topics],
+        fromBeginning: options.fromBeginning ?? true,
+      });
+      return wrapConsumer(consumer);
+    },
+  };
+}
+
+function wrapAdmin(admin: Admin): KafkaAdmin {
+  return {
+    async ensureTopics(specs) {
+      const existing = new Set(await admin.listTopics());
+      const missing = specs.filter((spec) => !existing.has(spec.topic));
+      if (missing.length > 0) {
+        await admin.createTopics({
+          waitForLeaders: true,
+          topics: missing.map((spec) => ({
+            topic: spec.topic,
+            numPartitions: spec.partitions ?? 3,
+            replicationFactor: spec.replicationFactor ?? 1,
+          })),
+        });
+      }
+    },
+    listTopics: () => admin.listTopics(),
+    async deleteTopics(topics) {
+      await admin.deleteTopics({ topics: [...topics] });
+    },
+    close: () => admin.disconnect(),
+  };
+}
+
+function wrapProducer(producer: Producer): KafkaProducer {
+  return {
+    async send(topic, messages) {
+      await producer.send({
+        topic,
+        acks: -1,
+        messages: messages.map((m) => ({
+          key: m.key,
+          value: m.value,
+          ...(m.headers === undefined ? {} : { headers: { ...m.headers } }),
+        })),
+      });
+    },
+    close: () => producer.disconnect(),
+  };
+}
+
+function wrapConsumer(consumer: Consumer): KafkaConsumer {
+  return {
+    async run(handler) {
+      await consumer.run({
+        autoCommit: true,
+        eachMessage: async ({ topic, partition, message }) => {
+          const headers: Record<string, string> = {};
+          for (const [name, value] of Object.entries(message.headers ?? {})) {
+            if (value === undefined) continue;
+            headers[name] = Array.isArray(value) ? String(value.at(-1)) : String(value);
+          }
+          await handler({
+            topic,
+            partition,
+            offset: message.offset,
+            key: message.key === null ? null : message.key.toString('utf8'),
+            value: message.value,
+            headers,
+            timestamp: message.timestamp,
+          });
+        },
+      });
+    },
+    close: () => consumer.disconnect(),
+  };
+}

@@ -1,0 +1,13 @@
+export { parseBrokers } from './brokers.js';
+export { createKafka } from './client.js';
+export type {
+  ConsumerOptions,
+  IncomingMessage,
+  KafkaAdmin,
+  KafkaClient,
+  KafkaConfig,
+  KafkaConsumer,
+  KafkaProducer,
+  OutgoingMessage,
+  TopicSpec,
+} from './client.js';

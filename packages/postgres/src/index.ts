@@ -1,0 +1,4 @@
+export { parseDatabaseUrl, redactDatabaseUrl, withDatabase } from './database-url.js';
+export type { DatabaseUrl } from './database-url.js';
+export { createPool, withTransaction } from './pool.js';
+export type { CreatePoolOptions, Pool, PoolClient } from './pool.js';

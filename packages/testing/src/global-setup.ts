@@ -1,0 +1,27 @@
+import { acquireSharedInfra, describeError } from '@comms/infra';
+import type { TestProject } from 'vitest/node';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** Connection details of the run's PostgreSQL and Kafka. */
+    commsInfra: { databaseUrl: string; kafkaBrokers: string };
+  }
+}
+
+/**
+ * Vitest global setup for packages whose tests need PostgreSQL and Kafka.
+ * Takes a lease on the run's shared servers (starting them if this is the
+ * first package to ask) and gives it back when the package's tests end.
+ */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  try {
+    const infra = await acquireSharedInfra({ log: (line) => console.log(`[infra] ${line}`) });
+    project.provide('commsInfra', {
+      databaseUrl: infra.databaseUrl,
+      kafkaBrokers: infra.kafkaBrokers,
+    });
+    return () => infra.release();
+  } catch (error) {
+    throw new Error(describeError(error));
+  }
+}

@@ -1,0 +1,26 @@
+#!/usr/bin/env node
+// `npm test`: runs every package's tests through turbo, then makes sure the
+// shared PostgreSQL and Kafka that the tests started are stopped before
+// returning, also when the tests fail or the run is interrupted.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+const args = ['run', 'test', ...process.argv.slice(2)];
+const turbo = spawn('npx', ['turbo', ...args], { stdio: 'inherit' });
+
+let interrupted = false;
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, () => {
+    interrupted = true;
+    turbo.kill(sig);
+  });
+}
+
+const code = await new Promise((resolve) => turbo.on('exit', (c, s) => resolve(c ?? (s ? 1 : 0))));
+
+const cli = new URL('../packages/infra/dist/cli.js', import.meta.url);
+if (existsSync(cli)) {
+  const down = spawn(process.execPath, [cli.pathname, 'down'], { stdio: 'inherit' });
+  await new Promise((resolve) => down.on('exit', resolve));
+}
+process.exit(interrupted && code === 0 ? 130 : code);
