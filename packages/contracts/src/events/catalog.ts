@@ -1,0 +1,115 @@
+import Type from 'typebox';
+import type { Static, TSchema } from 'typebox';
+import { MONEY_PATTERN } from '../money.js';
+
+/**
+ * Every Kafka event the system publishes, one schema per type and version.
+ * The TypeScript types are derived from these schemas, so they cannot drift.
+ *
+ * Rules for changing an event (consumers accept every version ever seen):
+ * - adding an optional field is fine within a version;
+ * - anything else is a new version (`.v2`), published beside the old one
+ *   until no consumer needs it, with a fixture under fixtures/events/.
+ * Data objects allow unknown fields, so an additive change never breaks an
+ * older consumer.
+ */
+
+const Uuid = Type.String({ format: 'uuid' });
+const Timestamp = Type.String({ format: 'date-time' });
+const Money = Type.String({ pattern: MONEY_PATTERN });
+const NonEmpty = Type.String({ minLength: 1, maxLength: 200 });
+
+const OrderLine = Type.Object({
+  productId: NonEmpty,
+  quantity: Type.Integer({ minimum: 1 }),
+  price: Money,
+});
+
+/** `user.registered.v1`: a user was created. Carries the contact details consumers replicate. */
+export const UserRegisteredV1 = Type.Object({
+  userId: Uuid,
+  name: NonEmpty,
+  email: Type.String({ format: 'email', maxLength: 254 }),
+  registeredAt: Timestamp,
+});
+
+/** `user.deactivated.v1`: a user may no longer place orders. */
+export const UserDeactivatedV1 = Type.Object({
+  userId: Uuid,
+  deactivatedAt: Timestamp,
+});
+
+/** `order.created.v1`: an order was placed for a validated user. */
+export const OrderCreatedV1 = Type.Object({
+  orderId: Uuid,
+  userId: Uuid,
+  userName: NonEmpty,
+  items: Type.Array(OrderLine, { minItems: 1 }),
+  totalAmount: Money,
+  createdAt: Timestamp,
+});
+
+/** `order.paid.v1`: the order's total was paid. */
+export const OrderPaidV1 = Type.Object({
+  orderId: Uuid,
+  userId: Uuid,
+  amount: Money,
+  paidAt: Timestamp,
+});
+
+/** `order.cancelled.v1`: the order will not be fulfilled. */
+export const OrderCancelledV1 = Type.Object({
+  orderId: Uuid,
+  userId: Uuid,
+  reason: Type.String({ maxLength: 500 }),
+  cancelledAt: Timestamp,
+});
+
+/** `order.shipped.v1`: a paid order left the warehouse. */
+export const OrderShippedV1 = Type.Object({
+  orderId: Uuid,
+  userId: Uuid,
+  shippedAt: Timestamp,
+});
+
+/** Kafka topics of the system. */
+export const TOPICS = {
+  users: 'users',
+  orders: 'orders',
+  notificationsDlq: 'notifications.dlq',
+} as const;
+
+/** Each event type with its data schema and the topic it is published to. */
+export const EVENT_CATALOG = {
+  'user.registered.v1': { topic: TOPICS.users, data: UserRegisteredV1 },
+  'user.deactivated.v1': { topic: TOPICS.users, data: UserDeactivatedV1 },
+  'order.created.v1': { topic: TOPICS.orders, data: OrderCreatedV1 },
+  'order.paid.v1': { topic: TOPICS.orders, data: OrderPaidV1 },
+  'order.cancelled.v1': { topic: TOPICS.orders, data: OrderCancelledV1 },
+  'order.shipped.v1': { topic: TOPICS.orders, data: OrderShippedV1 },
+} as const satisfies Record<string, { topic: string; data: TSchema }>;
+
+/** Every event type, such as `order.created.v1`. */
+export type EventType = keyof typeof EVENT_CATALOG;
+
+/** The `data` of an event type, derived from its schema. */
+export type EventData<T extends EventType> = Static<(typeof EVENT_CATALOG)[T]['data']>;
+
+/** A CloudEvents 1.0 event (structured JSON mode) of one type. */
+export interface CloudEvent<T extends EventType = EventType> {
+  readonly specversion: '1.0';
+  /** Unique per event; consumers deduplicate on it. */
+  readonly id: string;
+  /** Who published it, for example `/user-service`. */
+  readonly source: string;
+  readonly type: T;
+  /** RFC 3339. */
+  readonly time: string;
+  /** The aggregate id; also the Kafka key. */
+  readonly subject: string;
+  readonly datacontenttype: 'application/json';
+  readonly data: EventData<T>;
+}
+
+/** Any event of the catalog; switch on `type` to narrow it. */
+export type AnyEvent = { [T in EventType]: CloudEvent<T> }[EventType];

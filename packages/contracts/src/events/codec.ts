@@ -1,0 +1,138 @@
+import { randomUUID } from 'node:crypto';
+import Type from 'typebox';
+import { Compile } from 'typebox/compile';
+import type { Validator } from 'typebox/compile';
+import { EVENT_CATALOG } from './catalog.js';
+import type { AnyEvent, CloudEvent, EventData, EventType } from './catalog.js';
+
+/** Content type of a structured-mode CloudEvent, set as the Kafka `content-type` header. */
+export const CLOUDEVENTS_CONTENT_TYPE = 'application/cloudevents+json; charset=UTF-8';
+
+/** What is wrong with an event, so a consumer can dead-letter it with a reason. */
+export type EventProblem = 'not-json' | 'envelope' | 'unknown-type' | 'data';
+
+/**
+ * An event that cannot be accepted. `field` names the offending field as a
+ * path (`data.email`, `specversion`); `problem` says which check failed.
+ */
+export class EventValidationError extends Error {
+  override readonly name = 'EventValidationError';
+  constructor(
+    readonly problem: EventProblem,
+    readonly field: string,
+    readonly reason: string,
+  ) {
+    super(field === '' ? reason : `${field}: ${reason}`);
+  }
+}
+
+const Envelope = Type.Object({
+  specversion: Type.Literal('1.0'),
+  id: Type.String({ minLength: 1, maxLength: 200 }),
+  source: Type.String({ minLength: 1, maxLength: 500 }),
+  type: Type.String({ pattern: '^[a-z]+(\\.[a-z]+)+\\.v[0-9]+$' }),
+  time: Type.String({ format: 'date-time' }),
+  subject: Type.String({ minLength: 1, maxLength: 200 }),
+  datacontenttype: Type.Optional(Type.Literal('application/json')),
+  data: Type.Object({}),
+});
+
+const envelope = Compile(Envelope);
+const dataValidators = new Map<string, Validator>(
+  Object.entries(EVENT_CATALOG).map(([type, entry]) => [type, Compile(entry.data)]),
+);
+
+function isEventType(type: string): type is EventType {
+  return Object.hasOwn(EVENT_CATALOG, type);
+}
+
+/** `/data/items/0/price` -> `data.items[0].price`. */
+function fieldPath(prefix: string, pointer: string): string {
+  const parts = pointer.split('/').filter((p) => p !== '');
+  let path = prefix;
+  for (const part of parts)
+    path += /^\d+$/.test(part) ? `[${part}]` : path === '' ? part : `.${part}`;
+  return path;
+}
+
+function firstError(
+  validator: Validator,
+  value: unknown,
+  prefix: string,
+  problem: EventProblem,
+): never {
+  const error = validator.Errors(value)[0];
+  if (error === undefined) throw new EventValidationError(problem, prefix, 'is invalid');
+  let field = fieldPath(prefix, error.instancePath);
+  if (error.keyword === 'required') {
+    const missing = (error.params as { requiredProperties?: string[] }).requiredProperties?.[0];
+    if (missing !== undefined) field = field === '' ? missing : `${field}.${missing}`;
+    throw new EventValidationError(problem, field, 'is required');
+  }
+  throw new EventValidationError(problem, field, error.message);
+}
+
+/**
+ * Parses and validates one event: bytes or text of a structured-mode
+ * CloudEvent, or an already parsed object. Returns it typed by its `type`;
+ * throws {@link EventValidationError} naming the field otherwise.
+ */
+export function parseEvent(input: unknown): AnyEvent {
+  let value: unknown = input;
+  if (typeof input === 'string' || input instanceof Uint8Array) {
+    const text = typeof input === 'string' ? input : Buffer.from(input).toString('utf8');
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      throw new EventValidationError('not-json', '', `not JSON: ${(error as Error).message}`);
+    }
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new EventValidationError('envelope', '', 'a CloudEvent must be a JSON object');
+  }
+  if (!envelope.Check(value)) firstError(envelope, value, '', 'envelope');
+  const { type, data } = value as { type: string; data: unknown };
+  if (!isEventType(type)) {
+    throw new EventValidationError('unknown-type', 'type', `unknown event type '${type}'`);
+  }
+  const validator = dataValidators.get(type);
+  if (validator !== undefined && !validator.Check(data))
+    firstError(validator, data, 'data', 'data');
+  return value as AnyEvent;
+}
+
+/** Options for {@link createEvent}. */
+export interface CreateEventOptions<T extends EventType> {
+  readonly source: string;
+  readonly subject: string;
+  readonly data: EventData<T>;
+  /** Default: a new UUID. Pass a stable id to make a re-publish deduplicable. */
+  readonly id?: string;
+  /** Default: now. */
+  readonly time?: Date | string;
+}
+
+/** Builds a CloudEvent of `type`, validating it before it can be published. */
+export function createEvent<T extends EventType>(
+  type: T,
+  options: CreateEventOptions<T>,
+): CloudEvent<T> {
+  const time = options.time ?? new Date();
+  const event = {
+    specversion: '1.0',
+    id: options.id ?? randomUUID(),
+    source: options.source,
+    type,
+    time: typeof time === 'string' ? time : time.toISOString(),
+    subject: options.subject,
+    datacontenttype: 'application/json',
+    data: options.data,
+  } as CloudEvent<T>;
+  parseEvent(event);
+  return event;
+}
+
+/** The Kafka topic an event type is published to. */
+export function topicOf(type: EventType): string {
+  return EVENT_CATALOG[type].topic;
+}

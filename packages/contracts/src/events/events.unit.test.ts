@@ -1,0 +1,128 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import { EVENT_CATALOG } from './catalog.js';
+import { createEvent, EventValidationError, parseEvent, topicOf } from './codec.js';
+import type { EventType } from './catalog.js';
+
+const FIXTURES = new URL('../../fixtures/events/', import.meta.url);
+
+async function fixture(type: string): Promise<Record<string, unknown>> {
+  return JSON.parse(await readFile(new URL(`${type}.json`, FIXTURES), 'utf8')) as Record<
+    string,
+    unknown
+  >;
+}
+
+function rejection(input: unknown): EventValidationError {
+  try {
+    parseEvent(input);
+  } catch (error) {
+    if (error instanceof EventValidationError) return error;
+    throw error;
+  }
+  throw new Error('expected the event to be rejected');
+}
+
+describe('published event versions', () => {
+  it('has a fixture for every event type and version in the catalog', async () => {
+    const files = (await readdir(FIXTURES)).map((f) => f.replace(/\.json$/, ''));
+    expect(files.sort()).toEqual(Object.keys(EVENT_CATALOG).sort());
+  });
+
+  it.each(Object.keys(EVENT_CATALOG))('still parses the %s fixture', async (type) => {
+    const event = parseEvent(JSON.stringify(await fixture(type)));
+    expect(event.type).toBe(type);
+    expect(event.specversion).toBe('1.0');
+  });
+});
+
+describe('parseEvent rejects invalid events with the field at fault', () => {
+  it.each<[string, (e: Record<string, unknown>) => unknown, string, string]>([
+    ['bytes that are not JSON', () => Buffer.from([0xff, 0x00, 0x7b]), 'not-json', ''],
+    ['a JSON array', () => [], 'envelope', ''],
+    ['a wrong specversion', (e) => ({ ...e, specversion: '0.3' }), 'envelope', 'specversion'],
+    ['a missing id', ({ id: _id, ...e }) => e, 'envelope', 'id'],
+    ['a time that is not RFC 3339', (e) => ({ ...e, time: 'yesterday' }), 'envelope', 'time'],
+    ['an unknown type', (e) => ({ ...e, type: 'user.renamed.v1' }), 'unknown-type', 'type'],
+    ['a future version', (e) => ({ ...e, type: 'user.registered.v9' }), 'unknown-type', 'type'],
+    [
+      'an email that is not one',
+      (e) => ({ ...e, data: { ...(e['data'] as object), email: 'not-an-email' } }),
+      'data',
+      'data.email',
+    ],
+    [
+      'a missing data field',
+      (e) => {
+        const { name: _name, ...data } = e['data'] as Record<string, unknown>;
+        return { ...e, data };
+      },
+      'data',
+      'data.name',
+    ],
+  ])('%s', async (_label, mutate, problem, field) => {
+    const error = rejection(mutate(await fixture('user.registered.v1')));
+    expect(error.problem).toBe(problem);
+    expect(error.field).toBe(field);
+    expect(error.message.length).toBeGreaterThan(field.length);
+  });
+
+  it('names the array element of a bad order line', async () => {
+    const created = await fixture('order.created.v1');
+    const data = created['data'] as { items: Record<string, unknown>[] };
+    const error = rejection({
+      ...created,
+      data: { ...data, items: [data.items[0], { ...data.items[1], price: 3.5 }] },
+    });
+    expect(error.field).toBe('data.items[1].price');
+  });
+
+  it('accepts fields it does not know in data (additive changes do not break consumers)', async () => {
+    const event = await fixture('order.shipped.v1');
+    const data = { ...(event['data'] as object), carrier: 'parcel-co' };
+    expect(parseEvent({ ...event, data }).type).toBe('order.shipped.v1');
+  });
+});
+
+describe('createEvent', () => {
+  it('builds a valid CloudEvent with a fresh id and the aggregate as subject', () => {
+    const data = {
+      userId: '7b0c8b1e-3f5a-4d2e-9c1a-2f4e6b8d0a11',
+      deactivatedAt: '2026-02-01T12:00:00.000Z',
+    };
+    const a = createEvent('user.deactivated.v1', {
+      source: '/user-service',
+      subject: data.userId,
+      data,
+    });
+    const b = createEvent('user.deactivated.v1', {
+      source: '/user-service',
+      subject: data.userId,
+      data,
+    });
+    expect(a).toMatchObject({
+      specversion: '1.0',
+      type: 'user.deactivated.v1',
+      subject: data.userId,
+    });
+    expect(a.id).not.toBe(b.id);
+    expect(parseEvent(JSON.stringify(a))).toEqual(a);
+  });
+
+  it('refuses to build an event its consumers would reject', () => {
+    expect(() =>
+      createEvent('order.paid.v1', {
+        source: '/order-service',
+        subject: 'x',
+        data: { orderId: 'x', userId: 'y', amount: '1', paidAt: 'now' },
+      }),
+    ).toThrow(/data\.orderId/);
+  });
+
+  it.each<[EventType, string]>([
+    ['user.registered.v1', 'users'],
+    ['order.cancelled.v1', 'orders'],
+  ])('publishes %s to %s', (type, topic) => {
+    expect(topicOf(type)).toBe(topic);
+  });
+});

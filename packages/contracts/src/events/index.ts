@@ -1,0 +1,19 @@
+export {
+  EVENT_CATALOG,
+  OrderCancelledV1,
+  OrderCreatedV1,
+  OrderPaidV1,
+  OrderShippedV1,
+  TOPICS,
+  UserDeactivatedV1,
+  UserRegisteredV1,
+} from './catalog.js';
+export type { AnyEvent, CloudEvent, EventData, EventType } from './catalog.js';
+export {
+  CLOUDEVENTS_CONTENT_TYPE,
+  createEvent,
+  EventValidationError,
+  parseEvent,
+  topicOf,
+} from './codec.js';
+export type { CreateEventOptions, EventProblem } from './codec.js';
