@@ -9,5 +9,7 @@ export type {
 } from './start.js';
 export { acquireSharedInfra, stopSharedInfra } from './shared.js';
 export type { SharedInfra } from './shared.js';
-export { checkJava, ensureKafkaJars } from './native-kafka.js';
+export { checkJava, ensureKafkaJars, startNativeKafka } from './native-kafka.js';
+export type { NativeKafka } from './native-kafka.js';
+export { findFreePort } from './process-util.js';
 export { IMAGES } from './containers.js';

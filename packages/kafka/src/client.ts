@@ -59,8 +59,13 @@ export interface KafkaAdmin {
   close(): Promise<void>;
 }
 
-/** Publishes records; acknowledged by every in-sync replica. */
+/**
+ * Publishes records; acknowledged by every in-sync replica. A failed send
+ * drops the connection, and the next send connects again, so a producer
+ * outlives a broker restart.
+ */
 export interface KafkaProducer {
+  connect(): Promise<void>;
   send(topic: string, messages: readonly OutgoingMessage[]): Promise<void>;
   close(): Promise<void>;
 }
@@ -87,7 +92,14 @@ export interface KafkaConsumer {
 export interface KafkaClient {
   readonly brokers: readonly string[];
   admin(): Promise<KafkaAdmin>;
-  producer(options?: { readonly idempotent?: boolean }): Promise<KafkaProducer>;
+  /**
+   * A producer. By default it connects before resolving; with `lazy` it
+   * connects on the first send, so a service can start while Kafka is down.
+   */
+  producer(options?: {
+    readonly idempotent?: boolean;
+    readonly lazy?: boolean;
+  }): Promise<KafkaProducer>;
   consumer(options: ConsumerOptions): Promise<KafkaConsumer>;
 }
 
@@ -128,8 +140,9 @@ export function createKafka(config: KafkaConfig): KafkaClient {
         maxInFlightRequests: idempotent ? 1 : 5,
         createPartitioner: Partitioners.DefaultPartitioner,
       });
-      await producer.connect();
-      return wrapProducer(producer);
+      const wrapped = wrapProducer(producer);
+      if (options?.lazy !== true) await wrapped.connect();
+      return wrapped;
     },
     async consumer(options) {
       const consumer = kafka.consumer({ groupId: options.groupId });
@@ -168,19 +181,39 @@ function wrapAdmin(admin: Admin): KafkaAdmin {
 }
 
 function wrapProducer(producer: Producer): KafkaProducer {
+  let connected: Promise<void> | undefined;
+  const connect = () => {
+    connected ??= producer.connect().catch((error: unknown) => {
+      connected = undefined;
+      throw error;
+    });
+    return connected;
+  };
   return {
+    connect,
     async send(topic, messages) {
-      await producer.send({
-        topic,
-        acks: -1,
-        messages: messages.map((m) => ({
-          key: m.key,
-          value: m.value,
-          ...(m.headers === undefined ? {} : { headers: { ...m.headers } }),
-        })),
-      });
+      await connect();
+      try {
+        await producer.send({
+          topic,
+          acks: -1,
+          messages: messages.map((m) => ({
+            key: m.key,
+            value: m.value,
+            ...(m.headers === undefined ? {} : { headers: { ...m.headers } }),
+          })),
+        });
+      } catch (error) {
+        // Start from a fresh connection next time; the caller retries.
+        connected = undefined;
+        await producer.disconnect().catch(() => undefined);
+        throw error;
+      }
     },
-    close: () => producer.disconnect(),
+    async close() {
+      connected = undefined;
+      await producer.disconnect();
+    },
   };
 }
 

@@ -2,3 +2,5 @@ export { parseDatabaseUrl, redactDatabaseUrl, withDatabase } from './database-ur
 export type { DatabaseUrl } from './database-url.js';
 export { createPool, withTransaction } from './pool.js';
 export type { CreatePoolOptions, Pool, PoolClient } from './pool.js';
+export { migrate } from './migrate.js';
+export type { Migration } from './migrate.js';

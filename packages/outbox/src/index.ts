@@ -1,0 +1,2 @@
+export { enqueue, OUTBOX_MIGRATION, startOutboxRelay } from './outbox.js';
+export type { OutboxMessage, OutboxRelay, OutboxRelayOptions } from './outbox.js';

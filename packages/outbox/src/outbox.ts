@@ -1,0 +1,202 @@
+import type { KafkaProducer } from '@comms/kafka';
+import type { Migration, Pool, PoolClient } from '@comms/postgres';
+
+/**
+ * The transactional outbox. A service writes the event into `outbox` in the
+ * same transaction as the change it describes; the relay publishes rows to
+ * Kafka in id order and marks them sent. Nothing is lost: a row stays
+ * unpublished until Kafka acknowledged it, however long Kafka is down.
+ *
+ * Rows are picked by `published_at IS NULL`, never by a high-water mark, so
+ * a transaction that commits after a later one (ids are taken at insert,
+ * visibility comes at commit) is still published. One relay publishes at a
+ * time per database (an advisory lock), so two instances of a service never
+ * publish the same row twice in normal operation. A crash between Kafka's
+ * acknowledgement and the commit re-publishes that batch: delivery is
+ * at-least-once and consumers deduplicate by event id.
+ */
+export const OUTBOX_MIGRATION: Migration = {
+  version: 1000,
+  name: 'outbox',
+  sql: `CREATE TABLE outbox (
+    id bigserial PRIMARY KEY,
+    topic text NOT NULL,
+    message_key text,
+    payload text NOT NULL,
+    headers jsonb NOT NULL DEFAULT '{}'::jsonb,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    published_at timestamptz
+  );
+  CREATE INDEX outbox_unpublished ON outbox (id) WHERE published_at IS NULL;`,
+};
+
+/** A message to publish once the surrounding transaction commits. */
+export interface OutboxMessage {
+  readonly topic: string;
+  readonly key: string | null;
+  readonly payload: string;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/** Writes messages to the outbox on `client`, inside the caller's transaction. */
+export async function enqueue(
+  client: PoolClient,
+  messages: readonly OutboxMessage[],
+): Promise<void> {
+  for (const m of messages) {
+    await client.query(
+      'INSERT INTO outbox (topic, message_key, payload, headers) VALUES ($1, $2, $3, $4)',
+      [m.topic, m.key, m.payload, JSON.stringify(m.headers ?? {})],
+    );
+  }
+}
+
+/** The relay that publishes the outbox. */
+export interface OutboxRelay {
+  /** Publishes what is pending now; resolves with the number of rows sent. */
+  flush(): Promise<number>;
+  /** Rows not yet published and the age of the oldest, for readiness and metrics. */
+  backlog(): Promise<{ rows: number; oldestAgeMs: number }>;
+  /** Stops polling after one last flush attempt. */
+  stop(): Promise<void>;
+}
+
+/** Options for {@link startOutboxRelay}. */
+export interface OutboxRelayOptions {
+  readonly pool: Pool;
+  readonly producer: KafkaProducer;
+  /** Milliseconds between polls when idle. Default 100. */
+  readonly pollMs?: number;
+  /** Rows per Kafka batch. Default 100. */
+  readonly batchSize?: number;
+  readonly log?: {
+    warn(obj: unknown, msg: string): void;
+    info(obj: unknown, msg: string): void;
+  };
+}
+
+/** Starts the relay loop; it keeps going until {@link OutboxRelay.stop}. */
+export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
+  const pollMs = options.pollMs ?? 100;
+  const batchSize = options.batchSize ?? 100;
+  let stopped = false;
+  let failures = 0;
+  let running: Promise<number> | undefined;
+  let timer: NodeJS.Timeout | undefined;
+
+  const publishBatch = async (): Promise<number> => {
+    const client = await options.pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const lock = await client.query<{ locked: boolean }>(
+        "SELECT pg_try_advisory_xact_lock(hashtext('comms.outbox.relay')) AS locked",
+      );
+      if (lock.rows[0]?.locked !== true) {
+        await client.query('ROLLBACK');
+        return 0;
+      }
+      const rows = await client.query<{
+        id: string;
+        topic: string;
+        message_key: string | null;
+        payload: string;
+        headers: Record<string, string>;
+      }>(
+        'SELECT id, topic, message_key, payload, headers FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1',
+        [batchSize],
+      );
+      if (rows.rows.length === 0) {
+        await client.query('COMMIT');
+        return 0;
+      }
+      // Keep id order per topic: Kafka keeps order per key within a partition.
+      const byTopic = new Map<string, typeof rows.rows>();
+      for (const row of rows.rows) byTopic.set(row.topic, [...(byTopic.get(row.topic) ?? []), row]);
+      for (const [topic, list] of byTopic) {
+        await options.producer.send(
+          topic,
+          list.map((row) => ({ key: row.message_key, value: row.payload, headers: row.headers })),
+        );
+      }
+      await client.query('UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])', [
+        rows.rows.map((r) => r.id),
+      ]);
+      await client.query('COMMIT');
+      return rows.rows.length;
+    } catch (error) {
+      try {
+        await client.query('ROLLBACK');
+      } catch (rollbackError) {
+        broken = rollbackError as Error;
+      }
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  };
+
+  const flush = async (): Promise<number> => {
+    // One batch loop at a time in this process.
+    while (running !== undefined) await running.catch(() => 0);
+    running = (async () => {
+      let total = 0;
+      for (;;) {
+        const sent = await publishBatch();
+        total += sent;
+        if (sent < batchSize) return total;
+      }
+    })();
+    try {
+      return await running;
+    } finally {
+      running = undefined;
+    }
+  };
+
+  const tick = async () => {
+    if (stopped) return;
+    let delay = pollMs;
+    try {
+      await flush();
+      if (failures > 0) options.log?.info({ failures }, 'outbox relay recovered');
+      failures = 0;
+    } catch (error) {
+      failures += 1;
+      // Exponential backoff while Kafka or PostgreSQL is away, capped at 5 s.
+      delay = Math.min(5_000, pollMs * 2 ** Math.min(failures, 10));
+      if (failures === 1 || failures % 10 === 0) {
+        options.log?.warn(
+          { err: error, failures, retryInMs: delay },
+          'outbox relay cannot publish; will retry',
+        );
+      }
+    }
+    if (!stopped) timer = setTimeout(() => void tick(), delay);
+  };
+  timer = setTimeout(() => void tick(), 0);
+
+  return {
+    flush,
+    async backlog() {
+      const result = await options.pool.query<{ rows: string; oldest: string | null }>(
+        `SELECT count(*)::text AS rows,
+                (extract(epoch FROM now() - min(created_at)) * 1000)::bigint::text AS oldest
+           FROM outbox WHERE published_at IS NULL`,
+      );
+      const row = result.rows[0];
+      return { rows: Number(row?.rows ?? 0), oldestAgeMs: Number(row?.oldest ?? 0) };
+    },
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      while (running !== undefined) await running.catch(() => 0);
+      await flush().catch((error: unknown) => {
+        options.log?.warn(
+          { err: error },
+          'outbox relay: last flush failed; rows stay for the next start',
+        );
+      });
+    },
+  };
+}

@@ -1,0 +1,124 @@
+import { status as GrpcStatus } from '@grpc/grpc-js';
+
+/**
+ * One error vocabulary for every service: gRPC status codes. Domain code
+ * throws {@link AppError} with a code; {@link AppError.from} normalises
+ * anything caught; {@link toProblem} and {@link toGrpcError} map it to the
+ * two transports, one place each.
+ */
+export type Code =
+  | 'INVALID_ARGUMENT'
+  | 'NOT_FOUND'
+  | 'ALREADY_EXISTS'
+  | 'FAILED_PRECONDITION'
+  | 'ABORTED'
+  | 'RESOURCE_EXHAUSTED'
+  | 'UNAVAILABLE'
+  | 'DEADLINE_EXCEEDED'
+  | 'UNAUTHENTICATED'
+  | 'PERMISSION_DENIED'
+  | 'INTERNAL';
+
+/** A field-level detail of an {@link AppError}, such as which input was wrong. */
+export interface FieldViolation {
+  readonly field: string;
+  readonly message: string;
+}
+
+/** An error a caller may see: a code, a message that says what was wrong, optional details. */
+export class AppError extends Error {
+  override readonly name = 'AppError';
+  constructor(
+    readonly code: Code,
+    message: string,
+    readonly violations: readonly FieldViolation[] = [],
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+
+  /**
+   * Normalises anything thrown. An AppError passes through; anything else
+   * becomes INTERNAL with a generic message, so no internals (SQL, stack
+   * traces) reach a caller. The original stays as `cause` for the logs.
+   */
+  static from(error: unknown): AppError {
+    if (error instanceof AppError) return error;
+    return new AppError('INTERNAL', 'internal error', [], { cause: error });
+  }
+}
+
+const HTTP_STATUS: Record<Code, number> = {
+  INVALID_ARGUMENT: 400,
+  UNAUTHENTICATED: 401,
+  PERMISSION_DENIED: 403,
+  NOT_FOUND: 404,
+  ALREADY_EXISTS: 409,
+  ABORTED: 409,
+  FAILED_PRECONDITION: 422,
+  RESOURCE_EXHAUSTED: 429,
+  INTERNAL: 500,
+  UNAVAILABLE: 503,
+  DEADLINE_EXCEEDED: 504,
+};
+
+const TITLES: Record<Code, string> = {
+  INVALID_ARGUMENT: 'Invalid request',
+  UNAUTHENTICATED: 'Unauthenticated',
+  PERMISSION_DENIED: 'Forbidden',
+  NOT_FOUND: 'Not found',
+  ALREADY_EXISTS: 'Already exists',
+  ABORTED: 'Conflict',
+  FAILED_PRECONDITION: 'Not allowed in the current state',
+  RESOURCE_EXHAUSTED: 'Too many requests',
+  INTERNAL: 'Internal error',
+  UNAVAILABLE: 'Service unavailable',
+  DEADLINE_EXCEEDED: 'Timed out',
+};
+
+/** The HTTP status for a code. */
+export function httpStatusOf(code: Code): number {
+  return HTTP_STATUS[code];
+}
+
+/** An RFC 9457 problem document. */
+export interface Problem {
+  readonly type: string;
+  readonly title: string;
+  readonly status: number;
+  readonly detail: string;
+  readonly code: Code;
+  readonly instance?: string;
+  readonly errors?: readonly FieldViolation[];
+}
+
+/** Maps an error to the problem document a REST caller receives. */
+export function toProblem(error: AppError, instance?: string): Problem {
+  return {
+    type: `https://comms.example/problems/${error.code.toLowerCase().replace(/_/g, '-')}`,
+    title: TITLES[error.code],
+    status: HTTP_STATUS[error.code],
+    detail: error.message,
+    code: error.code,
+    ...(instance === undefined ? {} : { instance }),
+    ...(error.violations.length === 0 ? {} : { errors: error.violations }),
+  };
+}
+
+/** The gRPC status number for a code. */
+export function grpcStatusOf(code: Code): GrpcStatus {
+  return GrpcStatus[code];
+}
+
+/** The error object a @grpc/grpc-js handler passes to its callback. */
+export function toGrpcError(error: AppError): {
+  code: GrpcStatus;
+  details: string;
+  message: string;
+} {
+  const details =
+    error.violations.length === 0
+      ? error.message
+      : `${error.message}: ${error.violations.map((v) => `${v.field} ${v.message}`).join('; ')}`;
+  return { code: grpcStatusOf(error.code), details, message: details };
+}

@@ -1,0 +1,167 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { Ajv } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import Fastify from 'fastify';
+import type {
+  FastifyBaseLogger,
+  FastifyError,
+  FastifyInstance,
+  RawReplyDefaultExpression,
+  RawRequestDefaultExpression,
+  RawServerDefault,
+} from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { AppError, toProblem } from './errors.js';
+import type { FieldViolation } from './errors.js';
+
+/** A fastify instance whose route schemas are TypeBox types. */
+export type HttpApp = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
+
+/** What `/readyz` asks: each check resolves when its dependency answers. */
+export type ReadinessChecks = Record<string, () => Promise<void>>;
+
+/** Options for {@link createHttpApp}. */
+export interface HttpAppOptions {
+  readonly title: string;
+  readonly version?: string;
+  readonly description?: string;
+  readonly logger: FastifyBaseLogger;
+  readonly readiness: ReadinessChecks;
+  /** Largest accepted body in bytes. Default 64 KiB. */
+  readonly bodyLimit?: number;
+}
+
+// ajv-formats is CommonJS; its default export arrives wrapped under ESM.
+const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ??
+  addFormatsModule) as (ajv: Ajv) => Ajv;
+
+function makeAjv(coerceTypes: boolean): Ajv {
+  // Bodies are strict: no coercion ("123" stays a string), unknown fields
+  // rejected rather than silently removed. Query and path parameters arrive
+  // as text and are coerced to their declared types.
+  const ajv = new Ajv({
+    strict: false,
+    allErrors: false,
+    coerceTypes,
+    removeAdditional: false,
+    useDefaults: true,
+  });
+  return addFormats(ajv);
+}
+
+function violationsOf(error: FastifyError): FieldViolation[] {
+  return (error.validation ?? []).map((issue) => {
+    const base = `${error.validationContext ?? 'body'}${issue.instancePath.replace(/\//g, '.')}`;
+    const params = issue.params as { missingProperty?: string; additionalProperty?: string };
+    if (params.missingProperty !== undefined) {
+      return { field: `${base}.${params.missingProperty}`, message: 'is required' };
+    }
+    if (params.additionalProperty !== undefined) {
+      return { field: `${base}.${params.additionalProperty}`, message: 'is not a known field' };
+    }
+    return { field: base, message: issue.message ?? 'is invalid' };
+  });
+}
+
+/**
+ * Builds a fastify instance with the house conventions, ready for routes:
+ * strict validation, RFC 9457 problem documents for every error (never a
+ * stack trace or SQL), `/healthz`, `/readyz`, and the OpenAPI document at
+ * `/docs/json` with a browsable UI at `/docs`.
+ */
+export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
+  const app = Fastify({
+    loggerInstance: options.logger,
+    bodyLimit: options.bodyLimit ?? 64 * 1024,
+    disableRequestLogging: true,
+    return503OnClosing: true,
+    forceCloseConnections: false,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  const strict = makeAjv(false);
+  const coercing = makeAjv(true);
+  app.setValidatorCompiler(({ schema, httpPart }) =>
+    (httpPart === 'body' ? strict : coercing).compile(schema),
+  );
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    let appError: AppError;
+    if (error instanceof AppError) {
+      appError = error;
+    } else if (error.validation !== undefined) {
+      const violations = violationsOf(error);
+      const first = violations[0];
+      appError = new AppError(
+        'INVALID_ARGUMENT',
+        first === undefined ? 'the request is invalid' : `${first.field} ${first.message}`,
+        violations,
+      );
+    } else if (
+      typeof error.statusCode === 'number' &&
+      error.statusCode >= 400 &&
+      error.statusCode < 500
+    ) {
+      // fastify's own client errors: body too large, bad JSON, unsupported media type.
+      const problem = {
+        type: 'about:blank',
+        title: error.code ?? 'Bad request',
+        status: error.statusCode,
+        detail: error.message,
+        code: error.statusCode === 413 ? 'RESOURCE_EXHAUSTED' : 'INVALID_ARGUMENT',
+        instance: request.url,
+      };
+      return reply.status(error.statusCode).type('application/problem+json').send(problem);
+    } else {
+      appError = AppError.from(error);
+    }
+    const problem = toProblem(appError, request.url);
+    if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
+    return reply.status(problem.status).type('application/problem+json').send(problem);
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const problem = toProblem(
+      new AppError('NOT_FOUND', `no route ${request.method} ${request.url}`),
+      request.url,
+    );
+    return reply.status(404).type('application/problem+json').send(problem);
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: options.title,
+        version: options.version ?? '1.0.0',
+        ...(options.description === undefined ? {} : { description: options.description }),
+      },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  app.get('/healthz', { schema: { hide: true } }, () => ({ status: 'ok' }));
+  app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
+    const results = await Promise.all(
+      Object.entries(options.readiness).map(async ([name, check]) => {
+        try {
+          await check();
+          return [name, 'ok'] as const;
+        } catch (error) {
+          return [name, error instanceof Error ? error.message : 'failed'] as const;
+        }
+      }),
+    );
+    const checks = Object.fromEntries(results);
+    const ready = results.every(([, result]) => result === 'ok');
+    return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks });
+  });
+
+  return app;
+}

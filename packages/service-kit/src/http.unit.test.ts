@@ -1,0 +1,137 @@
+import Type from 'typebox';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { parseEnv } from './config.js';
+import { AppError, toGrpcError } from './errors.js';
+import { createHttpApp } from './http.js';
+
+async function app(ready = true) {
+  const http = await createHttpApp({
+    title: 'test',
+    logger: pino({ level: 'silent' }),
+    readiness: { db: () => (ready ? Promise.resolve() : Promise.reject(new Error('db down'))) },
+    bodyLimit: 1024,
+  });
+  http.post(
+    '/things',
+    {
+      schema: {
+        body: Type.Object(
+          { name: Type.String({ minLength: 1 }), count: Type.Integer() },
+          { additionalProperties: false },
+        ),
+        querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1 })) }),
+      },
+    },
+    (request) => ({ ...request.body, limit: request.query.limit ?? null }),
+  );
+  http.get('/boom', () => {
+    throw new Error('SELECT secret FROM users');
+  });
+  http.get('/missing', () => {
+    throw new AppError('NOT_FOUND', 'thing 7 not found');
+  });
+  await http.ready();
+  return http;
+}
+
+describe('HTTP conventions', () => {
+  it.each([
+    ['a wrong type', { name: 'a', count: '3' }, 'body.count must be integer'],
+    ['a missing field', { name: 'a' }, 'body.count is required'],
+    ['an unknown field', { name: 'a', count: 1, admin: true }, 'body.admin is not a known field'],
+  ])('answers %s with a 400 problem naming the field', async (_label, payload, detail) => {
+    const response = await (await app()).inject({ method: 'POST', url: '/things', payload });
+    expect(response.statusCode).toBe(400);
+    expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(response.json()).toMatchObject({ status: 400, code: 'INVALID_ARGUMENT', detail });
+  });
+
+  it('coerces query parameters but not bodies', async () => {
+    const response = await (
+      await app()
+    ).inject({
+      method: 'POST',
+      url: '/things?limit=5',
+      payload: { name: 'a', count: 2 },
+    });
+    expect(response.json()).toEqual({ name: 'a', count: 2, limit: 5 });
+  });
+
+  it.each([
+    [
+      'malformed JSON',
+      { payload: '{"name":', headers: { 'content-type': 'application/json' } },
+      400,
+    ],
+    ['an oversized body', { payload: { name: 'x'.repeat(5000), count: 1 } }, 413],
+    [
+      'an unsupported media type',
+      { payload: 'name=a', headers: { 'content-type': 'text/csv' } },
+      415,
+    ],
+  ])('answers %s with a 4xx problem', async (_label, request, status) => {
+    const response = await (await app()).inject({ method: 'POST', url: '/things', ...request });
+    expect(response.statusCode).toBe(status);
+    expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+  });
+
+  it('hides internals of unexpected errors', async () => {
+    const response = await (await app()).inject({ method: 'GET', url: '/boom' });
+    expect(response.statusCode).toBe(500);
+    expect(response.body).not.toMatch(/SELECT|secret|at /);
+    expect(response.json()).toMatchObject({ code: 'INTERNAL', detail: 'internal error' });
+  });
+
+  it('maps domain errors and unknown routes to problems', async () => {
+    const http = await app();
+    expect((await http.inject({ method: 'GET', url: '/missing' })).json()).toMatchObject({
+      status: 404,
+      detail: 'thing 7 not found',
+    });
+    expect((await http.inject({ method: 'GET', url: '/nowhere' })).statusCode).toBe(404);
+  });
+
+  it('reports readiness per dependency and serves the OpenAPI document', async () => {
+    expect((await (await app(true)).inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(
+      200,
+    );
+    const notReady = await (await app(false)).inject({ method: 'GET', url: '/readyz' });
+    expect(notReady.statusCode).toBe(503);
+    expect(notReady.json()).toEqual({ status: 'not ready', checks: { db: 'db down' } });
+    const docs = await (await app()).inject({ method: 'GET', url: '/docs/json' });
+    expect(docs.json()).toMatchObject({ openapi: '3.1.0', paths: { '/things': {} } });
+  });
+});
+
+describe('errors and configuration', () => {
+  it('maps a code to its gRPC status with the field details', () => {
+    const error = toGrpcError(
+      new AppError('INVALID_ARGUMENT', 'bad input', [
+        { field: 'email', message: 'must be an email' },
+      ]),
+    );
+    expect(error.code).toBe(3);
+    expect(error.details).toBe('bad input: email must be an email');
+  });
+
+  it('parses the environment with defaults and names a bad variable', () => {
+    const schema = Type.Object({
+      PORT: Type.Integer({ minimum: 1, maximum: 65535, default: 8081, description: 'HTTP port' }),
+      DATABASE_URL: Type.String({
+        minLength: 1,
+        description: 'postgres://user:password@host:5432/db',
+      }),
+    });
+    expect(parseEnv(schema, { DATABASE_URL: 'postgres://x' })).toEqual({
+      PORT: 8081,
+      DATABASE_URL: 'postgres://x',
+    });
+    expect(() => parseEnv(schema, {})).toThrow(
+      'DATABASE_URL is required (postgres://user:password@host:5432/db)',
+    );
+    expect(() => parseEnv(schema, { DATABASE_URL: 'x', PORT: 'eighty' })).toThrow(
+      /^PORT .*\(HTTP port\); got 'eighty'$/,
+    );
+  });
+});

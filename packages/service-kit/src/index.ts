@@ -1,0 +1,11 @@
+export { AppError, grpcStatusOf, httpStatusOf, toGrpcError, toProblem } from './errors.js';
+export type { Code, FieldViolation, Problem } from './errors.js';
+export { parseEnv } from './config.js';
+export { createHttpApp } from './http.js';
+export type { HttpApp, HttpAppOptions, ReadinessChecks } from './http.js';
+export { createGrpcServer, GRPC_MAX_MESSAGE_BYTES, unary } from './grpc.js';
+export type { GrpcServer } from './grpc.js';
+export { createLogger } from './logger.js';
+export type { Logger } from './logger.js';
+export { handleShutdown } from './shutdown.js';
+export type { ShutdownStep } from './shutdown.js';
