@@ -1,0 +1,120 @@
+import Type from 'typebox';
+import { createHttpApp } from '@comms/service-kit';
+import type { HttpApp, Logger, ReadinessChecks } from '@comms/service-kit';
+import { MAX_PAGE } from './users.js';
+import type { User, Users } from './users.js';
+
+const UserView = Type.Object(
+  {
+    id: Type.String({ format: 'uuid' }),
+    name: Type.String(),
+    email: Type.String(),
+    status: Type.Union([Type.Literal('active'), Type.Literal('inactive')]),
+    createdAt: Type.String({ format: 'date-time' }),
+  },
+  { $id: 'User' },
+);
+
+const Problem = Type.Object({
+  type: Type.String(),
+  title: Type.String(),
+  status: Type.Integer(),
+  detail: Type.String(),
+  code: Type.String(),
+  instance: Type.Optional(Type.String()),
+  errors: Type.Optional(Type.Array(Type.Object({ field: Type.String(), message: Type.String() }))),
+});
+
+const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
+const errors = { 400: Problem, 404: Problem, 409: Problem };
+
+const view = (user: User) => ({ ...user, createdAt: user.createdAt.toISOString() });
+
+/**
+ * Builds user-service's HTTP app without listening, so tests can use
+ * `app.inject`. The transport only maps requests to the users module.
+ */
+export async function buildApp(deps: {
+  users: Users;
+  logger: Logger;
+  readiness: ReadinessChecks;
+}): Promise<HttpApp> {
+  const app = await createHttpApp({
+    title: 'user-service',
+    description: 'Users of the system. Also served over gRPC as user.v1.UserService.',
+    logger: deps.logger,
+    readiness: deps.readiness,
+  });
+  const { users } = deps;
+
+  app.post(
+    '/users',
+    {
+      schema: {
+        summary: 'Register a user',
+        body: Type.Object(
+          {
+            name: Type.String({ minLength: 1, maxLength: 100 }),
+            email: Type.String({ format: 'email', maxLength: 254 }),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 201: UserView, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const user = await users.create(request.body);
+      return reply.status(201).header('location', `/users/${user.id}`).send(view(user));
+    },
+  );
+
+  app.get(
+    '/users/:id',
+    { schema: { summary: 'Get a user', params: IdParams, response: { 200: UserView, ...errors } } },
+    async (request) => view(await users.get(request.params.id)),
+  );
+
+  app.get(
+    '/users',
+    {
+      schema: {
+        summary: 'List users, oldest first, a page at a time',
+        querystring: Type.Object(
+          {
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE, default: 20 })),
+            cursor: Type.Optional(Type.String({ maxLength: 100 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({
+            items: Type.Array(UserView),
+            nextCursor: Type.Union([Type.String(), Type.Null()]),
+          }),
+          ...errors,
+        },
+      },
+    },
+    async (request) => {
+      const page = await users.list({
+        ...(request.query.limit === undefined ? {} : { limit: request.query.limit }),
+        ...(request.query.cursor === undefined ? {} : { cursor: request.query.cursor }),
+      });
+      return { items: page.items.map(view), nextCursor: page.nextCursor };
+    },
+  );
+
+  app.post(
+    '/users/:id/deactivate',
+    {
+      schema: {
+        summary: 'Deactivate a user (idempotent)',
+        params: IdParams,
+        response: { 200: UserView, ...errors },
+      },
+    },
+    async (request) => view(await users.deactivate(request.params.id)),
+  );
+
+  return app;
+}

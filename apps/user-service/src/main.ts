@@ -1,0 +1,97 @@
+import { TOPICS } from '@comms/contracts';
+import { createKafka } from '@comms/kafka';
+import type { KafkaAdmin } from '@comms/kafka';
+import { startOutboxRelay } from '@comms/outbox';
+import { createPool, migrate } from '@comms/postgres';
+import { createLogger, handleShutdown } from '@comms/service-kit';
+import { buildApp } from './app.js';
+import type { Config } from './config.js';
+import { buildGrpcServer } from './grpc.js';
+import { MIGRATIONS } from './migrations.js';
+import { createUsers } from './users.js';
+
+/**
+ * Wires user-service from its configuration and starts serving. Kafka may be
+ * down at start: users are still created, their events wait in the outbox,
+ * and /readyz says Kafka is missing until it answers.
+ */
+export async function startUserService(config: Config) {
+  const logger = createLogger('user-service', config.LOG_LEVEL);
+  const pool = createPool({
+    url: config.DATABASE_URL,
+    applicationName: 'user-service',
+    onError: (error) => logger.warn({ err: error }, 'idle database connection failed'),
+  });
+  const applied = await migrate(pool, MIGRATIONS);
+  if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+
+  const kafka = createKafka({
+    brokers: config.kafkaBrokers,
+    clientId: 'user-service',
+    log: ({ level, message }) => logger[level]({ component: 'kafka' }, message),
+  });
+  const producer = await kafka.producer({ idempotent: true, lazy: true });
+  const relay = startOutboxRelay({ pool, producer, pollMs: config.OUTBOX_POLL_MS, log: logger });
+
+  // Topics are created explicitly; keep trying in the background while Kafka is away.
+  let admin: KafkaAdmin | undefined;
+  let topicsReady = false;
+  const prepareKafka = async (): Promise<void> => {
+    admin ??= await kafka.admin();
+    await admin.ensureTopics([{ topic: TOPICS.users, partitions: 3 }]);
+    topicsReady = true;
+  };
+  let retry: NodeJS.Timeout | undefined;
+  const keepPreparing = () => {
+    prepareKafka().catch((error: unknown) => {
+      admin?.close().catch(() => undefined);
+      admin = undefined;
+      logger.warn({ err: error }, 'Kafka not reachable yet; retrying');
+      retry = setTimeout(keepPreparing, 2_000);
+    });
+  };
+  keepPreparing();
+
+  const users = createUsers({ pool });
+  const app = await buildApp({
+    users,
+    logger,
+    readiness: {
+      database: async () => {
+        await pool.query('SELECT 1');
+      },
+      kafka: async () => {
+        if (!topicsReady || admin === undefined) throw new Error('not connected');
+        await admin.listTopics();
+      },
+    },
+  });
+  const grpc = buildGrpcServer({ users, logger });
+
+  await app.listen({ host: config.HOST, port: config.PORT });
+  const grpcPort = await grpc.listen(config.HOST, config.GRPC_PORT);
+  logger.info({ http: config.PORT, grpc: grpcPort }, 'user-service ready');
+
+  const shutdown = handleShutdown({
+    timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+    log: logger,
+    steps: [
+      { name: 'stop accepting HTTP, finish in-flight requests', run: () => app.close() },
+      {
+        name: 'stop accepting gRPC, finish in-flight calls',
+        run: () => grpc.close(config.SHUTDOWN_TIMEOUT_MS / 2),
+      },
+      { name: 'flush the outbox', run: () => relay.stop() },
+      {
+        name: 'close Kafka',
+        run: async () => {
+          clearTimeout(retry);
+          await admin?.close().catch(() => undefined);
+          await producer.close().catch(() => undefined);
+        },
+      },
+      { name: 'close the database pool', run: () => pool.end() },
+    ],
+  });
+  return { app, grpc, grpcPort, relay, pool, shutdown };
+}
