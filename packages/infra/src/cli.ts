@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { describeError, InfraError } from './errors.js';
 import { isAlive, readIfExists, stopProcess } from './process-util.js';
 import { runSupervisor, sharedInfraStatus, STATE_DIR, stopSharedInfra } from './shared.js';
+import { provisionServiceDatabases } from './databases.js';
 import { createDataDir, DEFAULT_PORTS, describeInfra, startInfra } from './start.js';
 
 const USAGE = `usage: comms-infra <command>
@@ -75,8 +76,11 @@ async function up(args: string[]): Promise<void> {
   const serverPids = [infra.postgres.pid, infra.kafka.pid].filter((p) => p !== undefined);
   await writeFile(DEV_STATE, JSON.stringify({ pid: process.pid, serverPids, dataDir: dir }));
   for (const line of describeInfra(infra)) console.log(line);
-  console.log(`\nexport DATABASE_URL=${infra.databaseUrl}`);
-  console.log(`export KAFKA_BROKERS=${infra.kafkaBrokers}`);
+  const urls = await provisionServiceDatabases(infra.databaseUrl);
+  console.log(`\n${'superuser:'.padEnd(22)}DATABASE_URL=${infra.databaseUrl}`);
+  for (const [service, url] of Object.entries(urls))
+    console.log(`${`${service}:`.padEnd(22)}DATABASE_URL=${url}`);
+  console.log(`${'Kafka:'.padEnd(22)}KAFKA_BROKERS=${infra.kafkaBrokers}`);
   console.log('\nRunning. Press Ctrl-C to stop and remove the data.');
 
   let stopping = false;

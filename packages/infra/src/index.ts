@@ -13,3 +13,4 @@ export { checkJava, ensureKafkaJars, startNativeKafka } from './native-kafka.js'
 export type { NativeKafka } from './native-kafka.js';
 export { findFreePort } from './process-util.js';
 export { IMAGES } from './containers.js';
+export { provisionServiceDatabases, SERVICE_DATABASES } from './databases.js';

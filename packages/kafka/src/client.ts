@@ -16,7 +16,7 @@ export interface KafkaConfig {
   readonly clientId: string;
   /** Milliseconds to wait for a TCP connection. Default 3000. */
   readonly connectionTimeoutMs?: number;
-  /** Retries of a failed request or connection before giving up. Default 5. */
+  /** Retries of a failed request or connection before giving up. Default: the client library's. */
   readonly retries?: number;
   /** Receives the client library's warnings and errors. Default: dropped. */
   readonly log?: (entry: { level: 'error' | 'warn'; message: string }) => void;
@@ -120,7 +120,7 @@ export function createKafka(config: KafkaConfig): KafkaClient {
     clientId: config.clientId,
     brokers,
     connectionTimeout: config.connectionTimeoutMs ?? 3_000,
-    retry: { retries: config.retries ?? 5 },
+    ...(config.retries === undefined ? {} : { retry: { retries: config.retries } }),
     logLevel: KafkaLogLevel.WARN,
     logCreator: toLogCreator(config.log),
   });

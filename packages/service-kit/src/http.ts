@@ -80,7 +80,6 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
   const app = Fastify({
     loggerInstance: options.logger,
     bodyLimit: options.bodyLimit ?? 64 * 1024,
-    disableRequestLogging: true,
     return503OnClosing: true,
     forceCloseConnections: false,
   }).withTypeProvider<TypeBoxTypeProvider>();

@@ -1,0 +1,45 @@
+import pg from 'pg';
+import { withDatabase } from '@comms/postgres';
+
+/** Each service's own database and role (ARCHITECTURE.md: one per service). */
+export const SERVICE_DATABASES = [
+  { service: 'user-service', database: 'users', role: 'user_service' },
+  { service: 'order-service', database: 'orders', role: 'order_service' },
+  { service: 'notification-service', database: 'notifications', role: 'notification_service' },
+] as const;
+
+/**
+ * Creates the per-service roles and databases on a server reached with a
+ * superuser URL, if missing, and returns each service's DATABASE_URL. Local
+ * development only: each role's password is its name.
+ */
+export async function provisionServiceDatabases(adminUrl: string): Promise<Record<string, string>> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  const urls: Record<string, string> = {};
+  try {
+    for (const { service, database, role } of SERVICE_DATABASES) {
+      const roleExists = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
+      if (roleExists.rowCount === 0) {
+        await client.query(
+          `CREATE ROLE ${client.escapeIdentifier(role)} LOGIN PASSWORD ${client.escapeLiteral(role)}`,
+        );
+      }
+      const dbExists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [
+        database,
+      ]);
+      if (dbExists.rowCount === 0) {
+        await client.query(
+          `CREATE DATABASE ${client.escapeIdentifier(database)} OWNER ${client.escapeIdentifier(role)}`,
+        );
+      }
+      const url = new URL(withDatabase(adminUrl, database));
+      url.username = role;
+      url.password = role;
+      urls[service] = url.toString();
+    }
+  } finally {
+    await client.end();
+  }
+  return urls;
+}
