@@ -1,6 +1,5 @@
 import { TOPICS } from '@comms/contracts';
-import { createKafka } from '@comms/kafka';
-import type { KafkaAdmin } from '@comms/kafka';
+import { createKafka, keepTopics } from '@comms/kafka';
 import { startOutboxRelay } from '@comms/outbox';
 import { createPool, migrate } from '@comms/postgres';
 import { createLogger, handleShutdown } from '@comms/service-kit';
@@ -34,23 +33,9 @@ export async function startUserService(config: Config) {
   const relay = startOutboxRelay({ pool, producer, pollMs: config.OUTBOX_POLL_MS, log: logger });
 
   // Topics are created explicitly; keep trying in the background while Kafka is away.
-  let admin: KafkaAdmin | undefined;
-  let topicsReady = false;
-  const prepareKafka = async (): Promise<void> => {
-    admin ??= await kafka.admin();
-    await admin.ensureTopics([{ topic: TOPICS.users, partitions: 3 }]);
-    topicsReady = true;
-  };
-  let retry: NodeJS.Timeout | undefined;
-  const keepPreparing = () => {
-    prepareKafka().catch((error: unknown) => {
-      admin?.close().catch(() => undefined);
-      admin = undefined;
-      logger.warn({ err: error }, 'Kafka not reachable yet; retrying');
-      retry = setTimeout(keepPreparing, 2_000);
-    });
-  };
-  keepPreparing();
+  const topics = keepTopics(kafka, [{ topic: TOPICS.users, partitions: 3 }], (error) =>
+    logger.warn({ err: error }, 'Kafka not reachable yet; retrying'),
+  );
 
   const users = createUsers({ pool });
   const app = await buildApp({
@@ -60,10 +45,7 @@ export async function startUserService(config: Config) {
       database: async () => {
         await pool.query('SELECT 1');
       },
-      kafka: async () => {
-        if (!topicsReady || admin === undefined) throw new Error('not connected');
-        await admin.listTopics();
-      },
+      kafka: () => topics.check(),
     },
   });
   const grpc = buildGrpcServer({ users, logger });
@@ -85,8 +67,7 @@ export async function startUserService(config: Config) {
       {
         name: 'close Kafka',
         run: async () => {
-          clearTimeout(retry);
-          await admin?.close().catch(() => undefined);
+          await topics.close();
           await producer.close().catch(() => undefined);
         },
       },

@@ -18,4 +18,18 @@ export const MIGRATIONS: readonly Migration[] = [
     CREATE UNIQUE INDEX users_email_unique ON users (lower(email));`,
   },
   OUTBOX_MIGRATION,
+  {
+    version: 2,
+    name: 'user directory for the shared-database style',
+    // order-service may read this one view (never the table) through the
+    // read-only role users_reader, when that role exists on the server.
+    sql: `CREATE VIEW user_directory AS SELECT id, name, status FROM users;
+    DO $$
+    BEGIN
+      IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'users_reader') THEN
+        GRANT SELECT ON user_directory TO users_reader;
+      END IF;
+    END
+    $$;`,
+  },
 ];

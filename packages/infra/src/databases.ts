@@ -34,6 +34,16 @@ export async function provisionServiceDatabases(adminUrl: string): Promise<Recor
         );
       }
       const url = new URL(withDatabase(adminUrl, database));
+      if (service === 'user-service') {
+        // The shared-database style: order-service reads one view of users through this role.
+        const reader = await client.query("SELECT 1 FROM pg_roles WHERE rolname = 'users_reader'");
+        if (reader.rowCount === 0)
+          await client.query("CREATE ROLE users_reader LOGIN PASSWORD 'users_reader'");
+        const readerUrl = new URL(url);
+        readerUrl.username = 'users_reader';
+        readerUrl.password = 'users_reader';
+        urls['shared-db reader'] = readerUrl.toString();
+      }
       url.username = role;
       url.password = role;
       urls[service] = url.toString();

@@ -11,3 +11,5 @@ export type {
   OutgoingMessage,
   TopicSpec,
 } from './client.js';
+export { keepTopics } from './topics.js';
+export type { TopicKeeper } from './topics.js';

@@ -16,6 +16,8 @@ export interface CreatePoolOptions {
   readonly max?: number;
   /** Give up connecting after this many milliseconds. Default 5000. */
   readonly connectionTimeoutMillis?: number;
+  /** Fail a query that has not answered after this many milliseconds. Default: no limit. */
+  readonly queryTimeoutMillis?: number;
   /** Called when an idle connection fails, for example when the server restarts. */
   readonly onError?: (error: Error) => void;
 }
@@ -33,6 +35,9 @@ export function createPool(options: CreatePoolOptions): Pool {
     max: options.max ?? 10,
     connectionTimeoutMillis: options.connectionTimeoutMillis ?? 5_000,
     idleTimeoutMillis: 30_000,
+    ...(options.queryTimeoutMillis === undefined
+      ? {}
+      : { query_timeout: options.queryTimeoutMillis }),
   });
   pool.on('error', (error) => options.onError?.(error));
   return pool;

@@ -9,3 +9,5 @@ export { createLogger } from './logger.js';
 export type { Logger } from './logger.js';
 export { handleShutdown } from './shutdown.js';
 export type { ShutdownStep } from './shutdown.js';
+export { createCircuitBreaker, retry } from './resilience.js';
+export type { BreakerOptions, BreakerState, CircuitBreaker } from './resilience.js';

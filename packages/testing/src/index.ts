@@ -1,2 +1,4 @@
 export { createTestDatabase, testInfra, uniqueName, waitFor } from './infra.js';
 export type { TestDatabase } from './infra.js';
+export { startServiceProcess } from './process.js';
+export type { ServiceProcess } from './process.js';

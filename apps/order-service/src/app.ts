@@ -1,0 +1,247 @@
+import Type from 'typebox';
+import { MONEY_PATTERN } from '@comms/contracts';
+import { AppError, createHttpApp } from '@comms/service-kit';
+import type { HttpApp, Logger, ReadinessChecks } from '@comms/service-kit';
+import type { OrderView, Orders } from './orders.js';
+
+const Status = Type.Union([
+  Type.Literal('CREATED'),
+  Type.Literal('PAID'),
+  Type.Literal('SHIPPED'),
+  Type.Literal('CANCELLED'),
+]);
+const Item = Type.Object(
+  {
+    productId: Type.String({ minLength: 1, maxLength: 100 }),
+    quantity: Type.Integer({ minimum: 1, maximum: 10_000 }),
+    price: Type.String({
+      pattern: MONEY_PATTERN,
+      description: 'unit price as a decimal string, e.g. "19.99"',
+    }),
+  },
+  { additionalProperties: false },
+);
+const OrderBody = Type.Object({
+  orderId: Type.String({ format: 'uuid' }),
+  userId: Type.String({ format: 'uuid' }),
+  userName: Type.String(),
+  status: Status,
+  items: Type.Array(Item),
+  totalAmount: Type.String(),
+  version: Type.Integer(),
+  createdAt: Type.String({ format: 'date-time' }),
+  updatedAt: Type.String({ format: 'date-time' }),
+});
+const Problem = Type.Object({
+  type: Type.String(),
+  title: Type.String(),
+  status: Type.Integer(),
+  detail: Type.String(),
+  code: Type.String(),
+  instance: Type.Optional(Type.String()),
+  errors: Type.Optional(Type.Array(Type.Object({ field: Type.String(), message: Type.String() }))),
+});
+const errors = { 400: Problem, 404: Problem, 409: Problem, 422: Problem, 503: Problem };
+const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
+const VersionBody = Type.Object(
+  { expectedVersion: Type.Optional(Type.Integer({ minimum: 1 })) },
+  { additionalProperties: false },
+);
+const CancelBody = Type.Object(
+  {
+    expectedVersion: Type.Optional(Type.Integer({ minimum: 1 })),
+    reason: Type.Optional(Type.String({ maxLength: 500 })),
+  },
+  { additionalProperties: false },
+);
+
+const view = (order: OrderView) => ({
+  ...order,
+  items: [...order.items],
+  createdAt: order.createdAt.toISOString(),
+  updatedAt: order.updatedAt.toISOString(),
+});
+
+/** Reads the expected version from `If-Match` (`"3"`, `W/"3"` or `3`) or the body; both must agree. */
+function expectedVersion(
+  ifMatch: string | undefined,
+  body: number | undefined,
+): number | undefined {
+  let header: number | undefined;
+  if (ifMatch !== undefined) {
+    const match = /^(?:W\/)?"?(\d{1,9})"?$/.exec(ifMatch.trim());
+    if (match?.[1] === undefined) {
+      throw new AppError(
+        'INVALID_ARGUMENT',
+        `If-Match must be an order version such as "3", got '${ifMatch.slice(0, 40)}'`,
+        [{ field: 'headers.if-match', message: 'must be a version' }],
+      );
+    }
+    header = Number(match[1]);
+  }
+  if (header !== undefined && body !== undefined && header !== body) {
+    throw new AppError(
+      'INVALID_ARGUMENT',
+      `If-Match (${header}) and expectedVersion (${body}) disagree`,
+    );
+  }
+  return header ?? body;
+}
+
+/** Builds order-service's HTTP app without listening. */
+export async function buildApp(deps: {
+  orders: Orders;
+  logger: Logger;
+  readiness: ReadinessChecks;
+}): Promise<HttpApp> {
+  const app = await createHttpApp({
+    title: 'order-service',
+    description:
+      'Event-sourced orders. Money is a decimal string ("19.99"). Commands take the expected version in If-Match or expectedVersion.',
+    logger: deps.logger,
+    readiness: deps.readiness,
+  });
+  const { orders } = deps;
+
+  app.post(
+    '/orders',
+    {
+      schema: {
+        summary: 'Place an order (Idempotency-Key honoured)',
+        headers: Type.Object({
+          'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+        }),
+        body: Type.Object(
+          {
+            userId: Type.String({ format: 'uuid' }),
+            items: Type.Array(Item, { minItems: 1, maxItems: 100 }),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          201: Type.Object({
+            orderId: Type.String({ format: 'uuid' }),
+            status: Type.Literal('CREATED'),
+            userName: Type.String(),
+            totalAmount: Type.String(),
+            version: Type.Integer(),
+          }),
+          ...errors,
+        },
+      },
+    },
+    async (request, reply) => {
+      const key = request.headers['idempotency-key'];
+      const created = await orders.create({
+        ...request.body,
+        ...(key === undefined ? {} : { idempotencyKey: key }),
+      });
+      return reply
+        .status(201)
+        .header('location', `/orders/${created.orderId}`)
+        .header('etag', `"${created.version}"`)
+        .send(created);
+    },
+  );
+
+  app.get(
+    '/orders/:id',
+    {
+      schema: {
+        summary: 'Get an order (read model)',
+        params: IdParams,
+        response: { 200: OrderBody, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const order = await orders.get(request.params.id);
+      return reply.header('etag', `"${order.version}"`).send(view(order));
+    },
+  );
+
+  app.get(
+    '/orders/:id/events',
+    {
+      schema: {
+        summary: "An order's event stream, oldest first",
+        params: IdParams,
+        response: {
+          200: Type.Object({
+            orderId: Type.String(),
+            events: Type.Array(
+              Type.Object({
+                version: Type.Integer(),
+                eventId: Type.String(),
+                type: Type.String(),
+                occurredAt: Type.String({ format: 'date-time' }),
+                data: Type.Object({}, { additionalProperties: true }),
+              }),
+            ),
+          }),
+          ...errors,
+        },
+      },
+    },
+    async (request) => ({
+      orderId: request.params.id,
+      events: (await orders.history(request.params.id)).map((e) => ({
+        version: e.version,
+        eventId: e.eventId,
+        type: e.type,
+        occurredAt: e.occurredAt.toISOString(),
+        data: e.data,
+      })),
+    }),
+  );
+
+  app.get(
+    '/orders',
+    {
+      schema: {
+        summary: "A user's orders",
+        querystring: Type.Object(
+          {
+            userId: Type.String({ format: 'uuid' }),
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 50 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: Type.Object({ items: Type.Array(OrderBody) }), ...errors },
+      },
+    },
+    async (request) => ({
+      items: (await orders.listByUser(request.query.userId, request.query.limit)).map(view),
+    }),
+  );
+
+  for (const action of ['pay', 'cancel', 'ship'] as const) {
+    app.post(
+      `/orders/:id/${action}`,
+      {
+        schema: {
+          summary: `${action[0]?.toUpperCase()}${action.slice(1)} an order`,
+          params: IdParams,
+          headers: Type.Object({ 'if-match': Type.Optional(Type.String({ maxLength: 40 })) }),
+          body: action === 'cancel' ? CancelBody : (VersionBody as unknown as typeof CancelBody),
+          response: { 200: OrderBody, ...errors },
+        },
+        // The body is optional: no body means no expectedVersion and no reason.
+        preValidation: (request, _reply, done) => {
+          request.body ??= {} as typeof request.body;
+          done();
+        },
+      },
+      async (request, reply) => {
+        const body = request.body;
+        const expected = expectedVersion(request.headers['if-match'], body.expectedVersion);
+        const order = await orders.handle(request.params.id, action, {
+          ...(expected === undefined ? {} : { expectedVersion: expected }),
+          ...(body.reason === undefined ? {} : { reason: body.reason }),
+        });
+        return reply.header('etag', `"${order.version}"`).send(view(order));
+      },
+    );
+  }
+
+  return app;
+}

@@ -1,0 +1,156 @@
+import { AppError } from '@comms/service-kit';
+import type { FieldViolation } from '@comms/service-kit';
+import type { Order, OrderEvent, OrderLine } from './order.js';
+
+/**
+ * Commands, in the imperative, and `decide`: given the current state, which
+ * events does a command cause? Every invariant lives here. Pure: the time
+ * and the ids arrive in the command.
+ */
+
+export type CreateOrder = {
+  readonly type: 'CreateOrder';
+  readonly data: {
+    readonly orderId: string;
+    readonly userId: string;
+    readonly userName: string;
+    readonly items: readonly OrderLine[];
+    readonly now: Date;
+  };
+};
+export type PayOrder = { readonly type: 'PayOrder'; readonly data: { readonly now: Date } };
+export type CancelOrder = {
+  readonly type: 'CancelOrder';
+  readonly data: { readonly reason: string; readonly now: Date };
+};
+export type ShipOrder = { readonly type: 'ShipOrder'; readonly data: { readonly now: Date } };
+
+export type OrderCommand = CreateOrder | PayOrder | CancelOrder | ShipOrder;
+
+export const MAX_ITEMS = 100;
+export const MAX_QUANTITY = 10_000;
+/** 1,000,000.00 in minor units: the most one line may cost. */
+export const MAX_PRICE_MINOR = 100_000_000;
+
+function checkItems(items: readonly OrderLine[]): void {
+  const violations: FieldViolation[] = [];
+  if (items.length === 0)
+    violations.push({ field: 'items', message: 'must have at least one item' });
+  if (items.length > MAX_ITEMS)
+    violations.push({ field: 'items', message: `must have at most ${MAX_ITEMS} items` });
+  items.forEach((item, i) => {
+    if (item.productId.trim() === '' || item.productId.length > 100) {
+      violations.push({ field: `items[${i}].productId`, message: 'must be 1-100 characters' });
+    }
+    if (!Number.isInteger(item.quantity) || item.quantity < 1 || item.quantity > MAX_QUANTITY) {
+      violations.push({
+        field: `items[${i}].quantity`,
+        message: `must be a whole number from 1 to ${MAX_QUANTITY}`,
+      });
+    }
+    if (
+      !Number.isSafeInteger(item.priceMinor) ||
+      item.priceMinor < 1 ||
+      item.priceMinor > MAX_PRICE_MINOR
+    ) {
+      violations.push({
+        field: `items[${i}].price`,
+        message: 'must be greater than 0 and at most 1000000.00',
+      });
+    }
+  });
+  if (violations.length > 0) {
+    throw new AppError(
+      'INVALID_ARGUMENT',
+      violations.map((v) => `${v.field} ${v.message}`).join('; '),
+      violations,
+    );
+  }
+}
+
+function notAllowed(message: string): never {
+  throw new AppError('FAILED_PRECONDITION', message);
+}
+
+/** The events a command causes in the given state; throws when it breaks a rule. */
+export function decide(command: OrderCommand, state: Order): OrderEvent[] {
+  switch (command.type) {
+    case 'CreateOrder': {
+      if (state.status !== 'NONE')
+        throw new AppError('ALREADY_EXISTS', `order ${command.data.orderId} already exists`);
+      checkItems(command.data.items);
+      const totalMinor = command.data.items.reduce(
+        (sum, item) => sum + item.quantity * item.priceMinor,
+        0,
+      );
+      return [
+        {
+          type: 'OrderCreated',
+          data: {
+            orderId: command.data.orderId,
+            userId: command.data.userId,
+            userName: command.data.userName,
+            items: command.data.items,
+            totalMinor,
+            createdAt: command.data.now.toISOString(),
+          },
+        },
+      ];
+    }
+    case 'PayOrder': {
+      if (state.status === 'NONE') throw new AppError('NOT_FOUND', 'order not found');
+      if (state.status === 'CANCELLED')
+        notAllowed(`order ${state.orderId} is cancelled and cannot be paid`);
+      if (state.status !== 'CREATED') notAllowed(`order ${state.orderId} is already paid`);
+      return [
+        {
+          type: 'OrderPaid',
+          data: {
+            orderId: state.orderId,
+            amountMinor: state.totalMinor,
+            paidAt: command.data.now.toISOString(),
+          },
+        },
+      ];
+    }
+    case 'CancelOrder': {
+      if (state.status === 'NONE') throw new AppError('NOT_FOUND', 'order not found');
+      if (state.status === 'CANCELLED') notAllowed(`order ${state.orderId} is already cancelled`);
+      if (state.status === 'SHIPPED')
+        notAllowed(`order ${state.orderId} has shipped and cannot be cancelled`);
+      if (command.data.reason.length > 500) {
+        throw new AppError('INVALID_ARGUMENT', 'reason must be at most 500 characters', [
+          { field: 'reason', message: 'must be at most 500 characters' },
+        ]);
+      }
+      return [
+        {
+          type: 'OrderCancelled',
+          data: {
+            orderId: state.orderId,
+            reason: command.data.reason,
+            cancelledAt: command.data.now.toISOString(),
+          },
+        },
+      ];
+    }
+    case 'ShipOrder': {
+      if (state.status === 'NONE') throw new AppError('NOT_FOUND', 'order not found');
+      if (state.status === 'CREATED')
+        notAllowed(`order ${state.orderId} is not paid and cannot ship`);
+      if (state.status === 'CANCELLED')
+        notAllowed(`order ${state.orderId} is cancelled and cannot ship`);
+      if (state.status === 'SHIPPED') notAllowed(`order ${state.orderId} has already shipped`);
+      return [
+        {
+          type: 'OrderShipped',
+          data: { orderId: state.orderId, shippedAt: command.data.now.toISOString() },
+        },
+      ];
+    }
+    default: {
+      const unknown: never = command;
+      throw new AppError('INVALID_ARGUMENT', `unknown command ${JSON.stringify(unknown)}`);
+    }
+  }
+}

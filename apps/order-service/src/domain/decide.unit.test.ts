@@ -1,0 +1,159 @@
+import { describe, expect, it } from 'vitest';
+import { decide } from './decide.js';
+import type { OrderCommand } from './decide.js';
+import { replay } from './order.js';
+import type { OrderEvent, OrderLine } from './order.js';
+
+const now = new Date('2026-03-01T10:00:00.000Z');
+const orderId = '11111111-1111-4111-8111-111111111111';
+const userId = '22222222-2222-4222-8222-222222222222';
+const items: OrderLine[] = [
+  { productId: 'book', quantity: 2, priceMinor: 1999 },
+  { productId: 'pen', quantity: 3, priceMinor: 10 },
+];
+
+const created: OrderEvent = {
+  type: 'OrderCreated',
+  data: { orderId, userId, userName: 'Ada', items, totalMinor: 4028, createdAt: now.toISOString() },
+};
+const paid: OrderEvent = {
+  type: 'OrderPaid',
+  data: { orderId, amountMinor: 4028, paidAt: now.toISOString() },
+};
+const cancelled: OrderEvent = {
+  type: 'OrderCancelled',
+  data: { orderId, reason: 'changed my mind', cancelledAt: now.toISOString() },
+};
+const shipped: OrderEvent = {
+  type: 'OrderShipped',
+  data: { orderId, shippedAt: now.toISOString() },
+};
+
+const create = (lines: OrderLine[] = items): OrderCommand => ({
+  type: 'CreateOrder',
+  data: { orderId, userId, userName: 'Ada', items: lines, now },
+});
+const pay: OrderCommand = { type: 'PayOrder', data: { now } };
+const cancel: OrderCommand = { type: 'CancelOrder', data: { reason: 'changed my mind', now } };
+const ship: OrderCommand = { type: 'ShipOrder', data: { now } };
+
+/** given past events, when a command, then the new events (or an error). */
+function given(history: OrderEvent[]) {
+  return {
+    when: (command: OrderCommand) => ({
+      then: (expected: OrderEvent[]) => expect(decide(command, replay(history))).toEqual(expected),
+      thenFails: (code: string, message: RegExp) => {
+        expect(() => decide(command, replay(history))).toThrow(message);
+        try {
+          decide(command, replay(history));
+        } catch (error) {
+          expect((error as { code: string }).code).toBe(code);
+        }
+      },
+    }),
+  };
+}
+
+describe('CreateOrder', () => {
+  it('given no order, when created, then OrderCreated with the exact total', () => {
+    given([]).when(create()).then([created]);
+  });
+
+  it('given an existing order, when created again, then it already exists', () => {
+    given([created])
+      .when(create())
+      .thenFails('ALREADY_EXISTS', /already exists/);
+  });
+
+  it.each<[string, OrderLine[], RegExp]>([
+    ['no items', [], /items must have at least one item/],
+    ['a zero quantity', [{ productId: 'a', quantity: 0, priceMinor: 1 }], /items\[0\]\.quantity/],
+    [
+      'a fractional quantity',
+      [{ productId: 'a', quantity: 1.5, priceMinor: 1 }],
+      /items\[0\]\.quantity/,
+    ],
+    [
+      'a zero price',
+      [{ productId: 'a', quantity: 1, priceMinor: 0 }],
+      /items\[0\]\.price must be greater than 0/,
+    ],
+    ['a negative price', [{ productId: 'a', quantity: 1, priceMinor: -5 }], /items\[0\]\.price/],
+    [
+      'an empty product id',
+      [{ productId: ' ', quantity: 1, priceMinor: 1 }],
+      /items\[0\]\.productId/,
+    ],
+  ])('given no order, when created with %s, then it is invalid', (_label, lines, message) => {
+    given([]).when(create(lines)).thenFails('INVALID_ARGUMENT', message);
+  });
+});
+
+describe('PayOrder', () => {
+  it('given a created order, when paid, then OrderPaid for the total', () => {
+    given([created]).when(pay).then([paid]);
+  });
+  it('given a cancelled order, when paid, then it is refused', () => {
+    given([created, cancelled])
+      .when(pay)
+      .thenFails('FAILED_PRECONDITION', /cancelled and cannot be paid/);
+  });
+  it('given a paid order, when paid again, then it is refused', () => {
+    given([created, paid])
+      .when(pay)
+      .thenFails('FAILED_PRECONDITION', /already paid/);
+  });
+  it('given no order, when paid, then it is not found', () => {
+    given([])
+      .when(pay)
+      .thenFails('NOT_FOUND', /not found/);
+  });
+});
+
+describe('CancelOrder', () => {
+  it('given a created or paid order, when cancelled, then OrderCancelled', () => {
+    given([created]).when(cancel).then([cancelled]);
+    given([created, paid]).when(cancel).then([cancelled]);
+  });
+  it('given a shipped order, when cancelled, then it is refused', () => {
+    given([created, paid, shipped])
+      .when(cancel)
+      .thenFails('FAILED_PRECONDITION', /has shipped/);
+  });
+  it('given a cancelled order, when cancelled again, then it is refused', () => {
+    given([created, cancelled])
+      .when(cancel)
+      .thenFails('FAILED_PRECONDITION', /already cancelled/);
+  });
+});
+
+describe('ShipOrder', () => {
+  it('given a paid order, when shipped, then OrderShipped', () => {
+    given([created, paid]).when(ship).then([shipped]);
+  });
+  it('given an unpaid order, when shipped, then it is refused', () => {
+    given([created])
+      .when(ship)
+      .thenFails('FAILED_PRECONDITION', /not paid/);
+  });
+  it('given a cancelled order, when shipped, then it is refused', () => {
+    given([created, cancelled])
+      .when(ship)
+      .thenFails('FAILED_PRECONDITION', /cancelled/);
+  });
+  it('given a shipped order, when shipped again, then it is refused', () => {
+    given([created, paid, shipped])
+      .when(ship)
+      .thenFails('FAILED_PRECONDITION', /already shipped/);
+  });
+});
+
+describe('evolve', () => {
+  it('folds a full life into SHIPPED with the lines and total kept', () => {
+    expect(replay([created, paid, shipped])).toMatchObject({
+      status: 'SHIPPED',
+      totalMinor: 4028,
+      items,
+    });
+  });
+});

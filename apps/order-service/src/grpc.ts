@@ -1,0 +1,67 @@
+import {
+  GRPC_SERVICE_NAMES,
+  OrderServiceService,
+  OrderStatus,
+  descriptorSetBase64,
+} from '@comms/contracts/grpc';
+import type {
+  CreateOrderRequest,
+  CreateOrderResponse,
+  GetOrderRequest,
+  OrderServiceServer,
+} from '@comms/contracts/grpc';
+import { createGrpcServer, unary } from '@comms/service-kit';
+import type { GrpcServer, Logger } from '@comms/service-kit';
+import type { OrderStatus as Status } from './domain/order.js';
+import { OrderRejected } from './orders.js';
+import type { Orders } from './orders.js';
+
+const STATUS: Record<Status, OrderStatus> = {
+  CREATED: OrderStatus.ORDER_STATUS_CREATED,
+  PAID: OrderStatus.ORDER_STATUS_PAID,
+  SHIPPED: OrderStatus.ORDER_STATUS_SHIPPED,
+  CANCELLED: OrderStatus.ORDER_STATUS_CANCELLED,
+};
+
+/** order.v1.OrderService over the orders module, with health and reflection. */
+export function buildGrpcServer(deps: { orders: Orders; logger: Logger }): GrpcServer {
+  const { orders, logger } = deps;
+  const implementation: OrderServiceServer = {
+    createOrder: unary(async (request: CreateOrderRequest): Promise<CreateOrderResponse> => {
+      try {
+        const created = await orders.create({
+          userId: request.userId,
+          items: request.items,
+          ...(request.idempotencyKey === '' ? {} : { idempotencyKey: request.idempotencyKey }),
+        });
+        return {
+          orderId: created.orderId,
+          status: OrderStatus.ORDER_STATUS_CREATED,
+          userName: created.userName,
+          totalAmount: created.totalAmount,
+          errorMessage: '',
+        };
+      } catch (error) {
+        // An unknown or inactive user is an answer, not a transport failure.
+        if (error instanceof OrderRejected) {
+          return {
+            orderId: '',
+            status: OrderStatus.ORDER_STATUS_REJECTED,
+            userName: '',
+            totalAmount: '',
+            errorMessage: error.message,
+          };
+        }
+        throw error;
+      }
+    }, logger),
+    getOrder: unary(async (request: GetOrderRequest) => {
+      const order = await orders.get(request.orderId);
+      return { order: { ...order, status: STATUS[order.status], items: [...order.items] } };
+    }, logger),
+  };
+  return createGrpcServer({
+    services: [{ name: GRPC_SERVICE_NAMES.order, definition: OrderServiceService, implementation }],
+    descriptorSetBase64,
+  });
+}

@@ -1,0 +1,301 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { CLOUDEVENTS_CONTENT_TYPE, createEvent, parseMoney, TOPICS } from '@comms/contracts';
+import type { EventType } from '@comms/contracts';
+import { enqueue } from '@comms/outbox';
+import { withTransaction } from '@comms/postgres';
+import type { Pool, PoolClient } from '@comms/postgres';
+import { AppError } from '@comms/service-kit';
+import { fromContract, toContract } from './contract-events.js';
+import { decide } from './domain/decide.js';
+import type { OrderCommand } from './domain/decide.js';
+import { evolve, initialState, replay } from './domain/order.js';
+import type { Order, OrderLine, OrderStatus } from './domain/order.js';
+import { appendToStream, readStream } from './event-store.js';
+import type { NewEvent, StoredEvent } from './event-store.js';
+import { project } from './projection.js';
+import type { UserValidator } from './user-validation.js';
+
+/** An order as the read model shows it. */
+export interface OrderView {
+  readonly orderId: string;
+  readonly userId: string;
+  readonly userName: string;
+  readonly status: OrderStatus;
+  readonly items: readonly { productId: string; quantity: number; price: string }[];
+  readonly totalAmount: string;
+  readonly version: number;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+}
+
+/** What creating an order answers. */
+export interface Created {
+  readonly orderId: string;
+  readonly status: 'CREATED';
+  readonly userName: string;
+  readonly totalAmount: string;
+  readonly version: number;
+}
+
+/** The order was not placed because of the user: a business answer, not a fault. */
+export class OrderRejected extends AppError {
+  constructor(reason: string) {
+    super('FAILED_PRECONDITION', reason);
+  }
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
+function requireUuid(value: string, field: string): void {
+  if (!UUID.test(value)) {
+    throw new AppError('INVALID_ARGUMENT', `${field} must be a UUID, got '${value.slice(0, 60)}'`, [
+      { field, message: 'must be a UUID' },
+    ]);
+  }
+}
+
+const SOURCE = '/order-service';
+
+interface ViewRow {
+  order_id: string;
+  user_id: string;
+  user_name: string;
+  status: OrderStatus;
+  items: OrderView['items'];
+  total_amount: string;
+  version: number;
+  created_at: Date;
+  updated_at: Date;
+}
+const toView = (r: ViewRow): OrderView => ({
+  orderId: r.order_id,
+  userId: r.user_id,
+  userName: r.user_name,
+  status: r.status,
+  items: r.items,
+  totalAmount: r.total_amount,
+  version: r.version,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+/**
+ * The application service of orders: it loads a stream, asks the decider,
+ * and in one transaction appends the events, updates the read model and
+ * writes the events to the outbox. The clock and id source are parameters.
+ */
+export function createOrders(deps: {
+  pool: Pool;
+  validator: UserValidator;
+  now?: () => Date;
+  newId?: () => string;
+}) {
+  const { pool, validator } = deps;
+  const now = deps.now ?? (() => new Date());
+  const newId = deps.newId ?? randomUUID;
+
+  /** Appends, projects and enqueues what a command decided, atomically with the caller's transaction. */
+  const commit = async (
+    client: PoolClient,
+    orderId: string,
+    state: Order,
+    version: number,
+    command: OrderCommand,
+  ) => {
+    const decided = decide(command, state);
+    let running = state;
+    const newEvents: NewEvent[] = decided.map((event) => {
+      const contract = toContract(event, running);
+      running = evolve(running, event);
+      return {
+        eventId: newId(),
+        type: contract.type,
+        data: contract.data,
+        occurredAt: command.data.now,
+      };
+    });
+    const stored = await appendToStream(client, orderId, version, newEvents);
+    await project(client, stored);
+    await enqueue(
+      client,
+      stored.map((event) => {
+        const cloudEvent = createEvent(event.type as EventType, {
+          id: event.eventId,
+          source: SOURCE,
+          subject: orderId,
+          time: event.occurredAt,
+          data: event.data as never,
+        });
+        return {
+          topic: TOPICS.orders,
+          key: orderId,
+          payload: JSON.stringify(cloudEvent),
+          headers: { 'content-type': CLOUDEVENTS_CONTENT_TYPE },
+        };
+      }),
+    );
+    return stored;
+  };
+
+  const view = async (db: Pool | PoolClient, orderId: string): Promise<OrderView> => {
+    const result = await db.query<ViewRow>('SELECT * FROM orders_view WHERE order_id = $1', [
+      orderId,
+    ]);
+    const row = result.rows[0];
+    if (row === undefined) throw new AppError('NOT_FOUND', `order ${orderId} not found`);
+    return toView(row);
+  };
+
+  return {
+    async create(input: {
+      userId: string;
+      items: readonly { productId: string; quantity: number; price: string }[];
+      idempotencyKey?: string;
+    }): Promise<Created> {
+      requireUuid(input.userId, 'userId');
+      const items: OrderLine[] = input.items.map((item, i) => {
+        let priceMinor: number;
+        try {
+          priceMinor = parseMoney(item.price);
+        } catch {
+          throw new AppError(
+            'INVALID_ARGUMENT',
+            `items[${i}].price must be a decimal string with at most two fraction digits, like "19.99"`,
+            [{ field: `items[${i}].price`, message: 'must be a decimal string like "19.99"' }],
+          );
+        }
+        return { productId: item.productId, quantity: item.quantity, priceMinor };
+      });
+      const key = input.idempotencyKey;
+      const requestHash = createHash('sha256')
+        .update(JSON.stringify({ userId: input.userId, items: input.items }))
+        .digest('hex');
+      const replayed = async (db: Pool | PoolClient): Promise<Created | undefined> => {
+        if (key === undefined) return undefined;
+        const found = await db.query<{ request_hash: string; response: Created }>(
+          'SELECT request_hash, response FROM idempotency_keys WHERE key = $1',
+          [key],
+        );
+        const row = found.rows[0];
+        if (row === undefined) return undefined;
+        if (row.request_hash !== requestHash) {
+          throw new AppError(
+            'FAILED_PRECONDITION',
+            'Idempotency-Key was already used for a different request',
+          );
+        }
+        return row.response;
+      };
+
+      const earlier = await replayed(pool);
+      if (earlier !== undefined) return earlier;
+      // Cheap checks first: a malformed order never costs a call to user-service.
+      decide(
+        {
+          type: 'CreateOrder',
+          data: { orderId: newId(), userId: input.userId, userName: '-', items, now: now() },
+        },
+        initialState,
+      );
+
+      const check = await validator.validate(input.userId);
+      if (!check.valid) throw new OrderRejected(check.errorMessage);
+
+      const orderId = newId();
+      const at = now();
+      try {
+        return await withTransaction(pool, async (client) => {
+          const stored = await commit(client, orderId, initialState, 0, {
+            type: 'CreateOrder',
+            data: { orderId, userId: input.userId, userName: check.userName, items, now: at },
+          });
+          const created = (stored[0]?.data ?? {}) as { totalAmount: string };
+          const response: Created = {
+            orderId,
+            status: 'CREATED',
+            userName: check.userName,
+            totalAmount: created.totalAmount,
+            version: stored.length,
+          };
+          if (key !== undefined) {
+            // The unique key makes a concurrent duplicate wait for us, then fail here and replay.
+            await client.query(
+              'INSERT INTO idempotency_keys (key, request_hash, response) VALUES ($1, $2, $3)',
+              [key, requestHash, JSON.stringify(response)],
+            );
+          }
+          return response;
+        });
+      } catch (error) {
+        if ((error as { code?: string }).code === '23505' && key !== undefined) {
+          const winner = await replayed(pool);
+          if (winner !== undefined) return winner;
+        }
+        throw error;
+      }
+    },
+
+    async get(orderId: string): Promise<OrderView> {
+      requireUuid(orderId, 'orderId');
+      return view(pool, orderId);
+    },
+
+    async history(orderId: string): Promise<StoredEvent[]> {
+      requireUuid(orderId, 'orderId');
+      const events = await readStream(pool, orderId);
+      if (events.length === 0) throw new AppError('NOT_FOUND', `order ${orderId} not found`);
+      return events;
+    },
+
+    async listByUser(userId: string, limit = 50): Promise<OrderView[]> {
+      requireUuid(userId, 'userId');
+      const result = await pool.query<ViewRow>(
+        'SELECT * FROM orders_view WHERE user_id = $1 ORDER BY created_at, order_id LIMIT $2',
+        [userId, limit],
+      );
+      return result.rows.map(toView);
+    },
+
+    /**
+     * Runs pay, cancel or ship. With `expectedVersion` the order must still be
+     * at that version (optimistic concurrency: a conflict is ABORTED, never a
+     * lost update). Without it, a conflict is retried on the fresh state.
+     */
+    async handle(
+      orderId: string,
+      action: 'pay' | 'cancel' | 'ship',
+      options: { expectedVersion?: number; reason?: string } = {},
+    ): Promise<OrderView> {
+      requireUuid(orderId, 'orderId');
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await withTransaction(pool, async (client) => {
+            const stream = await readStream(client, orderId);
+            if (stream.length === 0) throw new AppError('NOT_FOUND', `order ${orderId} not found`);
+            const version = stream.length;
+            if (options.expectedVersion !== undefined && options.expectedVersion !== version) {
+              throw new AppError(
+                'ABORTED',
+                `order ${orderId} is at version ${version}, not ${options.expectedVersion}: it changed meanwhile; read it again and retry`,
+              );
+            }
+            const state = replay(stream.map((e) => fromContract(e.type, e.data)));
+            const at = now();
+            const command: OrderCommand =
+              action === 'pay'
+                ? { type: 'PayOrder', data: { now: at } }
+                : action === 'ship'
+                  ? { type: 'ShipOrder', data: { now: at } }
+                  : { type: 'CancelOrder', data: { reason: options.reason ?? '', now: at } };
+            await commit(client, orderId, state, version, command);
+            return view(client, orderId);
+          });
+        } catch (error) {
+          const conflict = error instanceof AppError && error.code === 'ABORTED';
+          if (!conflict || options.expectedVersion !== undefined || attempt >= 3) throw error;
+        }
+      }
+    },
+  };
+}
+
+export type Orders = ReturnType<typeof createOrders>;
