@@ -76,15 +76,40 @@ export interface ConsumerOptions {
   readonly topics: readonly string[];
   /** Where a group with no committed offset starts. Default true. */
   readonly fromBeginning?: boolean;
+  /** How long the group waits for a silent member before rebalancing. Default 30000. */
+  readonly sessionTimeoutMs?: number;
+}
+
+/** How far a consumer group is behind on one partition. */
+export interface PartitionLag {
+  readonly topic: string;
+  readonly partition: number;
+  /** Next offset the group will read (-1: nothing committed yet). */
+  readonly committed: number;
+  /** Offset after the last message in the partition. */
+  readonly end: number;
+  readonly lag: number;
+}
+
+/** Lets a long-running handler keep its group membership alive. */
+export interface MessageControl {
+  heartbeat(): Promise<void>;
 }
 
 /**
  * A consumer in a group. `run` calls the handler one message at a time per
  * partition and commits a message's offset only after its handler resolved,
- * so a crash redelivers instead of losing (at-least-once).
+ * so a crash redelivers instead of losing (at-least-once). `close` stops
+ * fetching, lets the message in hand finish, commits and leaves the group.
  */
 export interface KafkaConsumer {
-  run(handler: (message: IncomingMessage) => Promise<void>): Promise<void>;
+  run(handler: (message: IncomingMessage, control: MessageControl) => Promise<void>): Promise<void>;
+  /** True once the consumer has joined its group and while it has not crashed or stopped. */
+  joined(): boolean;
+  /** The partitions this member was assigned in the last rebalance. */
+  assignment(): Readonly<Record<string, readonly number[]>>;
+  /** Lag of the whole group, per partition of the subscribed topics. */
+  lag(): Promise<PartitionLag[]>;
   close(): Promise<void>;
 }
 
@@ -145,13 +170,17 @@ export function createKafka(config: KafkaConfig): KafkaClient {
       return wrapped;
     },
     async consumer(options) {
-      const consumer = kafka.consumer({ groupId: options.groupId });
+      const consumer = kafka.consumer({
+        groupId: options.groupId,
+        sessionTimeout: options.sessionTimeoutMs ?? 30_000,
+        heartbeatInterval: Math.max(500, Math.floor((options.sessionTimeoutMs ?? 30_000) / 10)),
+      });
       await consumer.connect();
       await consumer.subscribe({
         topics: [...options.topics],
         fromBeginning: options.fromBeginning ?? true,
       });
-      return wrapConsumer(consumer);
+      return wrapConsumer(consumer, options, () => kafka.admin());
     },
   };
 }
@@ -217,29 +246,80 @@ function wrapProducer(producer: Producer): KafkaProducer {
   };
 }
 
-function wrapConsumer(consumer: Consumer): KafkaConsumer {
+function wrapConsumer(
+  consumer: Consumer,
+  options: ConsumerOptions,
+  newAdmin: () => Admin,
+): KafkaConsumer {
+  let joined = false;
+  let assignment: Record<string, number[]> = {};
+  consumer.on(consumer.events.GROUP_JOIN, (event) => {
+    joined = true;
+    assignment = event.payload.memberAssignment;
+  });
+  for (const gone of [consumer.events.CRASH, consumer.events.STOP, consumer.events.DISCONNECT]) {
+    consumer.on(gone, () => {
+      joined = false;
+    });
+  }
+  let admin: Admin | undefined;
   return {
+    joined: () => joined,
+    assignment: () => assignment,
+    async lag() {
+      if (admin === undefined) {
+        admin = newAdmin();
+        await admin.connect();
+      }
+      const result: PartitionLag[] = [];
+      const committed = await admin.fetchOffsets({
+        groupId: options.groupId,
+        topics: [...options.topics],
+      });
+      for (const { topic, partitions } of committed) {
+        const ends = await admin.fetchTopicOffsets(topic);
+        for (const p of partitions) {
+          const end = Number(ends.find((e) => e.partition === p.partition)?.high ?? 0);
+          const low = Number(ends.find((e) => e.partition === p.partition)?.low ?? 0);
+          const at = Number(p.offset);
+          result.push({
+            topic,
+            partition: p.partition,
+            committed: at,
+            end,
+            lag: Math.max(0, end - (at < 0 ? low : at)),
+          });
+        }
+      }
+      return result;
+    },
     async run(handler) {
       await consumer.run({
         autoCommit: true,
-        eachMessage: async ({ topic, partition, message }) => {
+        eachMessage: async ({ topic, partition, message, heartbeat }) => {
           const headers: Record<string, string> = {};
           for (const [name, value] of Object.entries(message.headers ?? {})) {
             if (value === undefined) continue;
             headers[name] = Array.isArray(value) ? String(value.at(-1)) : String(value);
           }
-          await handler({
-            topic,
-            partition,
-            offset: message.offset,
-            key: message.key === null ? null : message.key.toString('utf8'),
-            value: message.value,
-            headers,
-            timestamp: message.timestamp,
-          });
+          await handler(
+            {
+              topic,
+              partition,
+              offset: message.offset,
+              key: message.key === null ? null : message.key.toString('utf8'),
+              value: message.value,
+              headers,
+              timestamp: message.timestamp,
+            },
+            { heartbeat },
+          );
         },
       });
     },
-    close: () => consumer.disconnect(),
+    async close() {
+      await consumer.disconnect();
+      await admin?.disconnect().catch(() => undefined);
+    },
   };
 }

@@ -8,6 +8,8 @@ export type {
   KafkaConfig,
   KafkaConsumer,
   KafkaProducer,
+  MessageControl,
+  PartitionLag,
   OutgoingMessage,
   TopicSpec,
 } from './client.js';

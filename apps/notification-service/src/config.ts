@@ -1,0 +1,90 @@
+import Type from 'typebox';
+import type { Static } from 'typebox';
+import { TOPICS } from '@comms/contracts';
+import { resolveAtStartup } from '@comms/endpoints';
+import { parseBrokers } from '@comms/kafka';
+import { parseDatabaseUrl } from '@comms/postgres';
+import { parseEnv } from '@comms/service-kit';
+
+const Env = Type.Object({
+  HOST: Type.String({
+    default: '127.0.0.1',
+    description: 'address to listen on; 0.0.0.0 in containers',
+  }),
+  PORT: Type.Integer({ minimum: 1, maximum: 65535, default: 8083, description: 'HTTP port' }),
+  DATABASE_URL: Type.String({
+    minLength: 1,
+    description: 'postgres://user:password@host:5432/notifications',
+  }),
+  KAFKA_BROKERS: Type.String({ minLength: 1, description: 'host:port[,host:port]' }),
+  CONSUMER_GROUP: Type.String({
+    minLength: 1,
+    default: 'notifications',
+    description: 'Kafka consumer group id',
+  }),
+  USERS_TOPIC: Type.String({
+    minLength: 1,
+    default: TOPICS.users,
+    description: 'topic of user events',
+  }),
+  ORDERS_TOPIC: Type.String({
+    minLength: 1,
+    default: TOPICS.orders,
+    description: 'topic of order events',
+  }),
+  DLQ_TOPIC: Type.String({
+    minLength: 1,
+    default: TOPICS.notificationsDlq,
+    description: 'dead-letter topic',
+  }),
+  MAX_ATTEMPTS: Type.Integer({
+    minimum: 1,
+    maximum: 20,
+    default: 5,
+    description: 'tries per message before dead-lettering',
+  }),
+  RETRY_BASE_MS: Type.Integer({
+    minimum: 1,
+    default: 100,
+    description: 'first retry delay; doubles each try',
+  }),
+  PENDING_RETRY_MS: Type.Integer({
+    minimum: 50,
+    default: 5_000,
+    description: 'how often events waiting for a recipient are retried',
+  }),
+  USER_CALL_TIMEOUT_MS: Type.Integer({
+    minimum: 10,
+    default: 500,
+    description: 'deadline of one call to user-service',
+  }),
+  LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+    { default: 'info', description: 'one of fatal, error, warn, info, debug, trace, silent' },
+  ),
+  SHUTDOWN_TIMEOUT_MS: Type.Integer({
+    minimum: 100,
+    default: 10_000,
+    description: 'bound on graceful shutdown',
+  }),
+});
+
+/** notification-service configuration, parsed and validated once at boot. */
+export type Config = Static<typeof Env> & {
+  readonly kafkaBrokers: string[];
+  readonly userServiceHttp: string;
+};
+
+/** Reads the environment; throws naming the first bad variable and its expected format. */
+export function loadConfig(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Config {
+  const parsed = parseEnv(Env, env);
+  parseDatabaseUrl(parsed.DATABASE_URL);
+  const { addresses } = resolveAtStartup([['user-service', 'http']], env);
+  return {
+    ...parsed,
+    kafkaBrokers: parseBrokers(parsed.KAFKA_BROKERS),
+    userServiceHttp: addresses['user-service/http'] ?? '',
+  };
+}

@@ -1,0 +1,119 @@
+import { EventValidationError, parseEvent } from '@comms/contracts';
+import type { IncomingMessage, KafkaClient, KafkaConsumer, KafkaProducer } from '@comms/kafka';
+import type { Logger } from '@comms/service-kit';
+import type { Processor } from './processor.js';
+
+/** Options for {@link startConsumer}. */
+export interface ConsumerConfig {
+  readonly group: string;
+  readonly topics: readonly string[];
+  readonly dlqTopic: string;
+  /** Tries per message before it is dead-lettered. */
+  readonly maxAttempts: number;
+  /** First retry delay; doubles on each try. */
+  readonly retryBaseMs: number;
+  readonly sessionTimeoutMs?: number;
+}
+
+/** Header names a dead-lettered message carries, besides its original headers. */
+export const DLQ_HEADERS = {
+  error: 'dlq-error',
+  reason: 'dlq-reason',
+  topic: 'dlq-source-topic',
+  partition: 'dlq-source-partition',
+  offset: 'dlq-source-offset',
+  group: 'dlq-consumer-group',
+  at: 'dlq-failed-at',
+  redriven: 'dlq-redriven',
+} as const;
+
+/**
+ * The consumer loop. A message that is not a valid CloudEvent of a known
+ * type and version goes straight to the dead-letter topic; a message whose
+ * handling fails is retried with exponential backoff and dead-lettered once
+ * it has failed `maxAttempts` times. Either way the partition moves on. The
+ * offset is committed only after the message was handled or dead-lettered;
+ * if even the dead-letter publish fails, the message is redelivered.
+ */
+export async function startConsumer(deps: {
+  kafka: KafkaClient;
+  producer: KafkaProducer;
+  processor: Processor;
+  config: ConsumerConfig;
+  logger: Logger;
+}): Promise<KafkaConsumer> {
+  const { config, logger, processor, producer } = deps;
+
+  const deadLetter = async (
+    message: IncomingMessage,
+    reason: 'invalid' | 'failed',
+    error: string,
+  ) => {
+    await producer.send(config.dlqTopic, [
+      {
+        key: message.key,
+        value: message.value,
+        headers: {
+          ...message.headers,
+          [DLQ_HEADERS.error]: error.slice(0, 2_000),
+          [DLQ_HEADERS.reason]: reason,
+          [DLQ_HEADERS.topic]: message.topic,
+          [DLQ_HEADERS.partition]: String(message.partition),
+          [DLQ_HEADERS.offset]: message.offset,
+          [DLQ_HEADERS.group]: config.group,
+          [DLQ_HEADERS.at]: new Date().toISOString(),
+        },
+      },
+    ]);
+    logger.warn(
+      { topic: message.topic, partition: message.partition, offset: message.offset, reason, error },
+      'message dead-lettered',
+    );
+  };
+
+  const consumer = await deps.kafka.consumer({
+    groupId: config.group,
+    topics: config.topics,
+    ...(config.sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: config.sessionTimeoutMs }),
+  });
+  await consumer.run(async (message, control) => {
+    let event;
+    try {
+      event = parseEvent(message.value);
+    } catch (error) {
+      if (!(error instanceof EventValidationError)) throw error;
+      await deadLetter(message, 'invalid', `${error.problem}: ${error.message}`);
+      return;
+    }
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const outcome = await processor.handle(event);
+        logger.debug({ eventId: event.id, type: event.type, outcome }, 'event handled');
+        if (event.type === 'user.registered.v1') {
+          // Order events that waited for this user can go out now.
+          await processor.retryPending({ userId: event.data.userId }).catch((error: unknown) => {
+            logger.warn({ err: error }, 'retrying pending events failed; the timer will try again');
+          });
+        }
+        return;
+      } catch (error) {
+        if (attempt >= config.maxAttempts) {
+          await deadLetter(
+            message,
+            'failed',
+            `failed ${attempt} times: ${(error as Error).message}`,
+          );
+          return;
+        }
+        const delay = config.retryBaseMs * 2 ** (attempt - 1);
+        logger.warn(
+          { err: error, eventId: event.id, attempt, retryInMs: delay },
+          'handling failed; retrying',
+        );
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        await control.heartbeat();
+      }
+    }
+  });
+  return consumer;
+}

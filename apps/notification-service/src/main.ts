@@ -1,0 +1,131 @@
+import { createKafka, keepTopics } from '@comms/kafka';
+import type { KafkaConsumer } from '@comms/kafka';
+import { createPool, migrate } from '@comms/postgres';
+import { createLogger, handleShutdown } from '@comms/service-kit';
+import { buildApp } from './app.js';
+import type { Config } from './config.js';
+import { startConsumer } from './consumer.js';
+import { createFeed } from './feed.js';
+import { MIGRATIONS } from './migrations.js';
+import { createProcessor } from './processor.js';
+import { createRecipients } from './recipients.js';
+
+/** Wires notification-service from its configuration and starts consuming and serving. */
+export async function startNotificationService(config: Config) {
+  const logger = createLogger('notification-service', config.LOG_LEVEL);
+  const pool = createPool({
+    url: config.DATABASE_URL,
+    applicationName: 'notification-service',
+    onError: (error) => logger.warn({ err: error }, 'idle database connection failed'),
+  });
+  const applied = await migrate(pool, MIGRATIONS);
+  if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+
+  const kafka = createKafka({
+    brokers: config.kafkaBrokers,
+    clientId: 'notification-service',
+    log: ({ level, message }) => logger[level]({ component: 'kafka' }, message),
+  });
+  const topics = keepTopics(
+    kafka,
+    [config.USERS_TOPIC, config.ORDERS_TOPIC, config.DLQ_TOPIC].map((topic) => ({
+      topic,
+      partitions: 3,
+    })),
+    (error) => logger.warn({ err: error }, 'Kafka not reachable yet; retrying'),
+  );
+  const producer = await kafka.producer({ idempotent: true, lazy: true });
+  const recipients = createRecipients({
+    pool,
+    userServiceUrl: config.userServiceHttp,
+    timeoutMs: config.USER_CALL_TIMEOUT_MS,
+    logger,
+  });
+  const processor = createProcessor({ pool, recipients });
+  const feed = createFeed({ databaseUrl: config.DATABASE_URL, logger });
+
+  // Join the group once the topics exist; keep trying while Kafka is away.
+  let consumer: KafkaConsumer | undefined;
+  let stopping = false;
+  let joinTimer: NodeJS.Timeout | undefined;
+  const join = async () => {
+    try {
+      await topics.check();
+      consumer = await startConsumer({
+        kafka,
+        producer,
+        processor,
+        logger,
+        config: {
+          group: config.CONSUMER_GROUP,
+          topics: [config.USERS_TOPIC, config.ORDERS_TOPIC],
+          dlqTopic: config.DLQ_TOPIC,
+          maxAttempts: config.MAX_ATTEMPTS,
+          retryBaseMs: config.RETRY_BASE_MS,
+        },
+      });
+    } catch (error) {
+      logger.warn({ err: error }, 'cannot join the consumer group yet; retrying');
+      if (!stopping) joinTimer = setTimeout(() => void join(), 2_000);
+    }
+  };
+  void join();
+
+  const pendingTimer = setInterval(() => {
+    processor
+      .retryPending()
+      .catch((error: unknown) => logger.warn({ err: error }, 'retrying pending events failed'));
+  }, config.PENDING_RETRY_MS);
+
+  const app = await buildApp({
+    pool,
+    feed,
+    consumer: () => consumer,
+    group: config.CONSUMER_GROUP,
+    logger,
+    readiness: {
+      database: async () => {
+        await pool.query('SELECT 1');
+      },
+      consumer: () =>
+        consumer?.joined() === true
+          ? Promise.resolve()
+          : Promise.reject(new Error('not in the consumer group')),
+    },
+  });
+  await app.listen({ host: config.HOST, port: config.PORT });
+  logger.info({ http: config.PORT, group: config.CONSUMER_GROUP }, 'notification-service ready');
+
+  const shutdown = handleShutdown({
+    timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+    log: logger,
+    steps: [
+      {
+        // Stop fetching, finish the message in hand, commit, leave the group.
+        name: 'leave the consumer group',
+        run: async () => {
+          stopping = true;
+          clearTimeout(joinTimer);
+          clearInterval(pendingTimer);
+          await consumer?.close();
+        },
+      },
+      {
+        name: 'close HTTP and the live feed',
+        run: async () => {
+          await app.close();
+          await feed.close();
+        },
+      },
+      {
+        name: 'close Kafka',
+        run: async () => {
+          await topics.close();
+          await producer.close().catch(() => undefined);
+        },
+      },
+      { name: 'close the database pool', run: () => pool.end() },
+    ],
+  });
+  return { app, pool, processor, consumer: () => consumer, shutdown };
+}

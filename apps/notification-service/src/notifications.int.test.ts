@@ -1,0 +1,427 @@
+import { randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createEvent } from '@comms/contracts';
+import type { AnyEvent } from '@comms/contracts';
+import { findFreePort } from '@comms/infra';
+import { createKafka } from '@comms/kafka';
+import type { IncomingMessage, KafkaClient, KafkaConsumer, KafkaProducer } from '@comms/kafka';
+import { createPool, migrate } from '@comms/postgres';
+import type { Pool } from '@comms/postgres';
+import { createLogger } from '@comms/service-kit';
+import type { HttpApp } from '@comms/service-kit';
+import {
+  createTestDatabase,
+  startServiceProcess,
+  testInfra,
+  uniqueName,
+  waitFor,
+} from '@comms/testing';
+import type { ServiceProcess, TestDatabase } from '@comms/testing';
+import { buildApp } from './app.js';
+import { DLQ_HEADERS, startConsumer } from './consumer.js';
+import { createFeed } from './feed.js';
+import type { Feed } from './feed.js';
+import { MIGRATIONS } from './migrations.js';
+import { createProcessor } from './processor.js';
+import type { Processor } from './processor.js';
+import { createRecipients } from './recipients.js';
+
+const USER_SERVICE = createRequire(import.meta.url).resolve('@comms/user-service');
+const logger = createLogger('notification-test', 'silent');
+
+let db: TestDatabase;
+let usersDb: TestDatabase;
+let pool: Pool;
+let kafka: KafkaClient;
+let producer: KafkaProducer;
+let userService: ServiceProcess;
+let userHttp: string;
+let processor: Processor;
+let feed: Feed;
+const topics = { users: uniqueName('users'), orders: uniqueName('orders'), dlq: uniqueName('dlq') };
+const group = uniqueName('notifications');
+const consumers: KafkaConsumer[] = [];
+
+async function consume(
+  options: { processor?: Processor; maxAttempts?: number } = {},
+): Promise<KafkaConsumer> {
+  const consumer = await startConsumer({
+    kafka,
+    producer,
+    processor: options.processor ?? processor,
+    logger,
+    config: {
+      group,
+      topics: [topics.users, topics.orders],
+      dlqTopic: topics.dlq,
+      maxAttempts: options.maxAttempts ?? 3,
+      retryBaseMs: 20,
+      sessionTimeoutMs: 6_000,
+    },
+  });
+  consumers.push(consumer);
+  await waitFor(() => (consumer.joined() ? true : undefined), {
+    timeoutMs: 30_000,
+    message: 'consumer did not join',
+  });
+  return consumer;
+}
+
+beforeAll(async () => {
+  const { kafkaBrokers } = testInfra();
+  db = await createTestDatabase('notifications');
+  usersDb = await createTestDatabase('notification_users');
+  pool = createPool({ url: db.url, max: 15 });
+  await migrate(pool, MIGRATIONS);
+  kafka = createKafka({ brokers: kafkaBrokers.split(','), clientId: 'notification-test' });
+  const admin = await kafka.admin();
+  await admin.ensureTopics(Object.values(topics).map((topic) => ({ topic, partitions: 3 })));
+  await admin.close();
+  producer = await kafka.producer();
+
+  const [port, grpcPort] = [await findFreePort(), await findFreePort()];
+  userHttp = `http://127.0.0.1:${port}`;
+  userService = await startServiceProcess({
+    entry: USER_SERVICE,
+    env: {
+      PORT: String(port),
+      GRPC_PORT: String(grpcPort),
+      DATABASE_URL: usersDb.url,
+      KAFKA_BROKERS: kafkaBrokers,
+      LOG_LEVEL: 'warn',
+    },
+    healthUrl: `${userHttp}/healthz`,
+  });
+  const recipients = createRecipients({ pool, userServiceUrl: userHttp, timeoutMs: 500 });
+  processor = createProcessor({ pool, recipients });
+  feed = createFeed({ databaseUrl: db.url, logger });
+}, 90_000);
+
+afterAll(async () => {
+  for (const consumer of consumers) await consumer.close().catch(() => undefined);
+  await feed.close();
+  await producer.close();
+  await userService.stop();
+  await pool.end();
+  await db.drop();
+  await usersDb.drop();
+});
+
+function registered(userId = randomUUID(), name = 'Ada Lovelace') {
+  return createEvent('user.registered.v1', {
+    source: '/user-service',
+    subject: userId,
+    data: {
+      userId,
+      name,
+      email: `${uniqueName('ada')}@example.com`,
+      registeredAt: new Date().toISOString(),
+    },
+  });
+}
+
+function orderCreated(userId: string) {
+  const orderId = randomUUID();
+  return createEvent('order.created.v1', {
+    source: '/order-service',
+    subject: orderId,
+    data: {
+      orderId,
+      userId,
+      userName: 'someone',
+      items: [{ productId: 'book', quantity: 1, price: '19.99' }],
+      totalAmount: '19.99',
+      createdAt: new Date().toISOString(),
+    },
+  });
+}
+
+async function publish(
+  topic: string,
+  event:
+    | AnyEvent
+    | { key: string | null; value: string | Buffer | null; headers?: Record<string, string> },
+) {
+  const message =
+    'specversion' in event
+      ? {
+          key: event.subject,
+          value: JSON.stringify(event),
+          headers: { traceparent: `00-${'1'.repeat(32)}-${'2'.repeat(16)}-01` },
+        }
+      : event;
+  await producer.send(topic, [message]);
+}
+
+async function notificationsFor(eventId: string) {
+  return (
+    await pool.query<{ kind: string; recipient_email: string }>(
+      'SELECT kind, recipient_email FROM notifications WHERE event_id = $1',
+      [eventId],
+    )
+  ).rows;
+}
+
+async function waitForNotification(eventId: string) {
+  return waitFor(
+    async () => {
+      const rows = await notificationsFor(eventId);
+      return rows.length > 0 ? rows : undefined;
+    },
+    { timeoutMs: 30_000, message: `no notification for event ${eventId}` },
+  );
+}
+
+async function readDlq(count: number): Promise<IncomingMessage[]> {
+  const received: IncomingMessage[] = [];
+  const reader = await kafka.consumer({ groupId: uniqueName('dlq-reader'), topics: [topics.dlq] });
+  await reader.run((m) => {
+    received.push(m);
+    return Promise.resolve();
+  });
+  try {
+    await waitFor(() => (received.length >= count ? true : undefined), {
+      timeoutMs: 30_000,
+      message: 'DLQ messages missing',
+    });
+  } finally {
+    await reader.close();
+  }
+  return received;
+}
+
+describe('notification-service consumer', () => {
+  beforeAll(async () => {
+    await consume();
+  });
+
+  it('gives one notification for an event delivered twice', async () => {
+    const event = registered();
+    await publish(topics.users, event);
+    await publish(topics.users, event);
+    const sentinel = registered();
+    await publish(topics.users, sentinel);
+    await waitForNotification(sentinel.id);
+    expect(await notificationsFor(event.id)).toEqual([
+      { kind: 'welcome', recipient_email: event.data.email },
+    ]);
+  });
+
+  it('dead-letters poison messages with the reason and their origin, and moves on', async () => {
+    await publish(topics.orders, {
+      key: 'junk',
+      value: Buffer.from([0xde, 0xad, 0xbe, 0xef]),
+      headers: { 'x-origin': 'fuzzer' },
+    });
+    await publish(topics.orders, {
+      key: 'future',
+      value: JSON.stringify({ ...registered(), type: 'user.registered.v7' }),
+    });
+    const good = registered();
+    await publish(topics.users, good);
+    await waitForNotification(good.id);
+
+    const dead = await readDlq(2);
+    const junk = dead.find((m) => m.key === 'junk');
+    expect(junk?.value).toEqual(Buffer.from([0xde, 0xad, 0xbe, 0xef]));
+    expect(junk?.headers).toMatchObject({
+      'x-origin': 'fuzzer',
+      [DLQ_HEADERS.reason]: 'invalid',
+      [DLQ_HEADERS.topic]: topics.orders,
+      [DLQ_HEADERS.group]: group,
+    });
+    expect(junk?.headers[DLQ_HEADERS.error]).toMatch(/not-json/);
+    expect(junk?.headers[DLQ_HEADERS.offset]).toMatch(/^\d+$/);
+    expect(dead.find((m) => m.key === 'future')?.headers[DLQ_HEADERS.error]).toMatch(
+      /unknown event type 'user.registered.v7'/,
+    );
+  });
+
+  it('finds the recipient of an order that arrives before its user event, through user-service', async () => {
+    const response = await fetch(`${userHttp}/users`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'Early Bird', email: 'early.bird@example.com' }),
+    });
+    const user = (await response.json()) as { id: string };
+    const order = orderCreated(user.id);
+    await publish(topics.orders, order);
+    expect(await waitForNotification(order.id)).toEqual([
+      { kind: 'order-confirmation', recipient_email: 'early.bird@example.com' },
+    ]);
+  });
+
+  it('keeps an order whose user nobody knows yet, and notifies once the user event arrives', async () => {
+    const user = registered(randomUUID(), 'Late Larry');
+    const order = orderCreated(user.data.userId);
+    await publish(topics.orders, order);
+    await waitFor(
+      async () => {
+        const pending = await pool.query('SELECT 1 FROM pending_events WHERE event_id = $1', [
+          order.id,
+        ]);
+        return (pending.rowCount ?? 0) > 0 ? true : undefined;
+      },
+      { timeoutMs: 20_000, message: 'order event was not parked' },
+    );
+    expect(await notificationsFor(order.id)).toEqual([]);
+
+    await publish(topics.users, user);
+    expect(await waitForNotification(order.id)).toEqual([
+      { kind: 'order-confirmation', recipient_email: user.data.email },
+    ]);
+    const pending = await pool.query('SELECT 1 FROM pending_events WHERE event_id = $1', [
+      order.id,
+    ]);
+    expect(pending.rowCount).toBe(0);
+  });
+
+  it('pushes a notification made from a Kafka event to a Server-Sent Events client', async () => {
+    const app: HttpApp = await buildApp({
+      pool,
+      feed,
+      consumer: () => consumers[0],
+      group,
+      logger,
+      readiness: {},
+    });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address !== null ? address.port : 0;
+    const user = registered(randomUUID(), 'Streaming Sam');
+    const controller = new AbortController();
+    try {
+      const response = await fetch(
+        `http://127.0.0.1:${port}/notifications/stream?userId=${user.data.userId}`,
+        { signal: controller.signal },
+      );
+      expect(response.headers.get('content-type')).toMatch(/text\/event-stream/);
+      const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+      const decoder = new TextDecoder();
+      let text = '';
+      await reader.read(); // ": connected"
+      await publish(topics.users, user);
+      const received = await waitFor(
+        async () => {
+          const chunk = await reader.read();
+          text += decoder.decode(chunk.value ?? new Uint8Array());
+          return text.includes('event: notification') &&
+            text.includes('\n\n', text.indexOf('event: notification'))
+            ? text
+            : undefined;
+        },
+        { timeoutMs: 30_000, message: 'no SSE event' },
+      );
+      const data =
+        /data: (.+)\n/.exec(received.slice(received.indexOf('event: notification')))?.[1] ?? '{}';
+      expect(JSON.parse(data)).toMatchObject({
+        userId: user.data.userId,
+        kind: 'welcome',
+        subject: 'Welcome, Streaming Sam!',
+      });
+
+      const listed = await fetch(
+        `http://127.0.0.1:${port}/notifications?userId=${user.data.userId}`,
+      );
+      expect(((await listed.json()) as { items: unknown[] }).items).toHaveLength(1);
+      const lag = (await (await fetch(`http://127.0.0.1:${port}/consumer/lag`)).json()) as {
+        joined: boolean;
+        partitions: unknown[];
+      };
+      expect(lag.joined).toBe(true);
+      expect(lag.partitions.length).toBeGreaterThanOrEqual(6);
+    } finally {
+      controller.abort();
+      await app.close();
+    }
+  });
+});
+
+describe('failure handling', () => {
+  it('stores once when the consumer dies after storing and before committing', async () => {
+    // The first time this event is stored, fail as a crash would: after the
+    // database commit, before Kafka's offset commit. The message comes again.
+    const event = registered();
+    let crashed = false;
+    const crashing = createProcessor({
+      pool,
+      recipients: createRecipients({ pool, userServiceUrl: userHttp, timeoutMs: 500 }),
+      afterCommit: (handled) => {
+        if (handled.id === event.id && !crashed) {
+          crashed = true;
+          throw new Error('simulated crash after the transaction committed');
+        }
+      },
+    });
+    const before = consumers.length;
+    for (const consumer of consumers.splice(0)) await consumer.close();
+    await consume({ processor: crashing });
+    await publish(topics.users, event);
+    await waitForNotification(event.id);
+    await waitFor(() => (crashed ? true : undefined));
+    const sentinel = registered();
+    await publish(topics.users, sentinel);
+    await waitForNotification(sentinel.id);
+    expect(await notificationsFor(event.id)).toHaveLength(1);
+    for (const consumer of consumers.splice(0)) await consumer.close();
+    expect(before).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('dead-letters a message whose handler keeps failing, then continues', async () => {
+    const doomed = registered();
+    const failing: Processor = {
+      ...processor,
+      handle: (event) =>
+        event.id === doomed.id
+          ? Promise.reject(new Error('database says no'))
+          : processor.handle(event),
+    };
+    await consume({ processor: failing, maxAttempts: 3 });
+    await publish(topics.users, doomed);
+    const next = registered();
+    await publish(topics.users, next);
+    await waitForNotification(next.id);
+    const dead = await readDlq(3);
+    const entry = dead.find((m) => m.key === doomed.subject);
+    expect(entry?.headers).toMatchObject({
+      [DLQ_HEADERS.reason]: 'failed',
+      [DLQ_HEADERS.topic]: topics.users,
+    });
+    expect(entry?.headers[DLQ_HEADERS.error]).toMatch(/failed 3 times: database says no/);
+    expect(await notificationsFor(doomed.id)).toEqual([]);
+    for (const consumer of consumers.splice(0)) await consumer.close();
+  }, 60_000);
+
+  it('splits partitions between two instances and gives exactly one notification per event, also while one stops', async () => {
+    const [one, two] = [await consume(), await consume()];
+    await waitFor(
+      () => {
+        const a = Object.values(one.assignment()).flat().length;
+        const b = Object.values(two.assignment()).flat().length;
+        return a > 0 && b > 0 && a + b === 6 ? true : undefined;
+      },
+      { timeoutMs: 30_000, message: 'partitions were not split' },
+    );
+    const events = Array.from({ length: 60 }, () => registered());
+    for (const event of events.slice(0, 30)) await publish(topics.users, event);
+    const stopping = one.close();
+    for (const event of events.slice(30)) await publish(topics.users, event);
+    await stopping;
+    await waitFor(
+      async () => {
+        const count = await pool.query<{ n: number }>(
+          'SELECT count(*)::int AS n FROM notifications WHERE event_id = ANY($1::uuid[])',
+          [events.map((e) => e.id)],
+        );
+        return count.rows[0]?.n === 60 ? true : undefined;
+      },
+      { timeoutMs: 60_000, message: 'not every event got its notification' },
+    );
+    const perEvent = await pool.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM notifications WHERE event_id = ANY($1::uuid[]) GROUP BY event_id HAVING count(*) > 1',
+      [events.map((e) => e.id)],
+    );
+    expect(perEvent.rows).toEqual([]);
+  }, 120_000);
+});

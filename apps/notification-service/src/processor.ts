@@ -1,0 +1,209 @@
+import type { AnyEvent } from '@comms/contracts';
+import { withTransaction } from '@comms/postgres';
+import type { Pool, PoolClient } from '@comms/postgres';
+import { RecipientUnknown, upsertContact } from './recipients.js';
+import type { Contact, Recipients } from './recipients.js';
+
+/** A stored notification, as the API and the live feed show it. */
+export interface Notification {
+  readonly id: string;
+  readonly eventId: string;
+  readonly eventType: string;
+  readonly userId: string;
+  readonly kind: string;
+  readonly recipientName: string;
+  readonly recipientEmail: string;
+  readonly subject: string;
+  readonly body: string;
+  readonly createdAt: string;
+}
+
+/** The Postgres channel on which new notifications are announced (for SSE on every instance). */
+export const FEED_CHANNEL = 'notifications_feed';
+
+const short = (id: string) => id.slice(0, 8);
+
+/** What to tell the user about an event, or nothing. */
+function compose(
+  event: AnyEvent,
+  to: Contact,
+): { kind: string; subject: string; body: string } | undefined {
+  switch (event.type) {
+    case 'user.registered.v1':
+      return {
+        kind: 'welcome',
+        subject: `Welcome, ${to.name}!`,
+        body: `Hello ${to.name}, your account is ready.`,
+      };
+    case 'user.deactivated.v1':
+      return undefined;
+    case 'order.created.v1':
+      return {
+        kind: 'order-confirmation',
+        subject: `Order ${short(event.data.orderId)} confirmed`,
+        body: `Thank you, ${to.name}. We received your order of ${event.data.items.length} item(s), total ${event.data.totalAmount}.`,
+      };
+    case 'order.paid.v1':
+      return {
+        kind: 'payment-received',
+        subject: `Payment received for order ${short(event.data.orderId)}`,
+        body: `We received ${event.data.amount} for order ${event.data.orderId}.`,
+      };
+    case 'order.cancelled.v1':
+      return {
+        kind: 'order-cancelled',
+        subject: `Order ${short(event.data.orderId)} cancelled`,
+        body: `Order ${event.data.orderId} was cancelled${event.data.reason === '' ? '' : `: ${event.data.reason}`}.`,
+      };
+    case 'order.shipped.v1':
+      return {
+        kind: 'order-shipped',
+        subject: `Order ${short(event.data.orderId)} shipped`,
+        body: `Order ${event.data.orderId} is on its way.`,
+      };
+    default: {
+      const unknown: never = event;
+      return unknown;
+    }
+  }
+}
+
+/** Result of handling one event. */
+export type Outcome = 'notified' | 'replica-updated' | 'duplicate' | 'pending';
+
+/**
+ * Handles one valid event. The notification and the event id are stored in
+ * one transaction, and a stored event id makes a redelivery a no-op: exactly
+ * one notification per event, whatever Kafka redelivers. An order event whose
+ * recipient cannot be found is parked in pending_events, to be retried.
+ */
+export function createProcessor(deps: {
+  pool: Pool;
+  recipients: Recipients;
+  afterCommit?: (event: AnyEvent) => void;
+}) {
+  const { pool } = deps;
+
+  const store = async (client: PoolClient, event: AnyEvent, to: Contact): Promise<boolean> => {
+    const first = await client.query(
+      'INSERT INTO processed_events (event_id) VALUES ($1) ON CONFLICT DO NOTHING',
+      [event.id],
+    );
+    if (first.rowCount === 0) return false;
+    await client.query('DELETE FROM pending_events WHERE event_id = $1', [event.id]);
+    const message = compose(event, to);
+    if (message === undefined) return true;
+    const inserted = await client.query<{ id: string; created_at: Date }>(
+      `INSERT INTO notifications (event_id, event_type, user_id, kind, recipient_name, recipient_email, subject, body)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id::text, created_at`,
+      [
+        event.id,
+        event.type,
+        to.userId,
+        message.kind,
+        to.name,
+        to.email,
+        message.subject,
+        message.body,
+      ],
+    );
+    const row = inserted.rows[0];
+    const notification: Notification = {
+      id: row?.id ?? '',
+      eventId: event.id,
+      eventType: event.type,
+      userId: to.userId,
+      kind: message.kind,
+      recipientName: to.name,
+      recipientEmail: to.email,
+      subject: message.subject,
+      body: message.body,
+      createdAt: (row?.created_at ?? new Date()).toISOString(),
+    };
+    // Delivered to listeners when (and only if) the transaction commits.
+    await client.query('SELECT pg_notify($1, $2)', [FEED_CHANNEL, JSON.stringify(notification)]);
+    return true;
+  };
+
+  const handle = async (event: AnyEvent): Promise<Outcome> => {
+    const done = await pool.query('SELECT 1 FROM processed_events WHERE event_id = $1', [event.id]);
+    if ((done.rowCount ?? 0) > 0) return 'duplicate';
+
+    if (event.type === 'user.registered.v1' || event.type === 'user.deactivated.v1') {
+      const outcome = await withTransaction(pool, async (client) => {
+        if (event.type === 'user.registered.v1') {
+          const contact = {
+            userId: event.data.userId,
+            name: event.data.name,
+            email: event.data.email,
+          };
+          await upsertContact(client, { ...contact, status: 'active', asOf: event.time });
+          return (await store(client, event, contact)) ? 'notified' : 'duplicate';
+        }
+        await client.query(
+          'UPDATE user_contacts SET status = $2, as_of = $3 WHERE user_id = $1 AND as_of <= $3',
+          [event.data.userId, 'inactive', event.time],
+        );
+        const first = await client.query(
+          'INSERT INTO processed_events (event_id) VALUES ($1) ON CONFLICT DO NOTHING',
+          [event.id],
+        );
+        return first.rowCount === 0 ? 'duplicate' : 'replica-updated';
+      });
+      deps.afterCommit?.(event);
+      return outcome;
+    }
+
+    let to: Contact;
+    try {
+      to = await deps.recipients.find(event.data.userId);
+    } catch (error) {
+      if (!(error instanceof RecipientUnknown)) throw error;
+      await pool.query(
+        `INSERT INTO pending_events (event_id, user_id, event, last_error) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (event_id) DO NOTHING`,
+        [event.id, event.data.userId, JSON.stringify(event), error.message],
+      );
+      return 'pending';
+    }
+    const stored = await withTransaction(pool, (client) => store(client, event, to));
+    deps.afterCommit?.(event);
+    return stored ? 'notified' : 'duplicate';
+  };
+
+  return {
+    handle,
+    /**
+     * Retries parked events that are due (or all of one user's, right after
+     * that user's event arrived). Backs off per event; resolves with how many
+     * were turned into notifications.
+     */
+    async retryPending(options: { userId?: string; limit?: number } = {}): Promise<number> {
+      const due = await pool.query<{ event: AnyEvent; attempts: number }>(
+        `SELECT event, attempts FROM pending_events
+          WHERE ${options.userId === undefined ? 'next_attempt_at <= now()' : 'user_id = $2'}
+          ORDER BY created_at LIMIT $1`,
+        options.userId === undefined
+          ? [options.limit ?? 100]
+          : [options.limit ?? 100, options.userId],
+      );
+      let resolved = 0;
+      for (const { event, attempts } of due.rows) {
+        const outcome = await handle(event);
+        if (outcome === 'notified' || outcome === 'duplicate') {
+          resolved += 1;
+        } else {
+          const backoffMs = Math.min(300_000, 1_000 * 2 ** Math.min(attempts, 10));
+          await pool.query(
+            `UPDATE pending_events SET attempts = attempts + 1, next_attempt_at = now() + ($2 || ' milliseconds')::interval
+              WHERE event_id = $1`,
+            [event.id, String(backoffMs)],
+          );
+        }
+      }
+      return resolved;
+    },
+  };
+}
+
+export type Processor = ReturnType<typeof createProcessor>;
