@@ -296,7 +296,8 @@ function wrapConsumer(
     async run(handler) {
       await consumer.run({
         autoCommit: true,
-        eachMessage: async ({ topic, partition, message, heartbeat }) => {
+        eachMessage: async (payload) => {
+          const { topic, partition, message } = payload;
           const headers: Record<string, string> = {};
           for (const [name, value] of Object.entries(message.headers ?? {})) {
             if (value === undefined) continue;
@@ -312,7 +313,7 @@ function wrapConsumer(
               headers,
               timestamp: message.timestamp,
             },
-            { heartbeat },
+            { heartbeat: () => payload.heartbeat() },
           );
         },
       });
