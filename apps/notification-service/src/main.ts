@@ -48,6 +48,7 @@ export async function startNotificationService(config: Config) {
   let consumer: KafkaConsumer | undefined;
   let stopping = false;
   let joinTimer: NodeJS.Timeout | undefined;
+  let joinFailures = 0;
   const join = async () => {
     try {
       await topics.check();
@@ -65,8 +66,11 @@ export async function startNotificationService(config: Config) {
         },
       });
     } catch (error) {
-      logger.warn({ err: error }, 'cannot join the consumer group yet; retrying');
-      if (!stopping) joinTimer = setTimeout(() => void join(), 2_000);
+      joinFailures += 1;
+      // Kafka often needs a moment at startup; say so only when it lasts.
+      if (joinFailures > 3)
+        logger.warn({ err: error }, 'cannot join the consumer group yet; retrying');
+      if (!stopping) joinTimer = setTimeout(() => void join(), 1_000);
     }
   };
   void join();

@@ -1,5 +1,5 @@
 export { InfraError, describeError } from './errors.js';
-export { DEFAULT_PORTS, describeInfra, startInfra } from './start.js';
+export { createDataDir, DEFAULT_PORTS, describeInfra, startInfra } from './start.js';
 export type {
   InfraPorts,
   InfraSource,

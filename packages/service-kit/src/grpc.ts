@@ -1,8 +1,8 @@
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import type { ServiceDefinition, UntypedServiceImplementation, status } from '@grpc/grpc-js';
-import { loadFileDescriptorSetFromBuffer } from '@grpc/proto-loader';
+import { loadFileDescriptorSetFromBuffer, loadSync } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
-import { HealthImplementation } from 'grpc-health-check';
+import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import { AppError, toGrpcError } from './errors.js';
 
 /** Largest gRPC message accepted, in bytes: 1 MiB. Larger ones get RESOURCE_EXHAUSTED. */
@@ -39,10 +39,15 @@ export function createGrpcServer(options: {
     server.addService(service.definition, service.implementation);
   const health = new HealthImplementation({ '': 'NOT_SERVING' });
   health.addToServer(server);
-  const descriptors = loadFileDescriptorSetFromBuffer(
-    Buffer.from(options.descriptorSetBase64, 'base64'),
-  );
-  new ReflectionService(descriptors).addToServer(server);
+  // Reflection describes what this server serves: its own services and health,
+  // not every service of the shared descriptor set.
+  const descriptors = {
+    ...loadFileDescriptorSetFromBuffer(Buffer.from(options.descriptorSetBase64, 'base64')),
+    ...loadSync(healthProtoPath),
+  };
+  new ReflectionService(descriptors, {
+    services: [...options.services.map((s) => s.name), 'grpc.health.v1.Health'],
+  }).addToServer(server);
 
   const setAll = (state: 'SERVING' | 'NOT_SERVING') => {
     health.setStatus('', state);

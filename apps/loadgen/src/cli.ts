@@ -1,0 +1,90 @@
+#!/usr/bin/env node
+import { describeError } from '@comms/infra';
+import type { ServiceName } from '@comms/endpoints';
+import { runDemo } from './demo.js';
+import { startSystem } from './system.js';
+
+const COLORS: Record<ServiceName, string> = {
+  'user-service': '\u001b[36m',
+  'order-service': '\u001b[35m',
+  'notification-service': '\u001b[33m',
+};
+const RESET = '\u001b[0m';
+const color = process.stdout.isTTY && process.env['NO_COLOR'] === undefined;
+const LEVELS: Record<number, string> = {
+  10: 'trace',
+  20: 'debug',
+  30: 'info',
+  40: 'warn',
+  50: 'error',
+  60: 'fatal',
+};
+
+/** One readable line from a service's JSON log line, prefixed with its name. */
+function format(service: ServiceName, line: string): string {
+  let text = line;
+  try {
+    const entry = JSON.parse(line) as Record<string, unknown>;
+    const { level, time, msg, service: _s, pid: _p, hostname: _h, err, ...rest } = entry;
+    const extras = Object.keys(rest).length === 0 ? '' : ` ${JSON.stringify(rest)}`;
+    const error = err === undefined ? '' : ` (${String((err as { message?: unknown }).message)})`;
+    text = `${String(time).slice(11, 19)} ${LEVELS[Number(level)] ?? String(level)} ${String(msg)}${error}${extras}`;
+  } catch {
+    // Not JSON: print as is.
+  }
+  const prefix = `[${service}]`.padEnd(23);
+  return color ? `${COLORS[service]}${prefix}${RESET} ${text}` : `${prefix} ${text}`;
+}
+
+async function start(): Promise<void> {
+  console.log('starting PostgreSQL, Kafka and the three services...');
+  const system = await startSystem({
+    ports: 'default',
+    log: (line) => console.log(`[system]                ${line}`),
+    onLine: (service, line) => console.log(format(service, line)),
+  });
+  const { services } = system;
+  console.log(`
+================================================================
+ The system is up.
+
+ order-service         ${services['order-service'].http}   gRPC ${services['order-service'].grpc ?? ''}
+ user-service          ${services['user-service'].http}   gRPC ${services['user-service'].grpc ?? ''}
+ notification-service  ${services['notification-service'].http}
+ OpenAPI UIs           <service>/docs
+
+ Try:
+   npm run demo                       (every communication style, step by step)
+   curl -s -XPOST ${services['user-service'].http}/users -H 'content-type: application/json' \\
+        -d '{"name":"Ada","email":"ada@example.com"}'
+   curl -N ${services['notification-service'].http}/notifications/stream
+
+ Ctrl-C stops everything.
+================================================================
+`);
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    console.log('\nstopping the services, then Kafka and PostgreSQL...');
+    await system.stop();
+    console.log('stopped; nothing left running.');
+    process.exit(0);
+  };
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
+    process.on(signal, () => void stop());
+  setInterval(() => undefined, 1 << 30);
+}
+
+const command = process.argv[2];
+try {
+  if (command === 'start') await start();
+  else if (command === 'demo') await runDemo(process.argv.slice(3));
+  else {
+    console.error('usage: comms start | comms demo');
+    process.exitCode = 2;
+  }
+} catch (error) {
+  console.error(`\n${describeError(error)}`);
+  process.exitCode = 1;
+}

@@ -1,0 +1,211 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { rm } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import {
+  createDataDir,
+  DEFAULT_PORTS,
+  describeInfra,
+  findFreePort,
+  provisionServiceDatabases,
+  startInfra,
+} from '@comms/infra';
+import type { RunningInfra } from '@comms/infra';
+import { SERVICES } from '@comms/endpoints';
+import type { ServiceName } from '@comms/endpoints';
+
+/** One running service of the system. */
+export interface RunningService {
+  readonly name: ServiceName;
+  readonly http: string;
+  /** `host:port`, for the services that speak gRPC. */
+  readonly grpc?: string;
+  readonly pid: number;
+  readonly env: Readonly<Record<string, string>>;
+}
+
+/** The whole system, running locally. */
+export interface RunningSystem {
+  readonly infra: RunningInfra;
+  readonly databases: Readonly<Record<string, string>>;
+  readonly services: Readonly<Record<ServiceName, RunningService>>;
+  /** Stops one service (SIGTERM) and resolves with its exit code. */
+  stopService(name: ServiceName): Promise<number | null>;
+  /** Starts a stopped service again, with extra environment, and waits until it is ready. */
+  startService(name: ServiceName, extraEnv?: Record<string, string>): Promise<void>;
+  /** Stops every service, then the infrastructure; nothing is left running. */
+  stop(): Promise<void>;
+}
+
+/** Options for {@link startSystem}. */
+export interface SystemOptions {
+  /** `default`: the ports of ARCHITECTURE.md; `random`: free ports (tests). */
+  readonly ports: 'default' | 'random';
+  /** Receives every line a service prints. */
+  readonly onLine?: (service: ServiceName, line: string) => void;
+  /** Progress messages. */
+  readonly log?: (line: string) => void;
+  /** Extra environment for every service. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Environment the infrastructure is chosen from (DATABASE_URL, KAFKA_BROKERS, COMMS_INFRA). */
+  readonly infraEnv?: Readonly<Record<string, string | undefined>>;
+}
+
+const ENTRY: Record<ServiceName, string> = {
+  'user-service': fileURLToPath(new URL('../../user-service/dist/server.js', import.meta.url)),
+  'order-service': fileURLToPath(new URL('../../order-service/dist/server.js', import.meta.url)),
+  'notification-service': fileURLToPath(
+    new URL('../../notification-service/dist/server.js', import.meta.url),
+  ),
+};
+
+async function waitReady(
+  name: ServiceName,
+  url: string,
+  child: ChildProcess,
+  output: () => string,
+  timeoutMs = 90_000,
+) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null)
+      throw new Error(`${name} exited with code ${child.exitCode}:\n${output().slice(-3000)}`);
+    const response = await fetch(`${url}/readyz`).catch(() => undefined);
+    if (response?.status === 200) return;
+    if (Date.now() > deadline)
+      throw new Error(
+        `${name} was not ready within ${timeoutMs / 1000} s:\n${output().slice(-3000)}`,
+      );
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/**
+ * Starts PostgreSQL and Kafka (from the environment, containers or native,
+ * as packages/infra decides), a database and role per service, and the
+ * three services as separate processes configured only through their
+ * environment. Resolves once every service answers /readyz.
+ */
+export async function startSystem(options: SystemOptions): Promise<RunningSystem> {
+  const log = options.log ?? (() => undefined);
+  const dir = await createDataDir('comms-system-');
+  let infra: RunningInfra;
+  try {
+    infra = await startInfra({
+      dir,
+      ports: options.ports === 'default' ? DEFAULT_PORTS : 'random',
+      env: options.infraEnv ?? process.env,
+      log,
+    });
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+  for (const line of describeInfra(infra)) log(line);
+  const databases = await provisionServiceDatabases(infra.databaseUrl);
+
+  const port = async (service: ServiceName, protocol: 'http' | 'grpc') =>
+    options.ports === 'default' ? (SERVICES[service][protocol] ?? 0) : await findFreePort();
+  const ports = {
+    'user-service': {
+      http: await port('user-service', 'http'),
+      grpc: await port('user-service', 'grpc'),
+    },
+    'order-service': {
+      http: await port('order-service', 'http'),
+      grpc: await port('order-service', 'grpc'),
+    },
+    'notification-service': { http: await port('notification-service', 'http'), grpc: 0 },
+  };
+  const common: Record<string, string> = {
+    PATH: process.env['PATH'] ?? '',
+    HOST: '127.0.0.1',
+    KAFKA_BROKERS: infra.kafkaBrokers,
+    LOG_LEVEL: 'info',
+    // Addresses through packages/endpoints; explicit so random ports work too.
+    USER_SERVICE_HTTP_URL: `http://127.0.0.1:${ports['user-service'].http}`,
+    USER_SERVICE_GRPC_ADDR: `127.0.0.1:${ports['user-service'].grpc}`,
+    ...options.env,
+  };
+  const envOf: Record<ServiceName, Record<string, string>> = {
+    'user-service': {
+      ...common,
+      PORT: String(ports['user-service'].http),
+      GRPC_PORT: String(ports['user-service'].grpc),
+      DATABASE_URL: databases['user-service'] ?? '',
+    },
+    'order-service': {
+      ...common,
+      PORT: String(ports['order-service'].http),
+      GRPC_PORT: String(ports['order-service'].grpc),
+      DATABASE_URL: databases['order-service'] ?? '',
+      USERS_DATABASE_URL: databases['shared-db reader'] ?? '',
+    },
+    'notification-service': {
+      ...common,
+      PORT: String(ports['notification-service'].http),
+      DATABASE_URL: databases['notification-service'] ?? '',
+    },
+  };
+
+  const children = new Map<ServiceName, ChildProcess>();
+  const services = {} as Record<ServiceName, RunningService>;
+  const launch = async (name: ServiceName, extraEnv: Record<string, string> = {}) => {
+    const env = { ...envOf[name], ...extraEnv };
+    let output = '';
+    const child = spawn(process.execPath, [ENTRY[name]], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.set(name, child);
+    let partial = '';
+    const onData = (chunk: Buffer) => {
+      const text = partial + chunk.toString('utf8');
+      output = (output + chunk.toString('utf8')).slice(-20_000);
+      const lines = text.split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) if (line !== '') options.onLine?.(name, line);
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    const http = `http://127.0.0.1:${ports[name].http}`;
+    services[name] = {
+      name,
+      http,
+      ...(ports[name].grpc === 0 ? {} : { grpc: `127.0.0.1:${ports[name].grpc}` }),
+      pid: child.pid ?? 0,
+      env,
+    };
+    await waitReady(name, http, child, () => output);
+    log(`${name} ready at ${http}`);
+  };
+
+  const stopService = (name: ServiceName): Promise<number | null> => {
+    const child = children.get(name);
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null)
+      return Promise.resolve(child?.exitCode ?? null);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        resolve(code);
+      });
+      child.kill('SIGTERM');
+    });
+  };
+
+  const stop = async () => {
+    await Promise.all([...children.keys()].map((name) => stopService(name)));
+    await infra.stop();
+    await rm(dir, { recursive: true, force: true });
+  };
+
+  try {
+    await launch('user-service');
+    await Promise.all([launch('order-service'), launch('notification-service')]);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { infra, databases, services, stopService, startService: launch, stop };
+}
