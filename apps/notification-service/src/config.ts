@@ -4,19 +4,10 @@ import { TOPICS } from '@comms/contracts';
 import { resolveAtStartup } from '@comms/endpoints';
 import { parseBrokers } from '@comms/kafka';
 import { parseDatabaseUrl } from '@comms/postgres';
-import { parseEnv } from '@comms/service-kit';
+import { parseEnv, serviceEnv } from '@comms/service-kit';
 
 const Env = Type.Object({
-  HOST: Type.String({
-    default: '127.0.0.1',
-    description: 'address to listen on; 0.0.0.0 in containers',
-  }),
-  PORT: Type.Integer({ minimum: 1, maximum: 65535, default: 8083, description: 'HTTP port' }),
-  DATABASE_URL: Type.String({
-    minLength: 1,
-    description: 'postgres://user:password@host:5432/notifications',
-  }),
-  KAFKA_BROKERS: Type.String({ minLength: 1, description: 'host:port[,host:port]' }),
+  ...serviceEnv({ database: 'notifications', httpPort: 8083 }),
   CONSUMER_GROUP: Type.String({
     minLength: 1,
     default: 'notifications',
@@ -57,15 +48,6 @@ const Env = Type.Object({
     minimum: 10,
     default: 500,
     description: 'deadline of one call to user-service',
-  }),
-  LOG_LEVEL: Type.Union(
-    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
-    { default: 'info', description: 'one of fatal, error, warn, info, debug, trace, silent' },
-  ),
-  SHUTDOWN_TIMEOUT_MS: Type.Integer({
-    minimum: 100,
-    default: 10_000,
-    description: 'bound on graceful shutdown',
   }),
 });
 

@@ -3,20 +3,11 @@ import type { Static } from 'typebox';
 import { resolveAtStartup } from '@comms/endpoints';
 import { parseBrokers } from '@comms/kafka';
 import { parseDatabaseUrl } from '@comms/postgres';
-import { parseEnv } from '@comms/service-kit';
+import { grpcPortEnv, parseEnv, serviceEnv } from '@comms/service-kit';
 
 const Env = Type.Object({
-  HOST: Type.String({
-    default: '127.0.0.1',
-    description: 'address to listen on; 0.0.0.0 in containers',
-  }),
-  PORT: Type.Integer({ minimum: 1, maximum: 65535, default: 8082, description: 'HTTP port' }),
-  GRPC_PORT: Type.Integer({ minimum: 1, maximum: 65535, default: 50052, description: 'gRPC port' }),
-  DATABASE_URL: Type.String({
-    minLength: 1,
-    description: 'postgres://user:password@host:5432/orders',
-  }),
-  KAFKA_BROKERS: Type.String({ minLength: 1, description: 'host:port[,host:port]' }),
+  ...serviceEnv({ database: 'orders', httpPort: 8082 }),
+  ...grpcPortEnv(50052),
   USER_VALIDATION: Type.Union(
     [Type.Literal('grpc'), Type.Literal('rest'), Type.Literal('shared-db')],
     {
@@ -35,19 +26,10 @@ const Env = Type.Object({
     default: 300,
     description: 'deadline of one call to user-service',
   }),
-  LOG_LEVEL: Type.Union(
-    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
-    { default: 'info', description: 'one of fatal, error, warn, info, debug, trace, silent' },
-  ),
   OUTBOX_POLL_MS: Type.Integer({
     minimum: 5,
     default: 100,
     description: 'milliseconds between outbox polls',
-  }),
-  SHUTDOWN_TIMEOUT_MS: Type.Integer({
-    minimum: 100,
-    default: 10_000,
-    description: 'bound on graceful shutdown',
   }),
 });
 

@@ -1,4 +1,5 @@
 import { Compile } from 'typebox/compile';
+import Type from 'typebox';
 import type { Static, TObject } from 'typebox';
 
 /**
@@ -36,4 +37,60 @@ function describe(schema: TObject, variable: string): string {
   const property: unknown = schema.properties[variable];
   const description = (property as { description?: unknown } | undefined)?.description;
   return typeof description === 'string' ? ` (${description})` : '';
+}
+
+const LogLevel = Type.Union(
+  [
+    Type.Literal('fatal'),
+    Type.Literal('error'),
+    Type.Literal('warn'),
+    Type.Literal('info'),
+    Type.Literal('debug'),
+    Type.Literal('trace'),
+    Type.Literal('silent'),
+  ],
+  { default: 'info', description: 'one of fatal, error, warn, info, debug, trace, silent' },
+);
+
+/**
+ * The variables every service reads, as TypeBox properties to spread into
+ * its own environment schema: where to listen, its own database, Kafka,
+ * logging and the shutdown bound.
+ */
+export function serviceEnv(options: { database: string; httpPort: number }) {
+  return {
+    HOST: Type.String({
+      default: '127.0.0.1',
+      description: 'address to listen on; 0.0.0.0 in containers',
+    }),
+    PORT: Type.Integer({
+      minimum: 1,
+      maximum: 65535,
+      default: options.httpPort,
+      description: 'HTTP port',
+    }),
+    DATABASE_URL: Type.String({
+      minLength: 1,
+      description: `postgres://user:password@host:5432/${options.database}, the service's own database`,
+    }),
+    KAFKA_BROKERS: Type.String({ minLength: 1, description: 'host:port[,host:port]' }),
+    LOG_LEVEL: LogLevel,
+    SHUTDOWN_TIMEOUT_MS: Type.Integer({
+      minimum: 100,
+      default: 10_000,
+      description: 'bound on graceful shutdown',
+    }),
+  };
+}
+
+/** `GRPC_PORT`, for the services that serve gRPC; spread beside {@link serviceEnv}. */
+export function grpcPortEnv(port: number) {
+  return {
+    GRPC_PORT: Type.Integer({
+      minimum: 1,
+      maximum: 65535,
+      default: port,
+      description: 'gRPC port',
+    }),
+  };
 }
