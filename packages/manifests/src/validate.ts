@@ -1,0 +1,124 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Compile } from 'typebox/compile';
+import type { Validator } from 'typebox/compile';
+import { isMap, LineCounter, parseDocument } from 'yaml';
+import type { Document } from 'yaml';
+import { isServiceName, SERVICES } from '@comms/endpoints';
+import { MANIFEST_SCHEMAS } from './schemas.js';
+
+/** One thing wrong with a manifest, with the line to look at. */
+export interface Problem {
+  readonly file: string;
+  readonly line: number;
+  readonly path: string;
+  readonly message: string;
+}
+
+/** `file:line: path: message`, the way editors and CI logs link to a place. */
+export function formatProblem(problem: Problem): string {
+  return `${problem.file}:${problem.line}: ${problem.path === '' ? '' : `${problem.path}: `}${problem.message}`;
+}
+
+const validators: Record<string, Validator> = Object.fromEntries(
+  Object.entries(MANIFEST_SCHEMAS).map(([type, schema]) => [type, Compile(schema)]),
+);
+
+function lineOf(doc: Document, counter: LineCounter, path: string[]): number {
+  for (let depth = path.length; depth >= 0; depth--) {
+    const node = doc.getIn(path.slice(0, depth), true) as
+      { range?: [number, number, number] } | undefined;
+    const keyNode = depth > 0 ? findKey(doc, path.slice(0, depth)) : undefined;
+    const offset = keyNode ?? node?.range?.[0];
+    if (offset !== undefined) return counter.linePos(offset).line;
+  }
+  return 1;
+}
+
+/** The offset of the key of a map entry, so an unknown key points at itself. */
+function findKey(doc: Document, path: string[]): number | undefined {
+  const parent = path.length === 1 ? doc.contents : doc.getIn(path.slice(0, -1), true);
+  if (!isMap(parent)) return undefined;
+  const pair = parent.items.find(
+    (item) => String((item.key as { value?: unknown } | null)?.value) === path.at(-1),
+  );
+  return (pair?.key as { range?: [number, number, number] } | null)?.range?.[0];
+}
+
+/**
+ * Checks one Copilot manifest strictly: the fields and types of its manifest
+ * type, unknown keys, the shape of `network.connect` and its alias, and, for
+ * services of the system, the name, the port of the endpoints table and a
+ * Dockerfile that exists. `root` is the repository root.
+ */
+export function validateManifest(file: string, text: string, root: string): Problem[] {
+  const counter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false });
+  const problems: Problem[] = [];
+  const at = (path: string[], message: string) =>
+    problems.push({ file, line: lineOf(doc, counter, path), path: path.join('.'), message });
+
+  for (const error of doc.errors) {
+    problems.push({
+      file,
+      line: counter.linePos(error.pos[0]).line,
+      path: '',
+      message: `YAML: ${error.message.split('\n')[0] ?? ''}`,
+    });
+  }
+  if (problems.length > 0) return problems;
+
+  const manifest = doc.toJS() as Record<string, unknown> | null;
+  const type = manifest?.['type'];
+  const validator = typeof type === 'string' ? validators[type] : undefined;
+  if (manifest === null || validator === undefined) {
+    at(
+      ['type'],
+      `unknown manifest type ${JSON.stringify(type)}; expected one of ${Object.keys(validators).join(', ')}`,
+    );
+    return problems;
+  }
+  for (const error of validator.Errors(manifest)) {
+    const path = error.instancePath.split('/').filter((p) => p !== '');
+    const params = error.params as {
+      additionalProperties?: string[];
+      requiredProperties?: string[];
+    };
+    if (error.keyword === 'additionalProperties' && params.additionalProperties !== undefined) {
+      for (const key of params.additionalProperties)
+        at([...path, key], `unknown key '${key}' (Copilot would ignore it silently)`);
+    } else if (error.keyword === 'required' && params.requiredProperties !== undefined) {
+      for (const key of params.requiredProperties) at(path, `missing required field '${key}'`);
+    } else if (error.message === 'schema is false') {
+      // The same unknown key, reported again by the schema behind additionalProperties.
+      continue;
+    } else if (error.keyword !== 'anyOf' || problems.length === 0) {
+      at(path, error.message);
+    }
+  }
+
+  if (type !== 'Environment') {
+    const name = manifest['name'];
+    const image = manifest['image'] as
+      { port?: unknown; build?: { dockerfile?: string; context?: string } } | undefined;
+    if (typeof name === 'string' && isServiceName(name)) {
+      const expected = SERVICES[name].http;
+      if (image?.port !== expected)
+        at(
+          ['image', 'port'],
+          `${name} listens on ${expected} (packages/endpoints), not ${String(image?.port)}`,
+        );
+    } else {
+      at(['name'], `'${String(name)}' is not a service of packages/endpoints`);
+    }
+    const build = image?.build;
+    if (
+      typeof build === 'object' &&
+      typeof build.dockerfile === 'string' &&
+      !existsSync(join(root, build.context ?? '.', build.dockerfile))
+    ) {
+      at(['image', 'build', 'dockerfile'], `${build.dockerfile} does not exist`);
+    }
+  }
+  return problems;
+}
