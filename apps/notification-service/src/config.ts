@@ -3,7 +3,7 @@ import type { Static } from 'typebox';
 import { TOPICS } from '@comms/contracts';
 import { resolveAtStartup } from '@comms/endpoints';
 import { parseBrokers } from '@comms/kafka';
-import { parseDatabaseUrl } from '@comms/postgres';
+import { databaseUrlOf } from '@comms/postgres';
 import { parseEnv, serviceEnv } from '@comms/service-kit';
 
 const Env = Type.Object({
@@ -53,6 +53,7 @@ const Env = Type.Object({
 
 /** notification-service configuration, parsed and validated once at boot. */
 export type Config = Static<typeof Env> & {
+  readonly DATABASE_URL: string;
   readonly kafkaBrokers: string[];
   readonly userServiceHttp: string;
 };
@@ -62,10 +63,11 @@ export function loadConfig(
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): Config {
   const parsed = parseEnv(Env, env);
-  parseDatabaseUrl(parsed.DATABASE_URL);
+  const DATABASE_URL = databaseUrlOf(parsed);
   const { addresses } = resolveAtStartup([['user-service', 'http']], env);
   return {
     ...parsed,
+    DATABASE_URL,
     kafkaBrokers: parseBrokers(parsed.KAFKA_BROKERS),
     userServiceHttp: addresses['user-service/http'] ?? '',
   };

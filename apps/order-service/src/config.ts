@@ -2,7 +2,7 @@ import Type from 'typebox';
 import type { Static } from 'typebox';
 import { resolveAtStartup } from '@comms/endpoints';
 import { parseBrokers } from '@comms/kafka';
-import { parseDatabaseUrl } from '@comms/postgres';
+import { databaseUrlOf, parseDatabaseUrl } from '@comms/postgres';
 import { grpcPortEnv, parseEnv, serviceEnv } from '@comms/service-kit';
 
 const Env = Type.Object({
@@ -35,6 +35,7 @@ const Env = Type.Object({
 
 /** order-service configuration, parsed and validated once at boot. */
 export type Config = Static<typeof Env> & {
+  readonly DATABASE_URL: string;
   readonly kafkaBrokers: string[];
   readonly userServiceGrpc: string;
   readonly userServiceHttp: string;
@@ -45,7 +46,7 @@ export function loadConfig(
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): Config {
   const parsed = parseEnv(Env, env);
-  parseDatabaseUrl(parsed.DATABASE_URL);
+  const DATABASE_URL = databaseUrlOf(parsed);
   if (parsed.USER_VALIDATION === 'shared-db') {
     if (parsed.USERS_DATABASE_URL === undefined) {
       throw new Error(
@@ -63,6 +64,7 @@ export function loadConfig(
   );
   return {
     ...parsed,
+    DATABASE_URL,
     kafkaBrokers: parseBrokers(parsed.KAFKA_BROKERS),
     userServiceGrpc: addresses['user-service/grpc'] ?? '',
     userServiceHttp: addresses['user-service/http'] ?? '',

@@ -1,7 +1,7 @@
 import Type from 'typebox';
 import type { Static } from 'typebox';
 import { parseBrokers } from '@comms/kafka';
-import { parseDatabaseUrl } from '@comms/postgres';
+import { databaseUrlOf } from '@comms/postgres';
 import { grpcPortEnv, parseEnv, serviceEnv } from '@comms/service-kit';
 
 const Env = Type.Object({
@@ -15,13 +15,16 @@ const Env = Type.Object({
 });
 
 /** user-service configuration, parsed and validated once at boot. */
-export type Config = Static<typeof Env> & { readonly kafkaBrokers: string[] };
+export type Config = Static<typeof Env> & {
+  readonly DATABASE_URL: string;
+  readonly kafkaBrokers: string[];
+};
 
 /** Reads the environment; throws naming the first bad variable and its expected format. */
 export function loadConfig(
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): Config {
   const parsed = parseEnv(Env, env);
-  parseDatabaseUrl(parsed.DATABASE_URL);
-  return { ...parsed, kafkaBrokers: parseBrokers(parsed.KAFKA_BROKERS) };
+  const DATABASE_URL = databaseUrlOf(parsed);
+  return { ...parsed, DATABASE_URL, kafkaBrokers: parseBrokers(parsed.KAFKA_BROKERS) };
 }

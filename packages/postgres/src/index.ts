@@ -4,3 +4,4 @@ export { createPool, withTransaction } from './pool.js';
 export type { CreatePoolOptions, Pool, PoolClient } from './pool.js';
 export { migrate } from './migrate.js';
 export type { Migration } from './migrate.js';
+export { databaseUrlFromSecret, databaseUrlOf } from './secret.js';

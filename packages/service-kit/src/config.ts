@@ -69,10 +69,19 @@ export function serviceEnv(options: { database: string; httpPort: number }) {
       default: options.httpPort,
       description: 'HTTP port',
     }),
-    DATABASE_URL: Type.String({
-      minLength: 1,
-      description: `postgres://user:password@host:5432/${options.database}, the service's own database`,
-    }),
+    DATABASE_URL: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description: `postgres://user:password@host:5432/${options.database}, the service's own database`,
+      }),
+    ),
+    DATABASE_SECRET: Type.Optional(
+      Type.String({
+        minLength: 2,
+        description:
+          'instead of DATABASE_URL: the JSON secret of an RDS/Aurora database (username, password, host, port, dbname)',
+      }),
+    ),
     KAFKA_BROKERS: Type.String({ minLength: 1, description: 'host:port[,host:port]' }),
     LOG_LEVEL: LogLevel,
     SHUTDOWN_TIMEOUT_MS: Type.Integer({

@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from './config.js';
+
+const base = {
+  DATABASE_URL: 'postgres://user_service:pw@127.0.0.1:5432/users',
+  KAFKA_BROKERS: '127.0.0.1:9092',
+};
+
+describe('user-service configuration', () => {
+  it('applies the defaults of the endpoints table', () => {
+    expect(loadConfig(base)).toMatchObject({
+      HOST: '127.0.0.1',
+      PORT: 8081,
+      GRPC_PORT: 50051,
+      LOG_LEVEL: 'info',
+    });
+  });
+
+  it('takes the database from an RDS/Aurora secret instead of a URL', () => {
+    const secret = JSON.stringify({
+      username: 'u',
+      password: 'p',
+      host: 'aurora.internal',
+      port: 5432,
+      dbname: 'users',
+    });
+    const config = loadConfig({ KAFKA_BROKERS: '127.0.0.1:9092', DATABASE_SECRET: secret });
+    expect(config.DATABASE_URL).toBe('postgres://u:p@aurora.internal:5432/users');
+  });
+
+  it.each<[Record<string, string>, RegExp]>([
+    [{ KAFKA_BROKERS: '127.0.0.1:9092' }, /DATABASE_URL is required/],
+    [{ ...base, DATABASE_URL: 'mysql://x' }, /DATABASE_URL must be a PostgreSQL URL/],
+    [
+      { ...base, KAFKA_BROKERS: 'kafka' },
+      /KAFKA_BROKERS must be a comma-separated list of host:port/,
+    ],
+    [{ ...base, PORT: 'http' }, /^PORT .*; got 'http'$/],
+    [{ ...base, LOG_LEVEL: 'loud' }, /LOG_LEVEL .*one of fatal, error, warn, info/],
+  ])('stops at startup naming the variable: %j', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+});
