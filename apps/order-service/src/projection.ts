@@ -1,7 +1,5 @@
 import type { Pool, PoolClient } from '@comms/postgres';
-import { withTransaction } from '@comms/postgres';
-import { readAll } from './event-store.js';
-import type { Checkpoint, StoredEvent } from './event-store.js';
+import type { StoredEvent } from './event-store.js';
 
 /**
  * The read model `orders_view`, one row per order, kept by applying each
@@ -57,24 +55,54 @@ export async function project(
 /**
  * Rebuilds the read model from the event streams into `orders_view_rebuilt`
  * and reports how many rows differ from the live model (0 when the
- * projection is sound). With `replace`, the live model is then swapped for
- * the rebuilt one in one transaction.
+ * projection is sound). It replays every stream in version order inside one
+ * REPEATABLE READ transaction, so the replay and the comparison see the same
+ * snapshot even while orders keep coming in. With `replace`, the live model
+ * is then swapped for the rebuilt one in that transaction.
  */
 export async function rebuildReadModel(
   pool: Pool,
-  options: { replace?: boolean } = {},
+  options: { replace?: boolean; batchSize?: number } = {},
 ): Promise<{ orders: number; events: number; differences: number }> {
-  return withTransaction(pool, async (client) => {
+  const batchSize = options.batchSize ?? 1000;
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
     await client.query('DROP TABLE IF EXISTS orders_view_rebuilt');
     await client.query('CREATE TABLE orders_view_rebuilt (LIKE orders_view INCLUDING ALL)');
-    let checkpoint: Checkpoint | undefined;
+    let after = { streamId: '00000000-0000-0000-0000-000000000000', version: 0 };
     let events = 0;
     for (;;) {
-      const batch = await readAll(client, checkpoint, 1000);
-      if (batch.events.length === 0) break;
-      events += batch.events.length;
-      await project(client, batch.events, 'orders_view_rebuilt');
-      checkpoint = batch.checkpoint;
+      // Keyset pages over a unique key: every event exactly once.
+      const page = await client.query<{
+        stream_id: string;
+        version: number;
+        event_id: string;
+        type: string;
+        data: Record<string, unknown>;
+        occurred_at: Date;
+      }>(
+        `SELECT stream_id, version, event_id, type, data, occurred_at FROM events
+          WHERE (stream_id, version) > ($1::uuid, $2::int)
+          ORDER BY stream_id, version LIMIT $3`,
+        [after.streamId, after.version, batchSize],
+      );
+      if (page.rows.length === 0) break;
+      events += page.rows.length;
+      await project(
+        client,
+        page.rows.map((r) => ({
+          streamId: r.stream_id,
+          version: r.version,
+          eventId: r.event_id,
+          type: r.type,
+          data: r.data,
+          occurredAt: r.occurred_at,
+        })),
+        'orders_view_rebuilt',
+      );
+      const last = page.rows.at(-1);
+      if (last !== undefined) after = { streamId: last.stream_id, version: last.version };
     }
     const diff = await client.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM (
@@ -91,6 +119,12 @@ export async function rebuildReadModel(
       await client.query('INSERT INTO orders_view SELECT * FROM orders_view_rebuilt');
     }
     await client.query('DROP TABLE orders_view_rebuilt');
+    await client.query('COMMIT');
     return { orders: orders.rows[0]?.n ?? 0, events, differences: diff.rows[0]?.n ?? 0 };
-  });
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
 }
