@@ -1,15 +1,12 @@
 import { execFile } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { credentials, loadPackageDefinition } from '@grpc/grpc-js';
-import type { ServiceClientConstructor, ServiceError } from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
+import { credentials } from '@grpc/grpc-js';
+import type { ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OrderServiceClient, OrderStatus, UserServiceClient } from '@comms/contracts/grpc';
 import type { CreateOrderResponse, ValidateUserResponse } from '@comms/contracts/grpc';
-import { testInfra, waitFor } from '@comms/testing';
+import { listGrpcServices, testInfra, waitFor } from '@comms/testing';
 import { runDemo } from './demo.js';
 import { startSystem } from './system.js';
 import type { RunningSystem } from './system.js';
@@ -53,47 +50,12 @@ async function register(name: string): Promise<string> {
   return (await json<{ id: string }>(response)).id;
 }
 
-async function reflectedServices(address: string): Promise<string[]> {
-  const require = createRequire(import.meta.url);
-  const protoDir = join(dirname(require.resolve('@grpc/reflection')), '..', 'proto');
-  const definition = loadSync(join(protoDir, 'grpc/reflection/v1alpha/reflection.proto'), {
-    keepCase: true,
-  });
-  const loaded = loadPackageDefinition(definition) as unknown as {
-    grpc: { reflection: { v1alpha: { ServerReflection: ServiceClientConstructor } } };
-  };
-  const client = new loaded.grpc.reflection.v1alpha.ServerReflection(
-    address,
-    credentials.createInsecure(),
-  );
-  try {
-    return await new Promise<string[]>((resolve, reject) => {
-      const stream = (
-        client as unknown as {
-          ServerReflectionInfo(): NodeJS.ReadWriteStream & { write(m: unknown): void };
-        }
-      ).ServerReflectionInfo();
-      stream.on(
-        'data',
-        (response: { list_services_response?: { service: { name: string }[] } }) => {
-          resolve(response.list_services_response?.service.map((s) => s.name) ?? []);
-          stream.end();
-        },
-      );
-      stream.on('error', reject);
-      stream.write({ list_services: '' });
-    });
-  } finally {
-    client.close();
-  }
-}
-
 describe('the whole system', () => {
   it('serves gRPC reflection and health on both gRPC servers', async () => {
-    expect(await reflectedServices(system.services['user-service'].grpc ?? '')).toEqual(
+    expect(await listGrpcServices(system.services['user-service'].grpc ?? '')).toEqual(
       expect.arrayContaining(['user.v1.UserService', 'grpc.health.v1.Health']),
     );
-    const orderServices = await reflectedServices(system.services['order-service'].grpc ?? '');
+    const orderServices = await listGrpcServices(system.services['order-service'].grpc ?? '');
     expect(orderServices).toContain('order.v1.OrderService');
     // Each server describes what it serves, not every service of the shared contracts.
     expect(orderServices).not.toContain('user.v1.UserService');

@@ -1,6 +1,6 @@
 import Type from 'typebox';
 import { MONEY_PATTERN } from '@comms/contracts';
-import { AppError, createHttpApp } from '@comms/service-kit';
+import { AppError, createHttpApp, ProblemSchema } from '@comms/service-kit';
 import type { HttpApp, Logger, ReadinessChecks } from '@comms/service-kit';
 import type { OrderView, Orders } from './orders.js';
 
@@ -32,15 +32,7 @@ const OrderBody = Type.Object({
   createdAt: Type.String({ format: 'date-time' }),
   updatedAt: Type.String({ format: 'date-time' }),
 });
-const Problem = Type.Object({
-  type: Type.String(),
-  title: Type.String(),
-  status: Type.Integer(),
-  detail: Type.String(),
-  code: Type.String(),
-  instance: Type.Optional(Type.String()),
-  errors: Type.Optional(Type.Array(Type.Object({ field: Type.String(), message: Type.String() }))),
-});
+const Problem = ProblemSchema;
 const errors = { 400: Problem, 404: Problem, 409: Problem, 422: Problem, 503: Problem };
 const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
 const VersionBody = Type.Object(

@@ -1,5 +1,5 @@
 import Type from 'typebox';
-import { createHttpApp } from '@comms/service-kit';
+import { createHttpApp, ProblemSchema } from '@comms/service-kit';
 import type { HttpApp, Logger, ReadinessChecks } from '@comms/service-kit';
 import { MAX_PAGE } from './users.js';
 import type { User, Users } from './users.js';
@@ -15,15 +15,7 @@ const UserView = Type.Object(
   { $id: 'User' },
 );
 
-const Problem = Type.Object({
-  type: Type.String(),
-  title: Type.String(),
-  status: Type.Integer(),
-  detail: Type.String(),
-  code: Type.String(),
-  instance: Type.Optional(Type.String()),
-  errors: Type.Optional(Type.Array(Type.Object({ field: Type.String(), message: Type.String() }))),
-});
+const Problem = ProblemSchema;
 
 const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
 const errors = { 400: Problem, 404: Problem, 409: Problem };

@@ -1,3 +1,4 @@
+import Type from 'typebox';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { Ajv } from 'ajv';
@@ -165,3 +166,14 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
 
   return app;
 }
+
+/** The RFC 9457 problem document every error response carries, for route response schemas. */
+export const ProblemSchema = Type.Object({
+  type: Type.String(),
+  title: Type.String(),
+  status: Type.Integer(),
+  detail: Type.String(),
+  code: Type.String(),
+  instance: Type.Optional(Type.String()),
+  errors: Type.Optional(Type.Array(Type.Object({ field: Type.String(), message: Type.String() }))),
+});

@@ -1,7 +1,7 @@
 export { AppError, grpcStatusOf, httpStatusOf, toGrpcError, toProblem } from './errors.js';
 export type { Code, FieldViolation, Problem } from './errors.js';
 export { grpcPortEnv, parseEnv, serviceEnv } from './config.js';
-export { createHttpApp } from './http.js';
+export { createHttpApp, ProblemSchema } from './http.js';
 export type { HttpApp, HttpAppOptions, ReadinessChecks } from './http.js';
 export { createGrpcServer, GRPC_MAX_MESSAGE_BYTES, unary } from './grpc.js';
 export type { GrpcServer } from './grpc.js';

@@ -2,3 +2,4 @@ export { createTestDatabase, testInfra, uniqueName, waitFor } from './infra.js';
 export type { TestDatabase } from './infra.js';
 export { startServiceProcess } from './process.js';
 export type { ServiceProcess } from './process.js';
+export { listGrpcServices } from './grpc.js';
