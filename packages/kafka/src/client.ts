@@ -191,8 +191,11 @@ function wrapAdmin(admin: Admin): KafkaAdmin {
       const existing = new Set(await admin.listTopics());
       const missing = specs.filter((spec) => !existing.has(spec.topic));
       if (missing.length > 0) {
+        // kafkajs's own waitForLeaders gives up when a freshly created topic
+        // is briefly unknown to the broker that answers (KRaft propagates
+        // metadata asynchronously), so wait for the leaders here instead.
         await admin.createTopics({
-          waitForLeaders: true,
+          waitForLeaders: false,
           topics: missing.map((spec) => ({
             topic: spec.topic,
             numPartitions: spec.partitions ?? 3,
@@ -200,6 +203,10 @@ function wrapAdmin(admin: Admin): KafkaAdmin {
           })),
         });
       }
+      await waitForLeaders(
+        admin,
+        specs.map((spec) => spec.topic),
+      );
     },
     listTopics: () => admin.listTopics(),
     async deleteTopics(topics) {
@@ -207,6 +214,37 @@ function wrapAdmin(admin: Admin): KafkaAdmin {
     },
     close: () => admin.disconnect(),
   };
+}
+
+const TOPIC_READY_TIMEOUT_MS = 30_000;
+const RETRIABLE_METADATA_ERRORS = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE']);
+
+/** Resolves once every partition of every topic has a leader; a deadline otherwise. */
+async function waitForLeaders(admin: Admin, topics: readonly string[]): Promise<void> {
+  const deadline = Date.now() + TOPIC_READY_TIMEOUT_MS;
+  let lastProblem = 'no metadata yet';
+  for (;;) {
+    try {
+      const { topics: metadata } = await admin.fetchTopicMetadata({ topics: [...topics] });
+      const leaderless = metadata.flatMap((topic) =>
+        topic.partitions
+          .filter((partition) => partition.leader < 0)
+          .map((partition) => `${topic.name}/${String(partition.partitionId)}`),
+      );
+      if (metadata.length === topics.length && leaderless.length === 0) return;
+      lastProblem = `partitions without a leader: ${leaderless.join(', ') || 'topic missing'}`;
+    } catch (error) {
+      const type = (error as { type?: unknown }).type;
+      if (typeof type !== 'string' || !RETRIABLE_METADATA_ERRORS.has(type)) throw error;
+      lastProblem = type;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `topics ${topics.join(', ')} not ready after ${String(TOPIC_READY_TIMEOUT_MS)} ms (${lastProblem})`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 function wrapProducer(producer: Producer): KafkaProducer {
