@@ -2,7 +2,8 @@ import Type from 'typebox';
 import type { Static } from 'typebox';
 import { TOPICS } from '@comms/contracts';
 import { resolveAtStartup } from '@comms/endpoints';
-import { parseBrokers } from '@comms/kafka';
+import { kafkaConnectionFromEnv } from '@comms/kafka';
+import type { KafkaConnection } from '@comms/kafka';
 import { databaseUrlOf } from '@comms/postgres';
 import { parseEnv, serviceEnv } from '@comms/service-kit';
 
@@ -54,7 +55,7 @@ const Env = Type.Object({
 /** notification-service configuration, parsed and validated once at boot. */
 export type Config = Static<typeof Env> & {
   readonly DATABASE_URL: string;
-  readonly kafkaBrokers: string[];
+  readonly kafka: KafkaConnection;
   readonly userServiceHttp: string;
 };
 
@@ -68,7 +69,7 @@ export function loadConfig(
   return {
     ...parsed,
     DATABASE_URL,
-    kafkaBrokers: parseBrokers(parsed.KAFKA_BROKERS),
+    kafka: kafkaConnectionFromEnv(env),
     userServiceHttp: addresses['user-service/http'] ?? '',
   };
 }

@@ -22,7 +22,7 @@ export async function startNotificationService(config: Config) {
   if (applied.length > 0) logger.info({ applied }, 'migrations applied');
 
   const kafka = createKafka({
-    brokers: config.kafkaBrokers,
+    ...config.kafka,
     clientId: 'notification-service',
     log: ({ level, message }) => logger[level]({ component: 'kafka' }, message),
   });

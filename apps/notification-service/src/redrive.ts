@@ -8,7 +8,7 @@ import { loadConfig } from './config.js';
 import { DLQ_HEADERS } from './consumer.js';
 
 const config = loadConfig();
-const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: 'notification-redrive' });
+const kafka = createKafka({ ...config.kafka, clientId: 'notification-redrive' });
 const producer = await kafka.producer();
 const consumer = await kafka.consumer({
   groupId: `${config.CONSUMER_GROUP}-redrive`,

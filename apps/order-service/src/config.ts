@@ -1,7 +1,8 @@
 import Type from 'typebox';
 import type { Static } from 'typebox';
 import { resolveAtStartup } from '@comms/endpoints';
-import { parseBrokers } from '@comms/kafka';
+import { kafkaConnectionFromEnv } from '@comms/kafka';
+import type { KafkaConnection } from '@comms/kafka';
 import { databaseUrlOf, parseDatabaseUrl } from '@comms/postgres';
 import { grpcPortEnv, parseEnv, serviceEnv } from '@comms/service-kit';
 
@@ -36,7 +37,7 @@ const Env = Type.Object({
 /** order-service configuration, parsed and validated once at boot. */
 export type Config = Static<typeof Env> & {
   readonly DATABASE_URL: string;
-  readonly kafkaBrokers: string[];
+  readonly kafka: KafkaConnection;
   readonly userServiceGrpc: string;
   readonly userServiceHttp: string;
 };
@@ -65,7 +66,7 @@ export function loadConfig(
   return {
     ...parsed,
     DATABASE_URL,
-    kafkaBrokers: parseBrokers(parsed.KAFKA_BROKERS),
+    kafka: kafkaConnectionFromEnv(env),
     userServiceGrpc: addresses['user-service/grpc'] ?? '',
     userServiceHttp: addresses['user-service/http'] ?? '',
   };

@@ -23,7 +23,7 @@ export async function startOrderService(config: Config) {
   if (applied.length > 0) logger.info({ applied }, 'migrations applied');
 
   const kafka = createKafka({
-    brokers: config.kafkaBrokers,
+    ...config.kafka,
     clientId: 'order-service',
     log: ({ level, message }) => logger[level]({ component: 'kafka' }, message),
   });

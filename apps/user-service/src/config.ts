@@ -1,6 +1,7 @@
 import Type from 'typebox';
 import type { Static } from 'typebox';
-import { parseBrokers } from '@comms/kafka';
+import { kafkaConnectionFromEnv } from '@comms/kafka';
+import type { KafkaConnection } from '@comms/kafka';
 import { databaseUrlOf } from '@comms/postgres';
 import { grpcPortEnv, parseEnv, serviceEnv } from '@comms/service-kit';
 
@@ -17,7 +18,7 @@ const Env = Type.Object({
 /** user-service configuration, parsed and validated once at boot. */
 export type Config = Static<typeof Env> & {
   readonly DATABASE_URL: string;
-  readonly kafkaBrokers: string[];
+  readonly kafka: KafkaConnection;
 };
 
 /** Reads the environment; throws naming the first bad variable and its expected format. */
@@ -26,5 +27,5 @@ export function loadConfig(
 ): Config {
   const parsed = parseEnv(Env, env);
   const DATABASE_URL = databaseUrlOf(parsed);
-  return { ...parsed, DATABASE_URL, kafkaBrokers: parseBrokers(parsed.KAFKA_BROKERS) };
+  return { ...parsed, DATABASE_URL, kafka: kafkaConnectionFromEnv(env) };
 }

@@ -28,6 +28,20 @@ describe('user-service configuration', () => {
     expect(config.DATABASE_URL).toBe('postgres://u:p@aurora.internal:5432/users');
   });
 
+  it('takes Kafka as MSK Serverless with IAM auth, the form the AWS addon produces', () => {
+    const config = loadConfig({
+      ...base,
+      KAFKA_BROKERS: 'boot-x.c1.kafka-serverless.eu-west-1.amazonaws.com:9098',
+      KAFKA_SASL_MECHANISM: 'aws-msk-iam',
+      AWS_REGION: 'eu-west-1',
+    });
+    expect(config.kafka).toEqual({
+      brokers: ['boot-x.c1.kafka-serverless.eu-west-1.amazonaws.com:9098'],
+      ssl: true,
+      sasl: { mechanism: 'aws-msk-iam', region: 'eu-west-1' },
+    });
+  });
+
   it.each<[Record<string, string>, RegExp]>([
     [{ KAFKA_BROKERS: '127.0.0.1:9092' }, /DATABASE_URL is required/],
     [{ ...base, DATABASE_URL: 'mysql://x' }, /DATABASE_URL must be a PostgreSQL URL/],

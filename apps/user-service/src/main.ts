@@ -25,7 +25,7 @@ export async function startUserService(config: Config) {
   if (applied.length > 0) logger.info({ applied }, 'migrations applied');
 
   const kafka = createKafka({
-    brokers: config.kafkaBrokers,
+    ...config.kafka,
     clientId: 'user-service',
     log: ({ level, message }) => logger[level]({ component: 'kafka' }, message),
   });

@@ -1,6 +1,9 @@
 import { Kafka, logLevel as KafkaLogLevel, Partitioners } from 'kafkajs';
 import type { Admin, Consumer, Producer, logCreator as LogCreator } from 'kafkajs';
+import type { SASLOptions } from 'kafkajs';
 import { parseBrokers } from './brokers.js';
+import { mskIamToken } from './connection.js';
+import type { KafkaAuth } from './connection.js';
 
 /**
  * The project's Kafka adapter. Everything that talks to Kafka goes through
@@ -18,6 +21,10 @@ export interface KafkaConfig {
   readonly connectionTimeoutMs?: number;
   /** Retries of a failed request or connection before giving up. Default: the client library's. */
   readonly retries?: number;
+  /** TLS to the brokers. Default false. */
+  readonly ssl?: boolean;
+  /** Authentication; see {@link kafkaConnectionFromEnv}. Default none. */
+  readonly sasl?: KafkaAuth;
   /** Receives the client library's warnings and errors. Default: dropped. */
   readonly log?: (entry: { level: 'error' | 'warn'; message: string }) => void;
 }
@@ -138,6 +145,14 @@ const toLogCreator =
     else if (level === KafkaLogLevel.WARN) log({ level: 'warn', message });
   };
 
+function toSasl(auth: KafkaAuth): SASLOptions {
+  if (auth.mechanism === 'aws-msk-iam') {
+    const { region } = auth;
+    return { mechanism: 'oauthbearer', oauthBearerProvider: () => mskIamToken(region) };
+  }
+  return { mechanism: auth.mechanism, username: auth.username, password: auth.password };
+}
+
 /** Creates the adapter for a cluster. Validates the broker list first. */
 export function createKafka(config: KafkaConfig): KafkaClient {
   const brokers = parseBrokers(config.brokers.join(','));
@@ -148,6 +163,8 @@ export function createKafka(config: KafkaConfig): KafkaClient {
     ...(config.retries === undefined ? {} : { retry: { retries: config.retries } }),
     logLevel: KafkaLogLevel.WARN,
     logCreator: toLogCreator(config.log),
+    ssl: config.ssl ?? false,
+    ...(config.sasl === undefined ? {} : { sasl: toSasl(config.sasl) }),
   });
 
   return {

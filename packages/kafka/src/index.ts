@@ -1,5 +1,7 @@
 export { parseBrokers } from './brokers.js';
 export { createKafka } from './client.js';
+export { kafkaConnectionFromEnv, mskIamToken } from './connection.js';
+export type { KafkaAuth, KafkaConnection } from './connection.js';
 export type {
   ConsumerOptions,
   IncomingMessage,
