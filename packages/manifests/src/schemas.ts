@@ -53,13 +53,15 @@ const Count = Type.Union([
   }),
 ]);
 
+/** A value exported by an environment addon, read at deploy time. */
+const FromCfn = Strict({ from_cfn: Type.String({ minLength: 1 }) });
 const Variables = Type.Record(
   Type.String({ pattern: '^[A-Z_][A-Z0-9_]*$' }),
-  Type.Union([Type.String(), Type.Number(), Type.Boolean()]),
+  Type.Union([Type.String(), Type.Number(), Type.Boolean(), FromCfn]),
 );
 const Secrets = Type.Record(
   Type.String({ pattern: '^[A-Z_][A-Z0-9_]*$' }),
-  Type.String({ minLength: 1 }),
+  Type.Union([Type.String({ minLength: 1 }), FromCfn]),
 );
 
 const serviceFields = {

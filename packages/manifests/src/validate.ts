@@ -24,7 +24,8 @@ const validators: Record<string, Validator> = Object.fromEntries(
   Object.entries(MANIFEST_SCHEMAS).map(([type, schema]) => [type, Compile(schema)]),
 );
 
-function lineOf(doc: Document, counter: LineCounter, path: string[]): number {
+/** The line of the deepest node of `path` that exists (a key points at itself). */
+export function lineOf(doc: Document, counter: LineCounter, path: string[]): number {
   for (let depth = path.length; depth >= 0; depth--) {
     const node = doc.getIn(path.slice(0, depth), true) as
       { range?: [number, number, number] } | undefined;
@@ -51,7 +52,12 @@ function findKey(doc: Document, path: string[]): number | undefined {
  * services of the system, the name, the port of the endpoints table and a
  * Dockerfile that exists. `root` is the repository root.
  */
-export function validateManifest(file: string, text: string, root: string): Problem[] {
+export function validateManifest(
+  file: string,
+  text: string,
+  root: string,
+  options: { readonly exports?: ReadonlySet<string> } = {},
+): Problem[] {
   const counter = new LineCounter();
   const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false });
   const problems: Problem[] = [];
@@ -97,6 +103,19 @@ export function validateManifest(file: string, text: string, root: string): Prob
     }
   }
 
+  if (options.exports !== undefined) {
+    for (const { path, name } of fromCfnReferences(manifest)) {
+      if (!name.startsWith(COPILOT_EXPORT_PREFIX)) {
+        at(path, `from_cfn must name an export '${COPILOT_EXPORT_PREFIX}<name>'`);
+      } else if (!options.exports.has(name.slice(COPILOT_EXPORT_PREFIX.length))) {
+        at(
+          path,
+          `no environment addon exports '${name.slice(COPILOT_EXPORT_PREFIX.length)}' (copilot/environments/addons/)`,
+        );
+      }
+    }
+  }
+
   if (type !== 'Environment') {
     const name = manifest['name'];
     const image = manifest['image'] as
@@ -121,4 +140,33 @@ export function validateManifest(file: string, text: string, root: string): Prob
     }
   }
   return problems;
+}
+
+/** How a manifest names an export of its environment in `from_cfn`. */
+export const COPILOT_EXPORT_PREFIX = '${COPILOT_APPLICATION_NAME}-${COPILOT_ENVIRONMENT_NAME}-';
+
+/** Every `from_cfn` of a manifest's variables and secrets, with its path. */
+export function fromCfnReferences(
+  manifest: Record<string, unknown>,
+): { path: string[]; name: string }[] {
+  const found: { path: string[]; name: string }[] = [];
+  const scan = (block: unknown, path: string[]) => {
+    if (typeof block !== 'object' || block === null) return;
+    for (const [key, value] of Object.entries(block)) {
+      const fromCfn = (value as { from_cfn?: unknown } | null)?.from_cfn;
+      if (typeof fromCfn === 'string')
+        found.push({ path: [...path, key, 'from_cfn'], name: fromCfn });
+    }
+  };
+  scan(manifest['variables'], ['variables']);
+  scan(manifest['secrets'], ['secrets']);
+  const environments = manifest['environments'];
+  if (typeof environments === 'object' && environments !== null) {
+    for (const [env, override] of Object.entries(environments)) {
+      const o = override as Record<string, unknown> | null;
+      scan(o?.['variables'], ['environments', env, 'variables']);
+      scan(o?.['secrets'], ['environments', env, 'secrets']);
+    }
+  }
+  return found;
 }

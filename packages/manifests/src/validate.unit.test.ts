@@ -2,10 +2,16 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { validateAddon } from './addons.js';
+import type { AddonKind } from './addons.js';
 import { formatProblem, validateManifest } from './validate.js';
+import { checkCopilotWorkspace } from './workspace.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const BROKEN = fileURLToPath(new URL('../fixtures/broken/', import.meta.url));
+const BROKEN_ADDONS = fileURLToPath(new URL('../fixtures/broken-addons/', import.meta.url));
+const workspace = checkCopilotWorkspace(ROOT);
+const SERVICES = ['user-service', 'order-service', 'notification-service'];
 
 const manifests = [
   'copilot/environments/test/manifest.yml',
@@ -22,6 +28,10 @@ describe('the Copilot manifests of the project', () => {
       .map((path) => `copilot/${path}`)
       .sort();
     expect(found).toEqual([...manifests].sort());
+  });
+
+  it('passes the workspace checks: manifests, addons, parameters, imports and from_cfn', () => {
+    expect(workspace.problems.map(formatProblem)).toEqual([]);
   });
 
   it.each(manifests)('%s passes the strict checks', (file) => {
@@ -49,6 +59,62 @@ describe('the Copilot manifests of the project', () => {
   });
 });
 
+describe('the AWS addons', () => {
+  it('export what the services read from the environment', () => {
+    expect([...workspace.environmentExports].sort()).toEqual([
+      'KafkaBootstrapBrokers',
+      'KafkaClusterArn',
+      'KafkaGroupsArn',
+      'KafkaTopicsArn',
+    ]);
+  });
+
+  it.each(SERVICES)(
+    '%s gets its database as DATABASE_SECRET and Kafka over IAM, and no plain URLs',
+    (service) => {
+      const env = workspace.taskEnvironment(service, 'test');
+      expect(env['DATABASE_SECRET']).toEqual({ kind: 'addon-secret', output: 'DatabaseSecret' });
+      expect(env['KAFKA_BROKERS']).toEqual({
+        kind: 'from_cfn',
+        exportName: '${COPILOT_APPLICATION_NAME}-${COPILOT_ENVIRONMENT_NAME}-KafkaBootstrapBrokers',
+      });
+      expect(env['KAFKA_SASL_MECHANISM']).toEqual({ kind: 'literal', value: 'aws-msk-iam' });
+      expect(env['DATABASE_URL']).toBeUndefined();
+    },
+  );
+
+  it('gives every service the same database and Kafka templates, differing only in the database name', () => {
+    const read = (service: string, file: string) =>
+      readFileSync(join(ROOT, 'copilot', service, 'addons', file), 'utf8');
+    for (const file of ['database.yml', 'kafka-access.yml']) {
+      expect(new Set(SERVICES.map((s) => read(s, file))).size, file).toBe(1);
+    }
+    expect(
+      SERVICES.map((s) => /DatabaseName: (\w+)/.exec(read(s, 'addons.parameters.yml'))?.[1]),
+    ).toEqual(['users', 'orders', 'notifications']);
+  });
+});
+
+describe('broken addon templates are rejected with a message that points at the line', () => {
+  const fixtures = readdirSync(BROKEN_ADDONS).filter((f) => f.endsWith('.yml'));
+
+  it('has fixtures', () => {
+    expect(fixtures.length).toBeGreaterThanOrEqual(4);
+  });
+
+  it.each(fixtures)('%s', (fixture) => {
+    const text = readFileSync(join(BROKEN_ADDONS, fixture), 'utf8');
+    const kind = /^# kind: (environment|workload)$/m.exec(text)?.[1] as AddonKind | undefined;
+    const expectation = /^# expect: (\d+): (.+)$/m.exec(text);
+    expect(kind, 'fixture states its kind').toBeDefined();
+    expect(expectation, 'fixture states what it expects').not.toBeNull();
+    const [, line, message] = expectation ?? [];
+    const file = `fixtures/broken-addons/${fixture}`;
+    const problems = validateAddon(file, text, kind ?? 'workload').problems.map(formatProblem);
+    expect(problems.join('\n')).toContain(`${file}:${line ?? ''}: ${message ?? ''}`);
+  });
+});
+
 describe('broken fixtures are rejected with a message that points at the line', () => {
   const fixtures = readdirSync(BROKEN).filter((f) => f.endsWith('.yml'));
 
@@ -61,7 +127,9 @@ describe('broken fixtures are rejected with a message that points at the line', 
     const expectation = /^# expect: (\d+): (.+)$/m.exec(text);
     expect(expectation, 'fixture states what it expects').not.toBeNull();
     const [, line, message] = expectation ?? [];
-    const problems = validateManifest(`fixtures/broken/${fixture}`, text, ROOT).map(formatProblem);
+    const problems = validateManifest(`fixtures/broken/${fixture}`, text, ROOT, {
+      exports: workspace.environmentExports,
+    }).map(formatProblem);
     expect(problems.length).toBeGreaterThan(0);
     const wanted = new RegExp(
       `^fixtures/broken/${fixture.replace('.', '\\.')}:${line}: ${message ?? ''}`,
