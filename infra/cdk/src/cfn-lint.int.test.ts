@@ -1,0 +1,33 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureCfnLint, runCfnLint } from '@comms/manifests';
+import type { CfnLint } from '@comms/manifests';
+import { synthTemplates } from './app.js';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const outdir = mkdtempSync(join(tmpdir(), 'comms-cdk-lint-'));
+let lint: CfnLint;
+
+beforeAll(() => {
+  lint = ensureCfnLint(ROOT);
+  if (!lint.available) console.warn(`cfn-lint checks skipped: ${lint.reason}`);
+}, 300_000);
+afterAll(() => {
+  rmSync(outdir, { recursive: true, force: true });
+});
+
+describe('cfn-lint over the synthesised CDK templates', () => {
+  for (const env of ['test', 'prod']) {
+    it(`passes the ${env} stack`, async (context) => {
+      if (!lint.available) return context.skip(lint.reason);
+      const templates = await synthTemplates(join(outdir, env), { env });
+      expect(templates.length).toBe(1);
+      // W3005 (a DependsOn already implied by a Ref) comes from constructs
+      // inside aws-cdk-lib, not from this app.
+      expect(runCfnLint(lint, templates, { ignoreChecks: ['W3005'] }).problems).toEqual([]);
+    }, 120_000);
+  }
+});
