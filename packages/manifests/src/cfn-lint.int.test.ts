@@ -31,7 +31,7 @@ describe('cfn-lint over the Copilot addon templates', () => {
   it('passes every template', (context) => {
     if (!lint.available) return context.skip(lint.reason);
     expect(runCfnLint(lint, templates).problems).toEqual([]);
-  });
+  }, 120_000);
 
   it('would catch an engine version AWS no longer accepts', (context) => {
     if (!lint.available) return context.skip(lint.reason);
@@ -43,5 +43,5 @@ describe('cfn-lint over the Copilot addon templates', () => {
     );
     const { problems } = runCfnLint(lint, [stale]);
     expect(problems.join('\n')).toMatch(/EngineVersion|Engine version/);
-  });
+  }, 120_000);
 });
