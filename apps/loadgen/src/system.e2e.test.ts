@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OrderServiceClient, OrderStatus, UserServiceClient } from '@comms/contracts/grpc';
 import type { CreateOrderResponse, ValidateUserResponse } from '@comms/contracts/grpc';
 import { listGrpcServices, testInfra, waitFor } from '@comms/testing';
+import { markdownReport, svgChart } from './bench/report.js';
+import { runBenchmarks } from './bench/run.js';
 import { runDemo } from './demo.js';
 import { startSystem } from './system.js';
 import type { RunningSystem } from './system.js';
@@ -258,5 +260,25 @@ describe('npm run demo', () => {
     expect(steps[5]?.result).toMatch(/reading the users table is refused/);
     expect(steps[7]?.result).toMatch(/v1 order.created.v1, v2 order.paid.v1/);
     expect(lines.join('\n')).toMatch(/\(\d+\.\d ms\)/);
+  });
+});
+
+describe('the benchmark harness (npm run bench)', () => {
+  it('measures every style and its baseline with samples and no errors', async () => {
+    const report = await runBenchmarks({ system, durationMs: 1_500, concurrency: 4 });
+    expect(report.comparisons.map((c) => c.style)).toEqual(['REST', 'gRPC']);
+    for (const c of report.comparisons) {
+      for (const m of [c.subject, c.baseline]) {
+        expect(m.requests, m.name).toBeGreaterThan(0);
+        expect(m.errors, m.name).toBe(0);
+        expect(m.p99Ms, m.name).toBeGreaterThanOrEqual(m.p50Ms);
+      }
+      expect(c.ratio).toBeGreaterThan(0);
+    }
+    const table = markdownReport(report);
+    expect(table.split('\n').filter((line) => line.startsWith('| ')).length).toBe(
+      2 + 2 * report.comparisons.length,
+    );
+    expect(svgChart(report).match(/<rect /g)?.length).toBe(1 + 2 * report.comparisons.length);
   });
 });

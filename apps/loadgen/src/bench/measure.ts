@@ -1,0 +1,72 @@
+/**
+ * What one load run measured. Latencies are per request, from send to the
+ * complete answer, in milliseconds.
+ */
+export interface Measurement {
+  readonly name: string;
+  readonly requests: number;
+  readonly errors: number;
+  readonly durationMs: number;
+  readonly rps: number;
+  readonly p50Ms: number;
+  readonly p95Ms: number;
+  readonly p99Ms: number;
+}
+
+/** The value below which `fraction` of the sorted samples fall (nearest rank). */
+export function percentile(sorted: readonly number[], fraction: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil(fraction * sorted.length) - 1));
+  return sorted[rank] ?? Number.NaN;
+}
+
+/** Summarises latency samples (ms) of a run that lasted `durationMs`. */
+export function summarise(
+  name: string,
+  latenciesMs: number[],
+  errors: number,
+  durationMs: number,
+): Measurement {
+  const sorted = [...latenciesMs].sort((a, b) => a - b);
+  const round = (value: number) => Math.round(value * 1000) / 1000;
+  return {
+    name,
+    requests: sorted.length,
+    errors,
+    durationMs: Math.round(durationMs),
+    rps: Math.round((sorted.length / durationMs) * 1000 * 10) / 10,
+    p50Ms: round(percentile(sorted, 0.5)),
+    p95Ms: round(percentile(sorted, 0.95)),
+    p99Ms: round(percentile(sorted, 0.99)),
+  };
+}
+
+/**
+ * Closed-loop load: `concurrency` workers each call `call` again as soon as
+ * the previous call settles, until `durationMs` has passed. Every call in
+ * flight at the deadline is awaited, so the run stops by itself and counts
+ * everything it started. A rejected call counts as an error, not a sample.
+ */
+export async function closedLoop(
+  name: string,
+  options: { readonly concurrency: number; readonly durationMs: number },
+  call: (worker: number, iteration: number) => Promise<void>,
+): Promise<Measurement> {
+  const latencies: number[] = [];
+  let errors = 0;
+  const started = performance.now();
+  const deadline = started + options.durationMs;
+  const worker = async (id: number) => {
+    for (let iteration = 0; performance.now() < deadline; iteration++) {
+      const t0 = performance.now();
+      try {
+        await call(id, iteration);
+        latencies.push(performance.now() - t0);
+      } catch {
+        errors++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: options.concurrency }, (_, id) => worker(id)));
+  return summarise(name, latencies, errors, performance.now() - started);
+}
