@@ -1,5 +1,5 @@
 import { parseCfnYaml } from './cfn-yaml.js';
-import { lineOf } from './validate.js';
+import { lineOf, yamlProblems } from './validate.js';
 import type { Problem } from './validate.js';
 
 /**
@@ -69,14 +69,7 @@ export function validateAddon(
   const problems: Problem[] = [];
   const at = (path: string[], message: string) =>
     problems.push({ file, line: lineOf(doc, counter, path), path: path.join('.'), message });
-  for (const error of doc.errors) {
-    problems.push({
-      file,
-      line: counter.linePos(error.pos[0]).line,
-      path: '',
-      message: `YAML: ${error.message.split('\n')[0] ?? ''}`,
-    });
-  }
+  problems.push(...yamlProblems(file, doc, counter));
   if (problems.length > 0) return { problems, summary: undefined };
 
   const template = doc.toJS() as unknown;
@@ -201,14 +194,7 @@ export function validateAddonParameters(
   const values = new Map<string, unknown>();
   if (text !== undefined) {
     const { doc, counter } = parseCfnYaml(text);
-    for (const error of doc.errors) {
-      problems.push({
-        file,
-        line: counter.linePos(error.pos[0]).line,
-        path: '',
-        message: `YAML: ${error.message.split('\n')[0] ?? ''}`,
-      });
-    }
+    problems.push(...yamlProblems(file, doc, counter));
     const parsed = doc.toJS() as unknown;
     const given = isObject(parsed) ? parsed['Parameters'] : undefined;
     if (problems.length === 0 && !isObject(given)) {

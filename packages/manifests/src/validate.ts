@@ -24,6 +24,16 @@ const validators: Record<string, Validator> = Object.fromEntries(
   Object.entries(MANIFEST_SCHEMAS).map(([type, schema]) => [type, Compile(schema)]),
 );
 
+/** The YAML syntax errors of a parsed document, each at its line. */
+export function yamlProblems(file: string, doc: Document, counter: LineCounter): Problem[] {
+  return doc.errors.map((error) => ({
+    file,
+    line: counter.linePos(error.pos[0]).line,
+    path: '',
+    message: `YAML: ${error.message.split('\n')[0] ?? ''}`,
+  }));
+}
+
 /** The line of the deepest node of `path` that exists (a key points at itself). */
 export function lineOf(doc: Document, counter: LineCounter, path: string[]): number {
   for (let depth = path.length; depth >= 0; depth--) {
@@ -64,14 +74,7 @@ export function validateManifest(
   const at = (path: string[], message: string) =>
     problems.push({ file, line: lineOf(doc, counter, path), path: path.join('.'), message });
 
-  for (const error of doc.errors) {
-    problems.push({
-      file,
-      line: counter.linePos(error.pos[0]).line,
-      path: '',
-      message: `YAML: ${error.message.split('\n')[0] ?? ''}`,
-    });
-  }
+  problems.push(...yamlProblems(file, doc, counter));
   if (problems.length > 0) return problems;
 
   const manifest = doc.toJS() as Record<string, unknown> | null;
