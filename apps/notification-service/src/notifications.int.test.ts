@@ -200,7 +200,10 @@ describe('notification-service consumer', () => {
     const event = registered();
     await publish(topics.users, event);
     await publish(topics.users, event);
-    const sentinel = registered();
+    // Same user, so same key and partition: once the sentinel is handled, both
+    // copies before it have been too. Another key could land on a partition
+    // that is read first.
+    const sentinel = registered(event.data.userId);
     await publish(topics.users, sentinel);
     await waitForNotification(sentinel.id);
     expect(await notificationsFor(event.id)).toEqual([
@@ -360,7 +363,8 @@ describe('failure handling', () => {
     await publish(topics.users, event);
     await waitForNotification(event.id);
     await waitFor(() => (crashed ? true : undefined));
-    const sentinel = registered();
+    // Same key and partition, so the redelivered copy comes before it.
+    const sentinel = registered(event.data.userId);
     await publish(topics.users, sentinel);
     await waitForNotification(sentinel.id);
     expect(await notificationsFor(event.id)).toHaveLength(1);
