@@ -197,13 +197,14 @@ describe('notification-service consumer', () => {
   });
 
   it('gives one notification for an event delivered twice', async () => {
-    const event = registered();
+    const userId = randomUUID();
+    const event = registered(userId);
     await publish(topics.users, event);
     await publish(topics.users, event);
     // Same user, so same key and partition: once the sentinel is handled, both
     // copies before it have been too. Another key could land on a partition
     // that is read first.
-    const sentinel = registered(event.data.userId);
+    const sentinel = registered(userId);
     await publish(topics.users, sentinel);
     await waitForNotification(sentinel.id);
     expect(await notificationsFor(event.id)).toEqual([
@@ -345,7 +346,8 @@ describe('failure handling', () => {
   it('stores once when the consumer dies after storing and before committing', async () => {
     // The first time this event is stored, fail as a crash would: after the
     // database commit, before Kafka's offset commit. The message comes again.
-    const event = registered();
+    const userId = randomUUID();
+    const event = registered(userId);
     let crashed = false;
     const crashing = createProcessor({
       pool,
@@ -364,7 +366,7 @@ describe('failure handling', () => {
     await waitForNotification(event.id);
     await waitFor(() => (crashed ? true : undefined));
     // Same key and partition, so the redelivered copy comes before it.
-    const sentinel = registered(event.data.userId);
+    const sentinel = registered(userId);
     await publish(topics.users, sentinel);
     await waitForNotification(sentinel.id);
     expect(await notificationsFor(event.id)).toHaveLength(1);
