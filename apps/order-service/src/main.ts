@@ -47,7 +47,7 @@ export async function startOrderService(config: Config) {
     { mode: config.USER_VALIDATION, grpc: config.userServiceGrpc, http: config.userServiceHttp },
     'validating users through user-service',
   );
-  const orders = createOrders({ pool, validator });
+  const orders = createOrders({ pool, validator, outboxWritten: () => relay.wake() });
   const app = await buildApp({
     orders,
     logger,

@@ -88,8 +88,11 @@ export function createOrders(deps: {
   validator: UserValidator;
   now?: () => Date;
   newId?: () => string;
+  /** Called after a transaction that wrote to the outbox commits (the relay's wake). */
+  outboxWritten?: () => void;
 }) {
   const { pool, validator } = deps;
+  const outboxWritten = deps.outboxWritten ?? (() => undefined);
   const now = deps.now ?? (() => new Date());
   const newId = deps.newId ?? randomUUID;
 
@@ -203,7 +206,7 @@ export function createOrders(deps: {
       const orderId = newId();
       const at = now();
       try {
-        return await withTransaction(pool, async (client) => {
+        const accepted = await withTransaction(pool, async (client) => {
           const stored = await commit(client, orderId, initialState, 0, {
             type: 'CreateOrder',
             data: { orderId, userId: input.userId, userName: check.userName, items, now: at },
@@ -225,6 +228,8 @@ export function createOrders(deps: {
           }
           return response;
         });
+        outboxWritten();
+        return accepted;
       } catch (error) {
         if ((error as { code?: string }).code === '23505' && key !== undefined) {
           const winner = await replayed(pool);
@@ -268,7 +273,7 @@ export function createOrders(deps: {
       requireUuid(orderId, 'orderId');
       for (let attempt = 1; ; attempt++) {
         try {
-          return await withTransaction(pool, async (client) => {
+          const changed = await withTransaction(pool, async (client) => {
             const stream = await readStream(client, orderId);
             if (stream.length === 0) throw new AppError('NOT_FOUND', `order ${orderId} not found`);
             const version = stream.length;
@@ -289,6 +294,8 @@ export function createOrders(deps: {
             await commit(client, orderId, state, version, command);
             return view(client, orderId);
           });
+          outboxWritten();
+          return changed;
         } catch (error) {
           const conflict = error instanceof AppError && error.code === 'ABORTED';
           if (!conflict || options.expectedVersion !== undefined || attempt >= 3) throw error;

@@ -37,7 +37,7 @@ export async function startUserService(config: Config) {
     logger.warn({ err: error }, 'Kafka not reachable yet; retrying'),
   );
 
-  const users = createUsers({ pool });
+  const users = createUsers({ pool, outboxWritten: () => relay.wake() });
   const app = await buildApp({
     users,
     logger,

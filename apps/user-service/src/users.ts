@@ -108,8 +108,14 @@ function decodeCursor(cursor: string): string {
  * transaction (the event goes to the outbox), so there is never a user
  * without its event or an event without its user.
  */
-export function createUsers(deps: { pool: Pool; now?: () => Date }) {
+export function createUsers(deps: {
+  pool: Pool;
+  now?: () => Date;
+  /** Called after a transaction that wrote to the outbox commits (the relay's wake). */
+  outboxWritten?: () => void;
+}) {
   const now = deps.now ?? (() => new Date());
+  const outboxWritten = deps.outboxWritten ?? (() => undefined);
   const { pool } = deps;
 
   const find = async (
@@ -130,7 +136,7 @@ export function createUsers(deps: { pool: Pool; now?: () => Date }) {
       const id = randomUUID();
       const at = now();
       try {
-        return await withTransaction(pool, async (client) => {
+        const user = await withTransaction(pool, async (client) => {
           const inserted = await client.query<Row>(
             `INSERT INTO users (id, name, email, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)
              RETURNING id, seq::text, name, email, status, created_at`,
@@ -146,6 +152,8 @@ export function createUsers(deps: { pool: Pool; now?: () => Date }) {
           await enqueue(client, [outboxMessage(event)]);
           return user;
         });
+        outboxWritten();
+        return user;
       } catch (error) {
         if ((error as { code?: string }).code === '23505') {
           throw new AppError('ALREADY_EXISTS', `a user with email ${email} already exists`, [
@@ -189,7 +197,7 @@ export function createUsers(deps: { pool: Pool; now?: () => Date }) {
     /** Idempotent: deactivating an inactive user changes nothing and emits nothing. */
     async deactivate(id: string): Promise<User> {
       requireUuid(id, 'id');
-      return withTransaction(pool, async (client) => {
+      const user = await withTransaction(pool, async (client) => {
         const row = await find(client, id, true);
         if (row === undefined) throw new AppError('NOT_FOUND', `user ${id} not found`);
         if (row.status === 'inactive') return toUser(row);
@@ -207,6 +215,8 @@ export function createUsers(deps: { pool: Pool; now?: () => Date }) {
         await enqueue(client, [outboxMessage(event)]);
         return toUser({ ...row, status: 'inactive' });
       });
+      outboxWritten();
+      return user;
     },
 
     async validate(id: string): Promise<Validation> {

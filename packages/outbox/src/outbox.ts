@@ -55,6 +55,14 @@ export async function enqueue(
 export interface OutboxRelay {
   /** Publishes what is pending now; resolves with the number of rows sent. */
   flush(): Promise<number>;
+  /**
+   * Asks for a poll now instead of at the next interval. Call it after a
+   * transaction that enqueued messages commits: the event leaves within
+   * milliseconds instead of waiting up to `pollMs`. Rows written by other
+   * processes are still found by the regular poll. Ignored while the relay
+   * backs off after failures.
+   */
+  wake(): void;
   /** Rows not yet published and the age of the oldest, for readiness and metrics. */
   backlog(): Promise<{ rows: number; oldestAgeMs: number }>;
   /** Stops polling after one last flush attempt. */
@@ -65,7 +73,7 @@ export interface OutboxRelay {
 export interface OutboxRelayOptions {
   readonly pool: Pool;
   readonly producer: KafkaProducer;
-  /** Milliseconds between polls when idle. Default 100. */
+  /** Milliseconds between polls when idle (and not woken). Default 100. */
   readonly pollMs?: number;
   /** Rows per Kafka batch. Default 100. */
   readonly batchSize?: number;
@@ -83,6 +91,9 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   let failures = 0;
   let running: Promise<number> | undefined;
   let timer: NodeJS.Timeout | undefined;
+  // A tick is running; a wake that arrives meanwhile asks for another one right after.
+  let ticking = false;
+  let wokenWhileTicking = false;
 
   const publishBatch = async (): Promise<number> => {
     const client = await options.pool.connect();
@@ -154,8 +165,15 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     }
   };
 
+  const schedule = (delay: number) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => void tick(), delay);
+  };
+
   const tick = async () => {
     if (stopped) return;
+    ticking = true;
+    wokenWhileTicking = false;
     let delay = pollMs;
     try {
       await flush();
@@ -172,12 +190,19 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         );
       }
     }
-    if (!stopped) timer = setTimeout(() => void tick(), delay);
+    ticking = false;
+    if (wokenWhileTicking && failures === 0) delay = 0;
+    if (!stopped) schedule(delay);
   };
-  timer = setTimeout(() => void tick(), 0);
+  schedule(0);
 
   return {
     flush,
+    wake() {
+      if (stopped || failures > 0) return;
+      if (ticking) wokenWhileTicking = true;
+      else schedule(0);
+    },
     async backlog() {
       const result = await options.pool.query<{ rows: string; oldest: string | null }>(
         `SELECT count(*)::text AS rows,
