@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafka } from '@comms/kafka';
 import type { IncomingMessage } from '@comms/kafka';
-import { createPool, withTransaction } from '@comms/postgres';
+import { createPool, statementName, withTransaction } from '@comms/postgres';
 import type { Pool } from '@comms/postgres';
 import { createTestDatabase, testInfra, uniqueName, waitFor } from './index.js';
 import type { TestDatabase } from './index.js';
@@ -41,6 +41,34 @@ describe('PostgreSQL from the test infra', () => {
     ).rejects.toThrow('boom');
     const read = await pool.query("SELECT count(*)::int AS n FROM notes WHERE body = 'lost'");
     expect(read.rows[0]).toEqual({ n: 0 });
+  });
+
+  it('prepares each parameterized statement once per connection, except SELECT *', async () => {
+    const single = createPool({ url: db.url, max: 1 });
+    const plain = createPool({ url: db.url, max: 1, prepareStatements: false });
+    const preparedNames = async (p: Pool) =>
+      (
+        await p.query<{ name: string }>('SELECT name FROM pg_prepared_statements ORDER BY name')
+      ).rows.map((r) => r.name);
+    try {
+      const text = 'SELECT body FROM notes WHERE id = $1';
+      for (const id of [1, 2, 3]) await single.query(text, [id]);
+      await single.query('SELECT * FROM notes WHERE id = $1', [1]);
+      expect(await preparedNames(single)).toEqual([statementName(text)]);
+      // Still answers correctly from the prepared statement.
+      const inserted = await single.query<{ id: number }>(
+        'INSERT INTO notes (body) VALUES ($1) RETURNING id',
+        ['prepared'],
+      );
+      const read = await single.query(text, [inserted.rows[0]?.id]);
+      expect(read.rows).toEqual([{ body: 'prepared' }]);
+
+      await plain.query(text, [1]);
+      expect(await preparedNames(plain)).toEqual([]);
+    } finally {
+      await single.end();
+      await plain.end();
+    }
   });
 
   it('runs a real server, not a stand-in', async () => {
