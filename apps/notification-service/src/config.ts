@@ -40,6 +40,12 @@ const Env = Type.Object({
     default: 100,
     description: 'first retry delay; doubles each try',
   }),
+  CONSUMER_CONCURRENCY: Type.Integer({
+    minimum: 1,
+    maximum: 64,
+    default: 3,
+    description: 'partitions handled at once; events with one key stay in order',
+  }),
   PENDING_RETRY_MS: Type.Integer({
     minimum: 50,
     default: 5_000,

@@ -13,6 +13,8 @@ export interface ConsumerConfig {
   /** First retry delay; doubles on each try. */
   readonly retryBaseMs: number;
   readonly sessionTimeoutMs?: number;
+  /** Partitions handled at once; order is kept within each. Default 1. */
+  readonly concurrency?: number;
 }
 
 /** Header names a dead-lettered message carries, besides its original headers. */
@@ -75,6 +77,7 @@ export async function startConsumer(deps: {
     groupId: config.group,
     topics: config.topics,
     ...(config.sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: config.sessionTimeoutMs }),
+    partitionsConsumedConcurrently: config.concurrency ?? 1,
   });
   await consumer.run(async (message, control) => {
     let event;

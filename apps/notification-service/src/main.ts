@@ -63,6 +63,7 @@ export async function startNotificationService(config: Config) {
           dlqTopic: config.DLQ_TOPIC,
           maxAttempts: config.MAX_ATTEMPTS,
           retryBaseMs: config.RETRY_BASE_MS,
+          concurrency: config.CONSUMER_CONCURRENCY,
         },
       });
     } catch (error) {

@@ -85,6 +85,12 @@ export interface ConsumerOptions {
   readonly fromBeginning?: boolean;
   /** How long the group waits for a silent member before rebalancing. Default 30000. */
   readonly sessionTimeoutMs?: number;
+  /**
+   * How many of this member's partitions are handled at once. Order is kept
+   * within each partition (so per key); messages of different partitions may
+   * be handled side by side. Default 1.
+   */
+  readonly partitionsConsumedConcurrently?: number;
 }
 
 /** How far a consumer group is behind on one partition. */
@@ -351,6 +357,7 @@ function wrapConsumer(
     async run(handler) {
       await consumer.run({
         autoCommit: true,
+        partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
         eachMessage: async (payload) => {
           const { topic, partition, message } = payload;
           const headers: Record<string, string> = {};
