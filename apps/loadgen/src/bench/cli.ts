@@ -16,6 +16,7 @@ const { values } = parseArgs({
     long: { type: 'boolean', default: false },
     duration: { type: 'string' },
     concurrency: { type: 'string', default: '32' },
+    'kafka-rate': { type: 'string', default: '200' },
     'no-write': { type: 'boolean', default: false },
   },
 });
@@ -30,10 +31,12 @@ function positive(name: string, text: string): number {
 
 const durationMs = positive('duration', values.duration ?? (values.long ? '60' : '10')) * 1000;
 const concurrency = Math.round(positive('concurrency', values.concurrency));
+const kafkaRate = positive('kafka-rate', values['kafka-rate']);
 
 const report = await runBenchmarks({
   durationMs,
   concurrency,
+  kafkaRate,
   log: (line) => {
     console.log(`[bench] ${line}`);
   },

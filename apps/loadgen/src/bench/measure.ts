@@ -11,6 +11,12 @@ export interface Measurement {
   readonly p50Ms: number;
   readonly p95Ms: number;
   readonly p99Ms: number;
+  /**
+   * Cores kept busy on average while the case ran, per party (load
+   * generator, each service, PostgreSQL, Kafka); Linux only. Where the
+   * machine's time went, beside how fast the case was.
+   */
+  readonly cpu?: Readonly<Record<string, number>>;
 }
 
 /** The value below which `fraction` of the sorted samples fall (nearest rank). */
@@ -69,4 +75,59 @@ export async function closedLoop(
   };
   await Promise.all(Array.from({ length: options.concurrency }, (_, id) => worker(id)));
   return summarise(name, latencies, errors, performance.now() - started);
+}
+
+/** What an open-loop run did; its latencies are measured elsewhere (for example lag). */
+export interface OpenLoopRun {
+  readonly started: number;
+  readonly errors: number;
+  readonly durationMs: number;
+}
+
+/**
+ * Open-loop load: starts `call` at a fixed rate, whether or not earlier
+ * calls have finished (as real users arrive), for `durationMs`, then waits
+ * for the calls still in flight. A late timer catches up on the calls it
+ * owes instead of silently lowering the rate. At most `maxInFlight` calls
+ * run at once; a call that would exceed it counts as an error, so a
+ * saturated subject shows up instead of slowing the generator down.
+ */
+export async function openLoop(
+  options: {
+    readonly ratePerSecond: number;
+    readonly durationMs: number;
+    readonly maxInFlight?: number;
+  },
+  call: (index: number) => Promise<void>,
+): Promise<OpenLoopRun> {
+  const maxInFlight = options.maxInFlight ?? 1_000;
+  const total = Math.max(1, Math.round((options.ratePerSecond * options.durationMs) / 1000));
+  const intervalMs = 1000 / options.ratePerSecond;
+  const pending = new Set<Promise<void>>();
+  let started = 0;
+  let errors = 0;
+  const begin = performance.now();
+  while (started < total) {
+    const due = Math.min(total, Math.floor((performance.now() - begin) / intervalMs) + 1);
+    for (; started < due; started++) {
+      if (pending.size >= maxInFlight) {
+        errors++;
+        continue;
+      }
+      const running = call(started).then(
+        () => undefined,
+        () => {
+          errors++;
+        },
+      );
+      pending.add(running);
+      void running.finally(() => pending.delete(running));
+    }
+    if (started < total) {
+      const next = begin + started * intervalMs;
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, next - performance.now())));
+    }
+  }
+  await Promise.all(pending);
+  return { started, errors, durationMs: performance.now() - begin };
 }

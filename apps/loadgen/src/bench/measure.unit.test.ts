@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { closedLoop, percentile, summarise } from './measure.js';
+import { closedLoop, openLoop, percentile, summarise } from './measure.js';
+import { stealPercent } from './cpu.js';
 import { replaceResults, RESULTS_BEGIN, RESULTS_END } from './report.js';
 
 describe('percentile', () => {
@@ -50,5 +51,48 @@ describe('replaceResults', () => {
 
   it('refuses a document without the markers', () => {
     expect(() => replaceResults('# nothing', 'x')).toThrow(/must contain/);
+  });
+});
+
+describe('openLoop', () => {
+  it('starts calls at the given rate without waiting for earlier ones, and counts failures', async () => {
+    const startedAt: number[] = [];
+    let inFlight = 0;
+    let most = 0;
+    const run = await openLoop({ ratePerSecond: 200, durationMs: 300 }, async (index) => {
+      startedAt.push(performance.now());
+      inFlight++;
+      most = Math.max(most, inFlight);
+      // Each call outlives several intervals: a closed loop would fall behind.
+      await new Promise((resolve) => setTimeout(resolve, 40));
+      inFlight--;
+      if (index === 3) throw new Error('boom');
+    });
+    expect(run.started).toBe(60);
+    expect(startedAt).toHaveLength(60);
+    expect(run.errors).toBe(1);
+    expect(most).toBeGreaterThan(1);
+    expect(inFlight).toBe(0);
+  });
+
+  it('refuses calls beyond maxInFlight as errors instead of slowing down', async () => {
+    let calls = 0;
+    const run = await openLoop(
+      { ratePerSecond: 1_000, durationMs: 50, maxInFlight: 2 },
+      async () => {
+        calls++;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      },
+    );
+    expect(calls).toBe(2);
+    expect(run.errors).toBe(run.started - 2);
+  });
+});
+
+describe('stealPercent', () => {
+  it('is the stolen share of the CPU time between two readings', () => {
+    expect(stealPercent({ total: 1_000, steal: 10 }, { total: 3_000, steal: 310 })).toBe(15);
+    expect(stealPercent(undefined, { total: 1, steal: 0 })).toBeUndefined();
+    expect(stealPercent({ total: 5, steal: 0 }, { total: 5, steal: 0 })).toBeUndefined();
   });
 });

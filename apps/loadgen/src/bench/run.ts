@@ -1,15 +1,15 @@
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { cpus, totalmem } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { credentials, makeGenericClientConstructor, Metadata } from '@grpc/grpc-js';
-import type { ServiceError } from '@grpc/grpc-js';
-import autocannon from 'autocannon';
-import { UserServiceClient, ValidateUserRequest } from '@comms/contracts/grpc';
+import { createPool } from '@comms/postgres';
 import { startSystem } from '../system.js';
 import type { RunningSystem } from '../system.js';
-import { ECHO_SERVICE } from './echo.js';
-import { closedLoop, summarise } from './measure.js';
+import { grpcCase, kafkaCase, ordersCase, restCase, sharedDbCase } from './cases.js';
+import type { CaseContext } from './cases.js';
+import { machineTicks, stealPercent } from './cpu.js';
+import type { Classifier } from './cpu.js';
 import type { Measurement } from './measure.js';
 
 /** How long and how hard to push each case. */
@@ -18,6 +18,8 @@ export interface BenchOptions {
   readonly durationMs: number;
   /** Connections (HTTP) or calls in flight (gRPC), the same for subject and baseline. */
   readonly concurrency: number;
+  /** Orders per second of the Kafka lag case. Default 200. */
+  readonly kafkaRate?: number;
   /** Environment the infrastructure is chosen from (as for npm start). */
   readonly infraEnv?: Readonly<Record<string, string | undefined>>;
   /** Attach to a system that is already running instead of starting one (left running). */
@@ -25,21 +27,40 @@ export interface BenchOptions {
   readonly log?: (line: string) => void;
 }
 
+/** What a style should reach, as issue #9 set it. */
+export type Target =
+  /** Throughput at least `min` times the baseline's. */
+  | { readonly kind: 'ratio'; readonly min: number }
+  /** A 99th percentile latency below `maxMs`. */
+  | { readonly kind: 'p99'; readonly maxMs: number };
+
 /** One style beside the raw baseline of its transport. */
 export interface Comparison {
   readonly style: string;
   readonly question: string;
   readonly subject: Measurement;
   readonly baseline: Measurement;
-  /** subject rps / baseline rps. */
+  /**
+   * `throughput`: subject req/s over baseline req/s (higher is better).
+   * `p99`: subject p99 over baseline p99 (how many times slower; lower is
+   * better), for cases driven at a fixed rate where throughput is equal.
+   */
+  readonly ratioOf: 'throughput' | 'p99';
   readonly ratio: number;
-  /** The ratio the issue asks for, when it sets one. */
-  readonly targetRatio?: number;
+  readonly target?: Target;
+  /** Whether the target was reached (and there were no errors). */
+  readonly met?: boolean;
+  /** Intermediate measurements that show where the subject's time goes. */
+  readonly breakdown?: readonly Measurement[];
 }
 
 export interface BenchReport {
   readonly startedAt: string;
-  readonly mode: { readonly durationMs: number; readonly concurrency: number };
+  readonly mode: {
+    readonly durationMs: number;
+    readonly concurrency: number;
+    readonly kafkaRate: number;
+  };
   readonly machine: {
     readonly cpus: number;
     readonly cpuModel: string;
@@ -47,6 +68,8 @@ export interface BenchReport {
     readonly node: string;
     readonly platform: string;
     readonly infra: string;
+    /** CPU time taken by other guests of the host during the run (%), on Linux. */
+    readonly stealPercent?: number;
   };
   readonly comparisons: readonly Comparison[];
 }
@@ -54,7 +77,12 @@ export interface BenchReport {
 // The built file, whether this module runs from dist/ or (in tests) from src/.
 const BARE_SERVERS = fileURLToPath(new URL('../../dist/bench/bare-servers.js', import.meta.url));
 
-async function startBareServers(): Promise<{ http: number; grpc: number; stop: () => void }> {
+async function startBareServers(): Promise<{
+  http: number;
+  grpc: number;
+  pid: number;
+  stop: () => void;
+}> {
   const child = spawn(process.execPath, [BARE_SERVERS], { stdio: ['ignore', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout });
   const first = await new Promise<string>((resolve, reject) => {
@@ -64,51 +92,83 @@ async function startBareServers(): Promise<{ http: number; grpc: number; stop: (
     });
   });
   const ports = JSON.parse(first) as { http: number; grpc: number };
-  return { ...ports, stop: () => child.kill('SIGTERM') };
+  return { ...ports, pid: child.pid ?? 0, stop: () => child.kill('SIGTERM') };
 }
-
-/** HTTP load with autocannon; every response time is kept for exact percentiles. */
-async function httpLoad(name: string, url: string, options: BenchOptions): Promise<Measurement> {
-  const latencies: number[] = [];
-  const started = performance.now();
-  const result = await new Promise<autocannon.Result>((resolve, reject) => {
-    const instance = autocannon(
-      { url, connections: options.concurrency, duration: options.durationMs / 1000 },
-      (error: unknown, finished: autocannon.Result) => {
-        if (error === null || error === undefined) resolve(finished);
-        else
-          reject(
-            error instanceof Error ? error : new Error(`autocannon: ${JSON.stringify(error)}`),
-          );
-      },
-    );
-    instance.on('response', (_client, statusCode, _bytes, responseTime) => {
-      if (statusCode < 400) latencies.push(responseTime);
-    });
-  });
-  const errors = result.errors + result.timeouts + result.non2xx;
-  return summarise(name, latencies, errors, performance.now() - started);
-}
-
-const unary = <T>(invoke: (done: (error: ServiceError | null, value?: T) => void) => void) =>
-  new Promise<T>((resolve, reject) => {
-    invoke((error, value) => {
-      if (error === null) resolve(value as T);
-      else reject(error);
-    });
-  });
 
 function compare(
   style: string,
   question: string,
-  subject: Measurement,
-  baseline: Measurement,
-  targetRatio?: number,
+  measured: { subject: Measurement; baseline: Measurement; breakdown?: Measurement[] },
+  ratioOf: Comparison['ratioOf'],
+  target?: Target,
 ): Comparison {
-  const ratio = baseline.rps > 0 ? Math.round((subject.rps / baseline.rps) * 1000) / 1000 : 0;
-  return targetRatio === undefined
-    ? { style, question, subject, baseline, ratio }
-    : { style, question, subject, baseline, ratio, targetRatio };
+  const { subject, baseline } = measured;
+  const raw =
+    ratioOf === 'throughput'
+      ? baseline.rps > 0
+        ? subject.rps / baseline.rps
+        : 0
+      : baseline.p99Ms > 0
+        ? subject.p99Ms / baseline.p99Ms
+        : 0;
+  const ratio = Math.round(raw * 1000) / 1000;
+  const clean = subject.errors === 0 && baseline.errors === 0;
+  const met =
+    target === undefined
+      ? undefined
+      : clean && (target.kind === 'ratio' ? ratio >= target.min : subject.p99Ms < target.maxMs);
+  return {
+    style,
+    question,
+    subject,
+    baseline,
+    ratioOf,
+    ratio,
+    ...(target === undefined ? {} : { target, met }),
+    ...(measured.breakdown === undefined ? {} : { breakdown: measured.breakdown }),
+  };
+}
+
+/** Names the processes whose CPU time the report shows. */
+function classifier(system: RunningSystem, barePid: number): Classifier {
+  return ({ pid, command, cmdline }) => {
+    if (pid === process.pid) return 'load generator';
+    if (pid === barePid) return 'bare servers';
+    for (const service of Object.values(system.services))
+      if (service.pid === pid) return service.name;
+    if (command === 'postgres') return 'PostgreSQL';
+    if (cmdline.includes('kafka.Kafka')) return 'Kafka';
+    return undefined;
+  };
+}
+
+/** Registers the bench user and waits until notification-service knows it (its welcome). */
+async function benchUser(system: RunningSystem): Promise<string> {
+  const created = await fetch(`${system.services['user-service'].http}/users`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'Bench Mark', email: `bench-${randomUUID()}@example.com` }),
+  });
+  if (created.status !== 201) throw new Error(`creating the bench user: ${created.status}`);
+  const { id } = (await created.json()) as { id: string };
+  const notifications = createPool({
+    url: system.databases['notification-service'] ?? '',
+    max: 1,
+  });
+  try {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const known = await notifications.query('SELECT 1 FROM user_contacts WHERE user_id = $1', [
+        id,
+      ]);
+      if (known.rowCount === 1) return id;
+      if (Date.now() > deadline)
+        throw new Error('notification-service did not learn the bench user within 60 s');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  } finally {
+    await notifications.end();
+  }
 }
 
 /**
@@ -119,6 +179,7 @@ function compare(
 export async function runBenchmarks(options: BenchOptions): Promise<BenchReport> {
   const log = options.log ?? (() => undefined);
   const startedAt = new Date().toISOString();
+  const kafkaRate = options.kafkaRate ?? 200;
   const owned = options.system === undefined;
   const system =
     options.system ??
@@ -133,76 +194,84 @@ export async function runBenchmarks(options: BenchOptions): Promise<BenchReport>
     throw error;
   });
   const comparisons: Comparison[] = [];
+  const ticksBefore = await machineTicks();
+  let ticksAfter: Awaited<ReturnType<typeof machineTicks>>;
   try {
-    const users = system.services['user-service'];
-    const created = await fetch(`${users.http}/users`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'Bench Mark', email: `bench-${Date.now()}@example.com` }),
-    });
-    if (created.status !== 201) throw new Error(`creating the bench user: ${created.status}`);
-    const { id: userId } = (await created.json()) as { id: string };
+    const context: CaseContext = {
+      system,
+      bare,
+      durationMs: options.durationMs,
+      concurrency: options.concurrency,
+      kafkaRate,
+      userId: await benchUser(system),
+      classify: classifier(system, bare.pid),
+      log,
+    };
+    const seconds = `${String(options.durationMs / 1000)} s each`;
 
-    log(`REST: GET /users/:id vs bare fastify (${String(options.durationMs / 1000)} s each)`);
-    const restBaseline = await httpLoad(
-      'bare fastify GET /hello',
-      `http://127.0.0.1:${String(bare.http)}/hello`,
-      options,
-    );
-    const rest = await httpLoad(
-      'user-service GET /users/:id',
-      `${users.http}/users/${userId}`,
-      options,
-    );
+    log(`REST: GET /users/:id vs a bare fastify route, then the hop taken apart (${seconds})`);
     comparisons.push(
       compare(
         'REST',
         'a fastify route that reads PostgreSQL vs an empty one',
-        rest,
-        restBaseline,
-        0.6,
+        await restCase(context),
+        'throughput',
+        { kind: 'ratio', min: 0.6 },
       ),
     );
 
-    log('gRPC: ValidateUser vs bare grpc-js echo');
-    const userClient = new UserServiceClient(users.grpc ?? '', credentials.createInsecure());
-    const Echo = makeGenericClientConstructor(ECHO_SERVICE, 'EchoService');
-    const echoClient = new Echo(`127.0.0.1:${String(bare.grpc)}`, credentials.createInsecure());
-    const request = ValidateUserRequest.encode({ userId }).finish();
-    const echoPayload = Buffer.from(request);
-    try {
-      const grpcBaseline = await closedLoop('bare grpc-js unary echo', options, async () => {
-        await unary<Buffer>((done) => {
-          echoClient.makeUnaryRequest(
-            ECHO_SERVICE['echo']?.path ?? '',
-            (value: Buffer) => value,
-            (bytes: Buffer) => bytes,
-            echoPayload,
-            done,
-          );
-        });
-      });
-      const grpc = await closedLoop('user-service ValidateUser', options, async () => {
-        const answer = await unary<{ valid: boolean }>((done) => {
-          userClient.validateUser({ userId }, new Metadata(), done);
-        });
-        if (!answer.valid) throw new Error('ValidateUser said the bench user is not valid');
-      });
-      comparisons.push(
-        compare('gRPC', 'a unary RPC that reads PostgreSQL vs an echo', grpc, grpcBaseline, 0.6),
-      );
-    } finally {
-      userClient.close();
-      echoClient.close();
-    }
+    log('gRPC: ValidateUser vs a bare grpc-js unary echo');
+    comparisons.push(
+      compare(
+        'gRPC',
+        'a unary RPC that reads PostgreSQL vs an echo',
+        await grpcCase(context),
+        'throughput',
+        { kind: 'ratio', min: 0.6 },
+      ),
+    );
+
+    log("Shared database: order-service's user check reading the users view vs asking over gRPC");
+    comparisons.push(
+      compare(
+        'Shared database',
+        'read the other service’s view directly vs ask it over gRPC',
+        await sharedDbCase(context),
+        'throughput',
+      ),
+    );
+
+    log(`Kafka: order -> stored notification vs bare produce -> consume, ${String(kafkaRate)}/s`);
+    comparisons.push(
+      compare(
+        'Kafka',
+        'outbox, relay, Kafka and the consumer’s transaction vs Kafka alone',
+        await kafkaCase(context),
+        'p99',
+        { kind: 'p99', maxMs: 100 },
+      ),
+    );
+
+    log('End to end: POST /orders vs raw PostgreSQL insert transactions');
+    comparisons.push(
+      compare(
+        'End to end',
+        'placing an order (gRPC check, event store, read model, outbox) vs one INSERT transaction',
+        await ordersCase(context),
+        'throughput',
+        { kind: 'ratio', min: 0.4 },
+      ),
+    );
+    ticksAfter = await machineTicks();
   } finally {
     bare.stop();
     if (owned) await system.stop();
   }
+  const steal = stealPercent(ticksBefore, ticksAfter);
 
   return {
     startedAt,
-    mode: { durationMs: options.durationMs, concurrency: options.concurrency },
+    mode: { durationMs: options.durationMs, concurrency: options.concurrency, kafkaRate },
     machine: {
       cpus: cpus().length,
       cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
@@ -210,6 +279,7 @@ export async function runBenchmarks(options: BenchOptions): Promise<BenchReport>
       node: process.version,
       platform: `${process.platform} ${process.arch}`,
       infra: `PostgreSQL ${system.infra.postgres.source}, Kafka ${system.infra.kafka.source}`,
+      ...(steal === undefined ? {} : { stealPercent: steal }),
     },
     comparisons,
   };
