@@ -34,7 +34,12 @@ function measurements(report: BenchReport): { style: string; m: Measurement }[] 
 /** Cores each party kept busy per case, when the platform could tell. */
 function cpuTable(report: BenchReport): string[] {
   const all = measurements(report);
-  const parties = [...new Set(all.flatMap(({ m }) => Object.keys(m.cpu ?? {})))];
+  // A fixed order, whatever order /proc listed the processes in.
+  const order = ['load generator', 'user-service', 'order-service', 'notification-service'];
+  const rank = (party: string) => (order.includes(party) ? order.indexOf(party) : order.length);
+  const parties = [...new Set(all.flatMap(({ m }) => Object.keys(m.cpu ?? {})))].sort(
+    (a, b) => rank(a) - rank(b) || a.localeCompare(b),
+  );
   if (parties.length === 0) return [];
   return [
     '',
