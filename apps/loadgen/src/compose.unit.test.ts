@@ -6,6 +6,7 @@ import { parse } from 'yaml';
 import { SERVICE_NAMES, SERVICES } from '@comms/endpoints';
 import type { ServiceName } from '@comms/endpoints';
 import { SERVICE_DATABASES } from '@comms/infra';
+import { telemetryConfigFromEnv } from '@comms/telemetry/sdk';
 
 /**
  * This machine cannot run containers, so docker-compose.yml and the
@@ -104,6 +105,64 @@ describe('docker-compose.yml follows the Compose specification', () => {
   });
 });
 
+/** A service's environment as Compose hands it over, `${VAR:-default}` resolved against `shell`. */
+function environmentOf(service: ComposeService, shell: Record<string, string> = {}) {
+  return Object.fromEntries(
+    Object.entries(service.environment ?? {}).map(([key, value]) => [
+      key,
+      String(value).replace(
+        /\$\{(\w+)(?::-([^}]*))?\}/g,
+        (_match, name: string, fallback?: string) => shell[name] || (fallback ?? ''),
+      ),
+    ]),
+  );
+}
+
+describe('the observability profile', () => {
+  const envFile = Object.fromEntries(
+    read('infra/compose/observability.env')
+      .split('\n')
+      .filter((line) => /^\w+=/.test(line))
+      .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+  );
+
+  it('adds Jaeger and Prometheus, published on loopback only', () => {
+    for (const name of ['jaeger', 'prometheus']) {
+      expect(compose.services[name]?.profiles).toEqual(['observability']);
+      expect(compose.services[name]?.image).toMatch(/:v?\d+\.\d+\.\d+$/);
+    }
+    expect(envFile['COMPOSE_PROFILES']).toBe('observability');
+  });
+
+  it.each(SERVICE_NAMES)(
+    '%s stays quiet by default and sends spans to Jaeger with observability.env',
+    (name) => {
+      const service = compose.services[name] as ComposeService;
+      const quiet = telemetryConfigFromEnv(environmentOf(service));
+      expect(quiet.traceExporters).toEqual([]);
+      expect(quiet.metricExporters).toEqual(['prometheus']);
+      const observed = telemetryConfigFromEnv(environmentOf(service, envFile));
+      expect(observed.traceExporters).toEqual(['otlp']);
+      expect(observed.metricExporters).toEqual(['prometheus']);
+      expect(environmentOf(service, envFile)['OTEL_EXPORTER_OTLP_ENDPOINT']).toBe(
+        'http://jaeger:4318',
+      );
+    },
+  );
+
+  it('has Prometheus scrape every service on its HTTP port', () => {
+    const config = parse(read('infra/compose/prometheus.yml')) as {
+      scrape_configs: { static_configs: { targets: string[] }[] }[];
+    };
+    const targets = config.scrape_configs.flatMap((job) =>
+      job.static_configs.flatMap((group) => group.targets),
+    );
+    expect(targets.sort()).toEqual(
+      SERVICE_NAMES.map((name) => `${name}:${SERVICES[name].http}`).sort(),
+    );
+  });
+});
+
 describe.each([...SERVICE_NAMES, 'order-service-shared-db'])(
   'compose service %s',
   (composeName) => {
@@ -113,9 +172,7 @@ describe.each([...SERVICE_NAMES, 'order-service-shared-db'])(
     ) as ServiceName;
 
     it('gives the service every variable its own config demands, valid', async () => {
-      const env = Object.fromEntries(
-        Object.entries(service.environment ?? {}).map(([k, v]) => [k, String(v)]),
-      );
+      const env = environmentOf(service);
       const { loadConfig } = (await import(
         pathToFileURL(join(ROOT, 'apps', app, 'dist', 'config.js')).href
       )) as {

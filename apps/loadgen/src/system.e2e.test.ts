@@ -1,4 +1,8 @@
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { credentials } from '@grpc/grpc-js';
@@ -6,7 +10,8 @@ import type { ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OrderServiceClient, OrderStatus, UserServiceClient } from '@comms/contracts/grpc';
 import type { CreateOrderResponse, ValidateUserResponse } from '@comms/contracts/grpc';
-import { listGrpcServices, testInfra, waitFor } from '@comms/testing';
+import { listGrpcServices, testInfra, waitFor, waitForSpans } from '@comms/testing';
+import type { SpanRecord } from '@comms/testing';
 import { markdownReport, svgChart } from './bench/report.js';
 import { runBenchmarks } from './bench/run.js';
 import { runDemo } from './demo.js';
@@ -21,18 +26,23 @@ import type { RunningSystem } from './system.js';
 
 let system: RunningSystem;
 const logs: string[] = [];
+// Every service appends its spans here (JSON lines), so tests can follow a trace across processes.
+let spansDir: string;
 
 beforeAll(async () => {
   const { databaseUrl, kafkaBrokers } = testInfra();
+  spansDir = await mkdtemp(join(tmpdir(), 'comms-spans-'));
   system = await startSystem({
     ports: 'random',
     infraEnv: { DATABASE_URL: databaseUrl, KAFKA_BROKERS: kafkaBrokers },
     onLine: (service, line) => logs.push(`${service} ${line}`),
+    env: { TELEMETRY_SPANS_DIR: spansDir },
   });
 });
 
 afterAll(async () => {
   await system?.stop();
+  if (spansDir !== undefined) await rm(spansDir, { recursive: true, force: true });
 });
 
 const json = async <T>(response: Response): Promise<T> => (await response.json()) as T;
@@ -51,6 +61,247 @@ async function register(name: string): Promise<string> {
   expect(response.status).toBe(201);
   return (await json<{ id: string }>(response)).id;
 }
+
+/** A W3C traceparent from a caller outside the system, with its own (random) ids. */
+function callerTrace() {
+  const traceId = randomBytes(16).toString('hex');
+  const spanId = randomBytes(8).toString('hex');
+  return { traceId, spanId, traceparent: `00-${traceId}-${spanId}-01` };
+}
+
+/** The one span matching `where`; fails naming what was there when there is none. */
+function spanOf(
+  spans: SpanRecord[],
+  where: Partial<Pick<SpanRecord, 'service' | 'kind' | 'name'>>,
+) {
+  const found = spans.find((s) =>
+    Object.entries(where).every(([key, value]) => s[key as keyof SpanRecord] === value),
+  );
+  if (found === undefined) {
+    const seen = spans.map((s) => `${s.service} ${s.kind} ${s.name}`).join('\n');
+    throw new Error(`no span ${JSON.stringify(where)} among:\n${seen}`);
+  }
+  return found;
+}
+
+const isPg = (s: SpanRecord) => s.kind === 'CLIENT' && s.name.startsWith('pg.query:');
+
+/** Samples of one metric in a Prometheus text page, with their labels. */
+function samples(page: string, name: string): { labels: string; value: number }[] {
+  return page
+    .split('\n')
+    .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
+    .map((line) => {
+      const at = line.lastIndexOf(' ');
+      return { labels: line.slice(name.length, at), value: Number(line.slice(at + 1)) };
+    });
+}
+
+const scrape = async (service: 'user-service' | 'order-service' | 'notification-service') => {
+  const response = await fetch(`${system.services[service].http}/metrics`);
+  expect(response.status).toBe(200);
+  return response.text();
+};
+
+/** Registers a user and places an order for them as part of a caller's trace. */
+async function orderInTrace(name: string) {
+  const userId = await register(name);
+  const caller = callerTrace();
+  const created = await post(
+    `${system.services['order-service'].http}/orders`,
+    { userId, items: [{ productId: 'tape', quantity: 1, price: '3.00' }] },
+    { traceparent: caller.traceparent },
+  );
+  expect(created.status).toBe(201);
+  return caller;
+}
+
+describe('observability', () => {
+  it('one trace follows an order from REST through gRPC, PostgreSQL, the outbox and Kafka to the consumer, and every service logs its trace id', async () => {
+    const caller = await orderInTrace('Alan Turing');
+
+    // The consumer's span ends after its handler's work: once it is written, the trace is whole.
+    const trace = await waitForSpans(
+      spansDir,
+      (all) => {
+        const mine = all.filter((s) => s.traceId === caller.traceId);
+        return mine.some((s) => s.service === 'notification-service' && s.kind === 'CONSUMER')
+          ? mine
+          : undefined;
+      },
+      { message: `no notification-service span in trace ${caller.traceId}` },
+    );
+
+    // REST: order-service's server span continues the caller's trace.
+    const server = spanOf(trace, {
+      service: 'order-service',
+      kind: 'SERVER',
+      name: 'POST /orders',
+    });
+    expect(server.parentSpanId).toBe(caller.spanId);
+    expect(server.attributes['http.route']).toBe('/orders');
+    // gRPC: order-service's client span -> user-service's server span -> its query.
+    // (A slow first attempt may be retried: each attempt is a client span of its own.)
+    const rpc = 'user.v1.UserService/ValidateUser';
+    const calls = trace.filter((s) => s.service === 'order-service' && s.name === rpc);
+    expect(calls.length).toBeGreaterThan(0);
+    for (const call of calls) {
+      expect(call.kind).toBe('CLIENT');
+      expect(call.parentSpanId).toBe(server.spanId);
+    }
+    const served = trace.filter((s) => s.service === 'user-service' && s.name === rpc);
+    for (const span of served) {
+      expect(span.kind).toBe('SERVER');
+      expect(calls.map((c) => c.spanId)).toContain(span.parentSpanId);
+    }
+    const answered = served.find((s) => s.attributes['rpc.grpc.status_code'] === 0);
+    expect(answered).toBeDefined();
+    expect(trace.some((s) => isPg(s) && s.parentSpanId === answered?.spanId)).toBe(true);
+    // PostgreSQL: the order's transaction, inside the request.
+    expect(
+      trace.some(
+        (s) => isPg(s) && s.service === 'order-service' && s.parentSpanId === server.spanId,
+      ),
+    ).toBe(true);
+    // The outbox row carried the request's context to the relay's publish.
+    const send = spanOf(trace, { service: 'order-service', kind: 'PRODUCER', name: 'send orders' });
+    expect(send.parentSpanId).toBe(server.spanId);
+    // Kafka: the consumer span is a child of the publish (the default relation).
+    const consumed = spanOf(trace, {
+      service: 'notification-service',
+      kind: 'CONSUMER',
+      name: 'process orders',
+    });
+    expect(consumed.parentSpanId).toBe(send.spanId);
+    expect(consumed.links).toEqual([]);
+    expect(
+      trace.some(
+        (s) =>
+          isPg(s) && s.service === 'notification-service' && s.parentSpanId === consumed.spanId,
+      ),
+    ).toBe(true);
+
+    // One id finds the request's log lines in all three services.
+    const marker = `"trace_id":"${caller.traceId}"`;
+    const logged = await waitFor(
+      () => {
+        const services = new Set(
+          logs.filter((line) => line.includes(marker)).map((line) => line.split(' ')[0]),
+        );
+        return services.size === 3 ? services : undefined;
+      },
+      { message: `not every service logged a line with ${marker}` },
+    );
+    expect([...logged].sort()).toEqual(['notification-service', 'order-service', 'user-service']);
+  });
+
+  it('/metrics shows requests per route and RPC, and the outbox backlog and consumer lag rising under load and draining after', async () => {
+    const userId = await register('Margaret Hamilton');
+    let loading = true;
+    let accepted = 0;
+    const load = Array.from({ length: 12 }, async () => {
+      while (loading) {
+        const response = await post(`${system.services['order-service'].http}/orders`, {
+          userId,
+          items: [{ productId: 'core-rope', quantity: 1, price: '1.00' }],
+        }).catch(() => undefined);
+        if (response?.status === 201) accepted += 1;
+        await response?.body?.cancel();
+      }
+    });
+    const total = (page: string, name: string, filter = '') =>
+      samples(page, name)
+        .filter((s) => s.labels.includes(filter))
+        .reduce((sum, s) => sum + s.value, 0);
+    const backlogAndLag = async () => ({
+      backlog: total(await scrape('order-service'), 'comms_outbox_backlog'),
+      lag: total(
+        await scrape('notification-service'),
+        'comms_kafka_consumer_lag',
+        'messaging_destination_name="orders"',
+      ),
+    });
+
+    // Rising: wait (with a deadline) until a scrape shows rows waiting and messages unconsumed.
+    let peak = { backlog: 0, lag: 0 };
+    try {
+      peak = await waitFor(
+        async () => {
+          const { backlog, lag } = await backlogAndLag();
+          peak = { backlog: Math.max(peak.backlog, backlog), lag: Math.max(peak.lag, lag) };
+          return peak.backlog > 0 && peak.lag > 0 ? peak : undefined;
+        },
+        { timeoutMs: 60_000, intervalMs: 200, message: 'backlog and lag never rose under load' },
+      );
+    } finally {
+      loading = false;
+      await Promise.all(load);
+    }
+    expect(accepted).toBeGreaterThan(0);
+    expect(peak.backlog).toBeGreaterThan(0);
+    expect(peak.lag).toBeGreaterThan(0);
+
+    // Draining: once the load stops, both return to zero.
+    await waitFor(
+      async () => {
+        const { backlog, lag } = await backlogAndLag();
+        return backlog === 0 && lag === 0 ? true : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 250, message: 'backlog and lag did not drain' },
+    );
+
+    const orders = await scrape('order-service');
+    expect(
+      total(orders, 'http_server_request_duration_count', 'http_route="/orders"'),
+    ).toBeGreaterThanOrEqual(accepted);
+    expect(
+      total(orders, 'rpc_client_call_duration_count', 'rpc_method="ValidateUser"'),
+    ).toBeGreaterThanOrEqual(accepted);
+    expect(total(orders, 'comms_circuit_breaker_state', 'state="closed"')).toBe(1);
+    const users = await scrape('user-service');
+    expect(
+      total(users, 'rpc_server_call_duration_count', 'rpc_method="ValidateUser"'),
+    ).toBeGreaterThanOrEqual(accepted);
+  }, 180_000);
+
+  it('with TELEMETRY_KAFKA_CONSUMER_RELATION=link the consumer starts its own trace, linked to the publish', async () => {
+    expect(await system.stopService('notification-service')).toBe(0);
+    await system.startService('notification-service', {
+      TELEMETRY_KAFKA_CONSUMER_RELATION: 'link',
+    });
+    const caller = await orderInTrace('Frances Allen');
+
+    const send = await waitForSpans(spansDir, (all) =>
+      all.find(
+        (s) => s.traceId === caller.traceId && s.kind === 'PRODUCER' && s.name === 'send orders',
+      ),
+    );
+    const all = await waitForSpans(
+      spansDir,
+      (spans) =>
+        spans.some((s) => s.kind === 'CONSUMER' && s.links.some((l) => l.spanId === send.spanId))
+          ? spans
+          : undefined,
+      { message: `no consumer span links to the publish ${send.spanId}` },
+    );
+    const consumed = all.find(
+      (s) => s.kind === 'CONSUMER' && s.links.some((l) => l.spanId === send.spanId),
+    ) as SpanRecord;
+    expect(consumed).toMatchObject({ service: 'notification-service', name: 'process orders' });
+    expect(consumed.traceId).not.toBe(caller.traceId);
+    expect(consumed.parentSpanId).toBeUndefined();
+    expect(consumed.links).toEqual([{ traceId: caller.traceId, spanId: send.spanId }]);
+    // The consumer's own work joins the consumer's new trace, not the request's.
+    expect(
+      all.some(
+        (s) => isPg(s) && s.parentSpanId === consumed.spanId && s.traceId === consumed.traceId,
+      ),
+    ).toBe(true);
+    expect(
+      all.some((s) => s.traceId === caller.traceId && s.service === 'notification-service'),
+    ).toBe(false);
+  }, 120_000);
+});
 
 describe('the whole system', () => {
   it('serves gRPC reflection and health on both gRPC servers', async () => {

@@ -56,6 +56,11 @@ const Env = Type.Object({
     default: 500,
     description: 'deadline of one call to user-service',
   }),
+  TELEMETRY_KAFKA_CONSUMER_RELATION: Type.Union([Type.Literal('child'), Type.Literal('link')], {
+    default: 'child',
+    description:
+      "child or link: whether handling an event continues the producer's trace or starts one linked to it",
+  }),
 });
 
 /** notification-service configuration, parsed and validated once at boot. */

@@ -1,6 +1,7 @@
 import { EventValidationError, parseEvent } from '@comms/contracts';
 import type { IncomingMessage, KafkaClient, KafkaConsumer, KafkaProducer } from '@comms/kafka';
 import type { Logger } from '@comms/service-kit';
+import { meter } from '@comms/telemetry';
 import type { Processor } from './processor.js';
 
 /** Options for {@link startConsumer}. */
@@ -15,6 +16,8 @@ export interface ConsumerConfig {
   readonly sessionTimeoutMs?: number;
   /** Partitions handled at once; order is kept within each. Default 1. */
   readonly concurrency?: number;
+  /** Whether handling continues the producer's trace (`child`) or links to it. Default child. */
+  readonly traceRelation?: 'child' | 'link';
 }
 
 /** Header names a dead-lettered message carries, besides its original headers. */
@@ -27,6 +30,8 @@ export const DLQ_HEADERS = {
   group: 'dlq-consumer-group',
   at: 'dlq-failed-at',
   redriven: 'dlq-redriven',
+  /** The trace context the message arrived with; the DLQ copy carries the consumer's own. */
+  traceparent: 'dlq-source-traceparent',
 } as const;
 
 /**
@@ -45,18 +50,24 @@ export async function startConsumer(deps: {
   logger: Logger;
 }): Promise<KafkaConsumer> {
   const { config, logger, processor, producer } = deps;
+  const deadLettered = meter().createCounter('comms.kafka.dlq.messages', {
+    description: 'Messages moved to the dead-letter topic, per source topic and reason.',
+  });
 
   const deadLetter = async (
     message: IncomingMessage,
     reason: 'invalid' | 'failed',
     error: string,
   ) => {
+    // The DLQ publish joins the trace of this handling, not the original send's.
+    const { traceparent, ...headers } = message.headers;
     await producer.send(config.dlqTopic, [
       {
         key: message.key,
         value: message.value,
         headers: {
-          ...message.headers,
+          ...headers,
+          ...(traceparent === undefined ? {} : { [DLQ_HEADERS.traceparent]: traceparent }),
           [DLQ_HEADERS.error]: error.slice(0, 2_000),
           [DLQ_HEADERS.reason]: reason,
           [DLQ_HEADERS.topic]: message.topic,
@@ -67,6 +78,7 @@ export async function startConsumer(deps: {
         },
       },
     ]);
+    deadLettered.add(1, { 'messaging.destination.name': message.topic, reason });
     logger.warn(
       { topic: message.topic, partition: message.partition, offset: message.offset, reason, error },
       'message dead-lettered',
@@ -78,6 +90,7 @@ export async function startConsumer(deps: {
     topics: config.topics,
     ...(config.sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: config.sessionTimeoutMs }),
     partitionsConsumedConcurrently: config.concurrency ?? 1,
+    traceRelation: config.traceRelation ?? 'child',
   });
   await consumer.run(async (message, control) => {
     let event;
@@ -91,7 +104,7 @@ export async function startConsumer(deps: {
     for (let attempt = 1; ; attempt++) {
       try {
         const outcome = await processor.handle(event);
-        logger.debug({ eventId: event.id, type: event.type, outcome }, 'event handled');
+        logger.info({ eventId: event.id, type: event.type, outcome }, 'event handled');
         if (event.type === 'user.registered.v1') {
           // Order events that waited for this user can go out now.
           await processor.retryPending({ userId: event.data.userId }).catch((error: unknown) => {

@@ -11,7 +11,10 @@ import { createProcessor } from './processor.js';
 import { createRecipients } from './recipients.js';
 
 /** Wires notification-service from its configuration and starts consuming and serving. */
-export async function startNotificationService(config: Config) {
+export async function startNotificationService(
+  config: Config,
+  options: { readonly telemetry?: { shutdown(): Promise<void> } } = {},
+) {
   const logger = createLogger('notification-service', config.LOG_LEVEL);
   const pool = createPool({
     url: config.DATABASE_URL,
@@ -64,6 +67,7 @@ export async function startNotificationService(config: Config) {
           maxAttempts: config.MAX_ATTEMPTS,
           retryBaseMs: config.RETRY_BASE_MS,
           concurrency: config.CONSUMER_CONCURRENCY,
+          traceRelation: config.TELEMETRY_KAFKA_CONSUMER_RELATION,
         },
       });
     } catch (error) {
@@ -130,6 +134,10 @@ export async function startNotificationService(config: Config) {
         },
       },
       { name: 'close the database pool', run: () => pool.end() },
+      {
+        name: 'send the last spans and metrics',
+        run: () => options.telemetry?.shutdown() ?? Promise.resolve(),
+      },
     ],
   });
   return { app, pool, processor, consumer: () => consumer, shutdown };

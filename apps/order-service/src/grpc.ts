@@ -63,5 +63,6 @@ export function buildGrpcServer(deps: { orders: Orders; logger: Logger }): GrpcS
   return createGrpcServer({
     services: [{ name: GRPC_SERVICE_NAMES.order, definition: OrderServiceService, implementation }],
     descriptorSetBase64,
+    logger,
   });
 }

@@ -11,7 +11,10 @@ import { createOrders } from './orders.js';
 import { createUserValidator } from './user-validation.js';
 
 /** Wires order-service from its configuration and starts serving. */
-export async function startOrderService(config: Config) {
+export async function startOrderService(
+  config: Config,
+  options: { readonly telemetry?: { shutdown(): Promise<void> } } = {},
+) {
   const logger = createLogger('order-service', config.LOG_LEVEL);
   const pool = createPool({
     url: config.DATABASE_URL,
@@ -83,6 +86,10 @@ export async function startOrderService(config: Config) {
         },
       },
       { name: 'close the database pool', run: () => pool.end() },
+      {
+        name: 'send the last spans and metrics',
+        run: () => options.telemetry?.shutdown() ?? Promise.resolve(),
+      },
     ],
   });
   return { app, grpc, grpcPort, relay, pool, shutdown };

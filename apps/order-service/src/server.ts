@@ -1,9 +1,12 @@
-// Boots order-service: configuration, then everything else in main.ts.
-import { loadConfig } from './config.js';
-import { startOrderService } from './main.js';
+// Boots order-service. Telemetry starts first: it instruments node:http and pg as
+// they are loaded, so everything else is imported after it, dynamically.
+import { startTelemetry } from '@comms/telemetry/sdk';
 
 try {
-  await startOrderService(loadConfig());
+  const telemetry = startTelemetry({ serviceName: 'order-service' });
+  const { loadConfig } = await import('./config.js');
+  const { startOrderService } = await import('./main.js');
+  await startOrderService(loadConfig(), { telemetry });
 } catch (error) {
   console.error(
     `order-service failed to start: ${error instanceof Error ? error.message : String(error)}`,

@@ -3,7 +3,7 @@ import type { ServiceError } from '@grpc/grpc-js';
 import { UserServiceClient } from '@comms/contracts/grpc';
 import type { ValidateUserResponse } from '@comms/contracts/grpc';
 import { createPool } from '@comms/postgres';
-import { AppError, createCircuitBreaker, retry } from '@comms/service-kit';
+import { AppError, createCircuitBreaker, grpcClientInterceptors, retry } from '@comms/service-kit';
 import type { BreakerState, Logger } from '@comms/service-kit';
 
 /**
@@ -78,7 +78,14 @@ export function createUserValidator(options: ValidatorOptions): UserValidator {
 
   switch (options.mode) {
     case 'grpc': {
-      const client = new UserServiceClient(options.grpcAddress ?? '', credentials.createInsecure());
+      // The interceptors give each call a client span and carry the trace in its metadata.
+      const client = new UserServiceClient(
+        options.grpcAddress ?? '',
+        credentials.createInsecure(),
+        {
+          interceptors: grpcClientInterceptors(),
+        },
+      );
       ask = (userId) =>
         new Promise<UserCheck>((resolve, reject) => {
           client.validateUser(

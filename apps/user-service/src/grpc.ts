@@ -60,5 +60,6 @@ export function buildGrpcServer(deps: { users: Users; logger: Logger }): GrpcSer
   return createGrpcServer({
     services: [{ name: GRPC_SERVICE_NAMES.user, definition: UserServiceService, implementation }],
     descriptorSetBase64,
+    logger,
   });
 }

@@ -14,7 +14,10 @@ import { createUsers } from './users.js';
  * down at start: users are still created, their events wait in the outbox,
  * and /readyz says Kafka is missing until it answers.
  */
-export async function startUserService(config: Config) {
+export async function startUserService(
+  config: Config,
+  options: { readonly telemetry?: { shutdown(): Promise<void> } } = {},
+) {
   const logger = createLogger('user-service', config.LOG_LEVEL);
   const pool = createPool({
     url: config.DATABASE_URL,
@@ -72,6 +75,10 @@ export async function startUserService(config: Config) {
         },
       },
       { name: 'close the database pool', run: () => pool.end() },
+      {
+        name: 'send the last spans and metrics',
+        run: () => options.telemetry?.shutdown() ?? Promise.resolve(),
+      },
     ],
   });
   return { app, grpc, grpcPort, relay, pool, shutdown };

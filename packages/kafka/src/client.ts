@@ -1,6 +1,19 @@
 import { Kafka, logLevel as KafkaLogLevel, Partitioners } from 'kafkajs';
 import type { Admin, Consumer, Producer, logCreator as LogCreator } from 'kafkajs';
 import type { SASLOptions } from 'kafkajs';
+import {
+  consumerSpanParent,
+  detached,
+  extractTraceContext,
+  injectSpan,
+  messageParent,
+  meter,
+  recordFailure,
+  SpanKind,
+  tracer,
+  withSpan,
+} from '@comms/telemetry';
+import type { Counter, Histogram, ObservableCallback, TraceRelation } from '@comms/telemetry';
 import { parseBrokers } from './brokers.js';
 import { mskIamToken } from './connection.js';
 import type { KafkaAuth } from './connection.js';
@@ -91,6 +104,12 @@ export interface ConsumerOptions {
    * be handled side by side. Default 1.
    */
   readonly partitionsConsumedConcurrently?: number;
+  /**
+   * How the span of handling a message relates to the span that produced it:
+   * `child` (one trace from the original request to this handler) or `link`
+   * (a new trace that links to the producer's). Default `child`.
+   */
+  readonly traceRelation?: TraceRelation;
 }
 
 /** How far a consumer group is behind on one partition. */
@@ -188,7 +207,7 @@ export function createKafka(config: KafkaConfig): KafkaClient {
         maxInFlightRequests: idempotent ? 1 : 5,
         createPartitioner: Partitioners.DefaultPartitioner,
       });
-      const wrapped = wrapProducer(producer);
+      const wrapped = wrapProducer(producer, kafkaMetrics());
       if (options?.lazy !== true) await wrapped.connect();
       return wrapped;
     },
@@ -203,7 +222,7 @@ export function createKafka(config: KafkaConfig): KafkaClient {
         topics: [...options.topics],
         fromBeginning: options.fromBeginning ?? true,
       });
-      return wrapConsumer(consumer, options, () => kafka.admin());
+      return wrapConsumer(consumer, options, () => kafka.admin(), kafkaMetrics());
     },
   };
 }
@@ -270,7 +289,29 @@ async function waitForLeaders(admin: Admin, topics: readonly string[]): Promise<
   }
 }
 
-function wrapProducer(producer: Producer): KafkaProducer {
+interface KafkaMetrics {
+  readonly sent: Counter;
+  readonly consumed: Counter;
+  readonly processDuration: Histogram;
+}
+
+function kafkaMetrics(): KafkaMetrics {
+  const m = meter();
+  return {
+    sent: m.createCounter('messaging.client.sent.messages', {
+      description: 'Messages sent to Kafka (acknowledged or failed, see error.type).',
+    }),
+    consumed: m.createCounter('messaging.client.consumed.messages', {
+      description: 'Messages handed to a handler.',
+    }),
+    processDuration: m.createHistogram('messaging.process.duration', {
+      unit: 's',
+      description: 'Time a handler took per message.',
+    }),
+  };
+}
+
+function wrapProducer(producer: Producer, metrics: KafkaMetrics): KafkaProducer {
   let connected: Promise<void> | undefined;
   const connect = () => {
     connected ??= producer.connect().catch((error: unknown) => {
@@ -282,22 +323,46 @@ function wrapProducer(producer: Producer): KafkaProducer {
   return {
     connect,
     async send(topic, messages) {
-      await connect();
+      // A PRODUCER span per message, under the trace the message was written
+      // in (its headers) or else the caller's, and carried on in its headers.
+      const attributes = {
+        'messaging.system': 'kafka',
+        'messaging.operation.type': 'send',
+        'messaging.destination.name': topic,
+      };
+      const traced = messages.map((m) => {
+        const parent = messageParent(m.headers);
+        const span = tracer().startSpan(
+          `send ${topic}`,
+          {
+            kind: SpanKind.PRODUCER,
+            attributes: {
+              ...attributes,
+              ...(m.key === null ? {} : { 'messaging.kafka.message.key': m.key }),
+            },
+          },
+          parent,
+        );
+        const headers: Record<string, string> = { ...m.headers };
+        injectSpan(headers, span, parent);
+        return { span, message: { key: m.key, value: m.value, headers } };
+      });
       try {
-        await producer.send({
-          topic,
-          acks: -1,
-          messages: messages.map((m) => ({
-            key: m.key,
-            value: m.value,
-            ...(m.headers === undefined ? {} : { headers: { ...m.headers } }),
-          })),
-        });
+        await connect();
+        await producer.send({ topic, acks: -1, messages: traced.map((t) => t.message) });
+        metrics.sent.add(messages.length, attributes);
       } catch (error) {
+        for (const { span } of traced) recordFailure(span, error);
+        metrics.sent.add(messages.length, {
+          ...attributes,
+          'error.type': error instanceof Error ? error.name : 'Error',
+        });
         // Start from a fresh connection next time; the caller retries.
         connected = undefined;
         await producer.disconnect().catch(() => undefined);
         throw error;
+      } finally {
+        for (const { span } of traced) span.end();
       }
     },
     async close() {
@@ -311,7 +376,9 @@ function wrapConsumer(
   consumer: Consumer,
   options: ConsumerOptions,
   newAdmin: () => Admin,
+  metrics: KafkaMetrics,
 ): KafkaConsumer {
+  const relation = options.traceRelation ?? 'child';
   let joined = false;
   let assignment: Record<string, number[]> = {};
   consumer.on(consumer.events.GROUP_JOIN, (event) => {
@@ -324,7 +391,24 @@ function wrapConsumer(
     });
   }
   let admin: Admin | undefined;
-  return {
+  const lagGauge = meter().createObservableGauge('comms.kafka.consumer.lag', {
+    description: 'Messages the consumer group has not yet committed, per topic and partition.',
+  });
+  let cachedLag: { at: number; value: Promise<PartitionLag[]> } | undefined;
+  // Read when metrics are collected (a scrape), at most once a second.
+  const observeLag: ObservableCallback = async (result) => {
+    if (cachedLag === undefined || Date.now() - cachedLag.at > 1_000)
+      cachedLag = { at: Date.now(), value: detached(() => wrapped.lag()) };
+    const partitions = await cachedLag.value.catch(() => []);
+    for (const p of partitions)
+      result.observe(p.lag, {
+        'messaging.destination.name': p.topic,
+        'messaging.destination.partition.id': String(p.partition),
+        'messaging.consumer.group.name': options.groupId,
+      });
+  };
+  lagGauge.addCallback(observeLag);
+  const wrapped: KafkaConsumer = {
     joined: () => joined,
     assignment: () => assignment,
     async lag() {
@@ -365,24 +449,63 @@ function wrapConsumer(
             if (value === undefined) continue;
             headers[name] = Array.isArray(value) ? String(value.at(-1)) : String(value);
           }
-          await handler(
+          // A CONSUMER span per message, child of or linked to the producer's span.
+          const attributes = {
+            'messaging.system': 'kafka',
+            'messaging.operation.type': 'process',
+            'messaging.destination.name': topic,
+            'messaging.consumer.group.name': options.groupId,
+          };
+          const { parent, links } = consumerSpanParent(extractTraceContext(headers), relation);
+          const span = tracer().startSpan(
+            `process ${topic}`,
             {
-              topic,
-              partition,
-              offset: message.offset,
-              key: message.key === null ? null : message.key.toString('utf8'),
-              value: message.value,
-              headers,
-              timestamp: message.timestamp,
+              kind: SpanKind.CONSUMER,
+              links,
+              attributes: {
+                ...attributes,
+                'messaging.destination.partition.id': String(partition),
+                'messaging.kafka.offset': Number(message.offset),
+              },
             },
-            { heartbeat: () => payload.heartbeat() },
+            parent,
           );
+          const started = performance.now();
+          let failed: string | undefined;
+          try {
+            await withSpan(span, () =>
+              handler(
+                {
+                  topic,
+                  partition,
+                  offset: message.offset,
+                  key: message.key === null ? null : message.key.toString('utf8'),
+                  value: message.value,
+                  headers,
+                  timestamp: message.timestamp,
+                },
+                { heartbeat: () => payload.heartbeat() },
+              ),
+            );
+          } catch (error) {
+            failed = error instanceof Error ? error.name : 'Error';
+            recordFailure(span, error);
+            throw error;
+          } finally {
+            span.end();
+            const outcome =
+              failed === undefined ? attributes : { ...attributes, 'error.type': failed };
+            metrics.consumed.add(1, outcome);
+            metrics.processDuration.record((performance.now() - started) / 1000, outcome);
+          }
         },
       });
     },
     async close() {
+      lagGauge.removeCallback(observeLag);
       await consumer.disconnect();
       await admin?.disconnect().catch(() => undefined);
     },
   };
+  return wrapped;
 }

@@ -1,5 +1,7 @@
 import type { KafkaProducer } from '@comms/kafka';
 import type { Migration, Pool, PoolClient } from '@comms/postgres';
+import { detached, meter, withTraceHeaders } from '@comms/telemetry';
+import type { BatchObservableCallback } from '@comms/telemetry';
 
 /**
  * The transactional outbox. A service writes the event into `outbox` in the
@@ -38,7 +40,12 @@ export interface OutboxMessage {
   readonly headers?: Readonly<Record<string, string>>;
 }
 
-/** Writes messages to the outbox on `client`, inside the caller's transaction. */
+/**
+ * Writes messages to the outbox on `client`, inside the caller's
+ * transaction. Each row keeps the trace context of the request that wrote
+ * it (`traceparent` in its headers), so its publish and everything a
+ * consumer does with it join that request's trace.
+ */
 export async function enqueue(
   client: PoolClient,
   messages: readonly OutboxMessage[],
@@ -46,7 +53,7 @@ export async function enqueue(
   for (const m of messages) {
     await client.query(
       'INSERT INTO outbox (topic, message_key, payload, headers) VALUES ($1, $2, $3, $4)',
-      [m.topic, m.key, m.payload, JSON.stringify(m.headers ?? {})],
+      [m.topic, m.key, m.payload, JSON.stringify(withTraceHeaders(m.headers))],
     );
   }
 }
@@ -165,9 +172,10 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     }
   };
 
+  // wake() is called from requests: keep the loop out of their traces.
   const schedule = (delay: number) => {
     clearTimeout(timer);
-    timer = setTimeout(() => void tick(), delay);
+    timer = detached(() => setTimeout(() => void tick(), delay));
   };
 
   const tick = async () => {
@@ -196,6 +204,36 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   };
   schedule(0);
 
+  const backlog = async () => {
+    const result = await options.pool.query<{ rows: string; oldest: string | null }>(
+      `SELECT count(*)::text AS rows,
+              (extract(epoch FROM now() - min(created_at)) * 1000)::bigint::text AS oldest
+         FROM outbox WHERE published_at IS NULL`,
+    );
+    const row = result.rows[0];
+    return { rows: Number(row?.rows ?? 0), oldestAgeMs: Number(row?.oldest ?? 0) };
+  };
+
+  // Backlog metrics, read when metrics are collected (a scrape), at most once a second.
+  const m = meter();
+  const rowsGauge = m.createObservableGauge('comms.outbox.backlog', {
+    description: 'Outbox rows not yet published to Kafka.',
+  });
+  const ageGauge = m.createObservableGauge('comms.outbox.oldest_age', {
+    unit: 's',
+    description: 'Age of the oldest unpublished outbox row (0 when there is none).',
+  });
+  let cached: { at: number; value: Promise<{ rows: number; oldestAgeMs: number }> } | undefined;
+  const observeBacklog: BatchObservableCallback = async (result) => {
+    if (cached === undefined || Date.now() - cached.at > 1_000)
+      cached = { at: Date.now(), value: detached(backlog) };
+    const now = await cached.value.catch(() => undefined);
+    if (now === undefined) return; // database away: no sample rather than a wrong one
+    result.observe(rowsGauge, now.rows);
+    result.observe(ageGauge, now.oldestAgeMs / 1000);
+  };
+  m.addBatchObservableCallback(observeBacklog, [rowsGauge, ageGauge]);
+
   return {
     flush,
     wake() {
@@ -203,17 +241,10 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       if (ticking) wokenWhileTicking = true;
       else schedule(0);
     },
-    async backlog() {
-      const result = await options.pool.query<{ rows: string; oldest: string | null }>(
-        `SELECT count(*)::text AS rows,
-                (extract(epoch FROM now() - min(created_at)) * 1000)::bigint::text AS oldest
-           FROM outbox WHERE published_at IS NULL`,
-      );
-      const row = result.rows[0];
-      return { rows: Number(row?.rows ?? 0), oldestAgeMs: Number(row?.oldest ?? 0) };
-    },
+    backlog,
     async stop() {
       stopped = true;
+      m.removeBatchObservableCallback(observeBacklog, [rowsGauge, ageGauge]);
       clearTimeout(timer);
       while (running !== undefined) await running.catch(() => 0);
       await flush().catch((error: unknown) => {

@@ -1,5 +1,22 @@
-import { Server, ServerCredentials } from '@grpc/grpc-js';
-import type { ServiceDefinition, UntypedServiceImplementation, status } from '@grpc/grpc-js';
+import { InterceptingCall, Server, ServerCredentials, status as Status } from '@grpc/grpc-js';
+import type {
+  Interceptor,
+  Metadata,
+  ServiceDefinition,
+  UntypedHandleCall,
+  UntypedServiceImplementation,
+  status,
+} from '@grpc/grpc-js';
+import {
+  extractTraceContext,
+  injectSpan,
+  meter,
+  SpanKind,
+  SpanStatusCode,
+  tracer,
+  withSpan,
+} from '@comms/telemetry';
+import type { Histogram, Span } from '@comms/telemetry';
 import { loadFileDescriptorSetFromBuffer, loadSync } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
@@ -30,13 +47,19 @@ export function createGrpcServer(options: {
     implementation: UntypedServiceImplementation;
   }>;
   descriptorSetBase64: string;
+  /** Gets a line per call served (RPC, status, duration), inside the call's trace. */
+  logger?: { info(obj: unknown, msg: string): void };
 }): GrpcServer {
   const server = new Server({
     'grpc.max_receive_message_length': GRPC_MAX_MESSAGE_BYTES,
     'grpc.max_send_message_length': GRPC_MAX_MESSAGE_BYTES,
   });
+  const duration = meter().createHistogram('rpc.server.call.duration', {
+    unit: 's',
+    description: 'Duration of gRPC calls served, per RPC and status.',
+  });
   for (const service of options.services)
-    server.addService(service.definition, service.implementation);
+    server.addService(service.definition, traceService(service, duration, options.logger));
   const health = new HealthImplementation({ '': 'NOT_SERVING' });
   health.addToServer(server);
   // Reflection describes what this server serves: its own services and health,
@@ -110,4 +133,132 @@ export function unary<Req, Res>(
       },
     );
   };
+}
+
+// Status codes that mean the server failed (the others are the caller's problem).
+const SERVER_FAULTS = new Set<number>([
+  Status.UNKNOWN,
+  Status.DEADLINE_EXCEEDED,
+  Status.UNIMPLEMENTED,
+  Status.INTERNAL,
+  Status.UNAVAILABLE,
+  Status.DATA_LOSS,
+]);
+
+/** `/user.v1.UserService/ValidateUser` -> rpc.service and rpc.method. */
+function rpcAttributes(path: string) {
+  const [service = '', method = ''] = path.replace(/^\//, '').split('/');
+  return { 'rpc.system': 'grpc', 'rpc.service': service, 'rpc.method': method };
+}
+
+function endRpcSpan(
+  span: Span,
+  histogram: Histogram,
+  started: number,
+  attributes: Record<string, string>,
+  code: number,
+  details: string | undefined,
+  isServer: boolean,
+) {
+  span.setAttribute('rpc.grpc.status_code', code);
+  const failed = isServer ? SERVER_FAULTS.has(code) : code !== (Status.OK as number);
+  if (failed)
+    span.setStatus({ code: SpanStatusCode.ERROR, message: details ?? Status[code] ?? '' });
+  span.end();
+  histogram.record((performance.now() - started) / 1000, {
+    ...attributes,
+    'rpc.grpc.status_code': code,
+  });
+}
+
+type UnaryCallback = (
+  error: { code?: number; details?: string } | null,
+  ...rest: unknown[]
+) => void;
+
+/**
+ * Wraps every unary method of an implementation: a SERVER span that
+ * continues the caller's trace from the call metadata, with the handler
+ * running inside it (so its database spans and log lines join the trace),
+ * and the call's duration recorded per RPC and status.
+ */
+function traceService(
+  service: { definition: ServiceDefinition; implementation: UntypedServiceImplementation },
+  histogram: Histogram,
+  logger: { info(obj: unknown, msg: string): void } | undefined,
+): UntypedServiceImplementation {
+  const wrapped: UntypedServiceImplementation = { ...service.implementation };
+  for (const [key, method] of Object.entries(service.definition)) {
+    const name = key in wrapped ? key : method.originalName;
+    const handler = name === undefined ? undefined : wrapped[name];
+    if (name === undefined || handler === undefined) continue;
+    if (method.requestStream || method.responseStream) continue;
+    const attributes = rpcAttributes(method.path);
+    const spanName = `${attributes['rpc.service']}/${attributes['rpc.method']}`;
+    const unaryHandler = handler as (call: { metadata: Metadata }, callback: UnaryCallback) => void;
+    wrapped[name] = ((call: { metadata: Metadata }, callback: UnaryCallback) => {
+      const parent = extractTraceContext(call.metadata.getMap());
+      const span = tracer().startSpan(spanName, { kind: SpanKind.SERVER, attributes }, parent);
+      const started = performance.now();
+      withSpan(span, () =>
+        unaryHandler(call, (error, ...rest) => {
+          const code = error === null ? Status.OK : (error.code ?? Status.UNKNOWN);
+          logger?.info(
+            {
+              rpc: spanName,
+              code: Status[code],
+              durationMs: Math.round((performance.now() - started) * 10) / 10,
+            },
+            'gRPC call completed',
+          );
+          endRpcSpan(span, histogram, started, attributes, code, error?.details, true);
+          callback(error, ...rest);
+        }),
+      );
+    }) as UntypedHandleCall;
+  }
+  return wrapped;
+}
+
+/**
+ * Client interceptors for gRPC stubs (`new XClient(address, credentials,
+ * { interceptors: grpcClientInterceptors() })`): each call gets a CLIENT
+ * span whose context travels in the call metadata, and its duration is
+ * recorded per RPC and status.
+ */
+export function grpcClientInterceptors(): Interceptor[] {
+  const histogram = meter().createHistogram('rpc.client.call.duration', {
+    unit: 's',
+    description: 'Duration of gRPC calls made, per RPC and status.',
+  });
+  const interceptor: Interceptor = (options, nextCall) => {
+    const attributes = rpcAttributes(options.method_definition.path);
+    const span = tracer().startSpan(`${attributes['rpc.service']}/${attributes['rpc.method']}`, {
+      kind: SpanKind.CLIENT,
+      attributes,
+    });
+    const started = performance.now();
+    return new InterceptingCall(nextCall(options), {
+      start(metadata, listener, next) {
+        const carrier: Record<string, string> = {};
+        injectSpan(carrier, span);
+        for (const [header, value] of Object.entries(carrier)) metadata.set(header, value);
+        next(metadata, {
+          onReceiveStatus(received, nextStatus) {
+            endRpcSpan(
+              span,
+              histogram,
+              started,
+              attributes,
+              received.code,
+              received.details,
+              false,
+            );
+            nextStatus(received);
+          },
+        });
+      },
+    });
+  };
+  return [interceptor];
 }

@@ -13,6 +13,7 @@ import type {
   RawServerDefault,
 } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { serveMetrics, setHttpRoute } from '@comms/telemetry';
 import { AppError, toProblem } from './errors.js';
 import type { FieldViolation } from './errors.js';
 
@@ -91,6 +92,12 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
     (httpPart === 'body' ? strict : coercing).compile(schema),
   );
 
+  // Name the request's server span and metrics after the route, not the URL.
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (request.routeOptions.url !== undefined) setHttpRoute(request.routeOptions.url);
+    done();
+  });
+
   app.setErrorHandler((error: FastifyError, request, reply) => {
     let appError: AppError;
     if (error instanceof AppError) {
@@ -148,6 +155,21 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
 
   // Probes poll often: log them only when something is wrong.
   app.get('/healthz', { logLevel: 'warn', schema: { hide: true } }, () => ({ status: 'ok' }));
+  // Prometheus scrapes this port; 404 when metrics are off.
+  app.get('/metrics', { logLevel: 'warn', schema: { hide: true } }, (request, reply) => {
+    reply.hijack();
+    if (!serveMetrics(request.raw, reply.raw)) {
+      reply.raw.writeHead(404, { 'content-type': 'application/problem+json' });
+      reply.raw.end(
+        JSON.stringify(
+          toProblem(
+            new AppError('NOT_FOUND', 'metrics are off (OTEL_METRICS_EXPORTER has no prometheus)'),
+            '/metrics',
+          ),
+        ),
+      );
+    }
+  });
   app.get('/readyz', { logLevel: 'warn', schema: { hide: true } }, async (_request, reply) => {
     const results = await Promise.all(
       Object.entries(options.readiness).map(async ([name, check]) => {

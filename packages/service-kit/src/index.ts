@@ -3,7 +3,7 @@ export type { Code, FieldViolation, Problem } from './errors.js';
 export { grpcPortEnv, parseEnv, serviceEnv } from './config.js';
 export { createHttpApp, ProblemSchema } from './http.js';
 export type { HttpApp, HttpAppOptions, ReadinessChecks } from './http.js';
-export { createGrpcServer, GRPC_MAX_MESSAGE_BYTES, unary } from './grpc.js';
+export { createGrpcServer, GRPC_MAX_MESSAGE_BYTES, grpcClientInterceptors, unary } from './grpc.js';
 export type { GrpcServer } from './grpc.js';
 export { createLogger } from './logger.js';
 export type { Logger } from './logger.js';

@@ -1,3 +1,5 @@
+import { meter } from '@comms/telemetry';
+import type { Counter, Meter } from '@comms/telemetry';
 import { AppError } from './errors.js';
 
 /** The state of a {@link CircuitBreaker}, for logs, readiness and metrics. */
@@ -25,6 +27,38 @@ export interface CircuitBreaker {
   run<T>(call: () => Promise<T>, isFailure?: (error: unknown) => boolean): Promise<T>;
 }
 
+const STATES: readonly BreakerState[] = ['closed', 'open', 'half-open'];
+const breakers = new Set<{ name: string; state: () => BreakerState }>();
+let instruments: { meter: Meter; transitions: Counter } | undefined;
+
+/**
+ * The breakers' metrics, created once per meter: a gauge that is 1 for each
+ * breaker's current state and 0 for the others, and a counter of transitions.
+ */
+function breakerInstruments(): { transitions: Counter } {
+  const current = meter();
+  if (instruments?.meter !== current) {
+    current
+      .createObservableGauge('comms.circuit_breaker.state', {
+        description: 'Circuit breaker state: 1 for the current state of each breaker, else 0.',
+      })
+      .addCallback((result) => {
+        for (const breaker of breakers) {
+          const now = breaker.state();
+          for (const state of STATES)
+            result.observe(now === state ? 1 : 0, { breaker: breaker.name, state });
+        }
+      });
+    instruments = {
+      meter: current,
+      transitions: current.createCounter('comms.circuit_breaker.transitions', {
+        description: 'Circuit breaker state changes, per breaker and new state.',
+      }),
+    };
+  }
+  return instruments;
+}
+
 export function createCircuitBreaker(options: BreakerOptions): CircuitBreaker {
   const threshold = options.failureThreshold ?? 5;
   const openMs = options.openMs ?? 5_000;
@@ -34,15 +68,19 @@ export function createCircuitBreaker(options: BreakerOptions): CircuitBreaker {
   let openedAt = 0;
   let trialInFlight = false;
 
+  const { transitions } = breakerInstruments();
   const moveTo = (next: BreakerState) => {
     if (next !== state) {
       state = next;
+      transitions.add(1, { breaker: options.name, state: next });
       options.onStateChange?.(next);
     }
   };
+  const currentState = () => (state === 'open' && now() - openedAt >= openMs ? 'half-open' : state);
+  breakers.add({ name: options.name, state: currentState });
 
   return {
-    state: () => (state === 'open' && now() - openedAt >= openMs ? 'half-open' : state),
+    state: currentState,
     async run(call, isFailure = () => true) {
       if (state === 'open') {
         if (now() - openedAt < openMs || trialInFlight) {

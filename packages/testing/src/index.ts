@@ -3,3 +3,5 @@ export type { TestDatabase } from './infra.js';
 export { startServiceProcess } from './process.js';
 export type { ServiceProcess } from './process.js';
 export { listGrpcServices } from './grpc.js';
+export { readSpans, waitForSpans } from './spans.js';
+export type { SpanRecord } from './spans.js';

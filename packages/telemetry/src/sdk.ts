@@ -1,0 +1,171 @@
+/**
+ * The SDK half of the telemetry package: `startTelemetry` sets up tracing,
+ * metrics and the automatic instrumentation of `node:http`, `fetch` and `pg`
+ * for one process.
+ *
+ * Call it before anything else loads: the instrumentations patch modules as
+ * they are first required, so a service's `server.ts` starts telemetry and
+ * only then imports the rest with `await import(...)`. gRPC and Kafka spans
+ * are made by the project's own adapters (service-kit, packages/kafka) and
+ * need no patching.
+ */
+import { diag, DiagConsoleLogger, DiagLogLevel, metrics } from '@opentelemetry/api';
+import { registerInstrumentations } from '@opentelemetry/instrumentation';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
+import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
+import { detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  ConsoleMetricExporter,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+} from '@opentelemetry/sdk-metrics';
+import type { MetricReader } from '@opentelemetry/sdk-metrics';
+import {
+  BatchSpanProcessor,
+  ConsoleSpanExporter,
+  NodeTracerProvider,
+  SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace-node';
+import type { SpanProcessor } from '@opentelemetry/sdk-trace-node';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { OTLPMetricExporter as OtlpJsonMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
+import { OTLPMetricExporter as OtlpProtoMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
+import { OTLPTraceExporter as OtlpJsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as OtlpProtoTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+import { telemetryConfigFromEnv } from './config.js';
+import type { TelemetryConfig } from './config.js';
+import { JsonLinesSpanExporter } from './json-lines-exporter.js';
+import { setMetricsHandler } from './state.js';
+
+/** Requests that are never traced or counted: probes and scrapes. */
+const UNOBSERVED_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+
+/** A running telemetry setup. */
+export interface Telemetry {
+  readonly config: TelemetryConfig;
+  /** Ends and exports what is still buffered; call it last when the process stops. */
+  shutdown(): Promise<void>;
+}
+
+const DIAG_LEVELS: Record<string, DiagLogLevel> = {
+  none: DiagLogLevel.NONE,
+  error: DiagLogLevel.ERROR,
+  warn: DiagLogLevel.WARN,
+  info: DiagLogLevel.INFO,
+  debug: DiagLogLevel.DEBUG,
+  verbose: DiagLogLevel.VERBOSE,
+  all: DiagLogLevel.ALL,
+};
+
+/**
+ * Starts telemetry for a service, configured by the standard `OTEL_*`
+ * variables (see `docs/observability.md`). Tracing always runs, so trace
+ * context flows between the services and log lines carry trace ids; spans
+ * leave the process only when an exporter is configured. Throws, naming the
+ * variable, when a setting is invalid.
+ */
+export function startTelemetry(options: { readonly serviceName: string }): Telemetry {
+  // The OTLP exporters read their own OTEL_EXPORTER_OTLP_* variables from
+  // process.env too, so all of it comes from one place.
+  const env = process.env;
+  const config = telemetryConfigFromEnv(env);
+  if (config.disabled) return { config, shutdown: () => Promise.resolve() };
+
+  const level = DIAG_LEVELS[env['OTEL_LOG_LEVEL']?.trim().toLowerCase() ?? 'warn'];
+  diag.setLogger(new DiagConsoleLogger(), level ?? DiagLogLevel.WARN);
+
+  // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES override the defaults here.
+  const resource = resourceFromAttributes({ [ATTR_SERVICE_NAME]: options.serviceName }).merge(
+    detectResources({ detectors: [envDetector] }),
+  );
+  const serviceName = String(resource.attributes[ATTR_SERVICE_NAME] ?? options.serviceName);
+
+  const spanProcessors: SpanProcessor[] = [];
+  for (const name of config.traceExporters) {
+    if (name === 'console') spanProcessors.push(new SimpleSpanProcessor(new ConsoleSpanExporter()));
+    else
+      spanProcessors.push(
+        new BatchSpanProcessor(
+          config.otlpProtocol === 'http/json'
+            ? new OtlpJsonTraceExporter()
+            : new OtlpProtoTraceExporter(),
+        ),
+      );
+  }
+  if (config.spansDir !== undefined)
+    spanProcessors.push(
+      new SimpleSpanProcessor(new JsonLinesSpanExporter(config.spansDir, serviceName)),
+    );
+  // The sampler comes from OTEL_TRACES_SAMPLER (default: parent-based, always on).
+  const tracerProvider = new NodeTracerProvider({ resource, spanProcessors });
+  // AsyncLocalStorage context, W3C trace context and baggage propagation.
+  tracerProvider.register();
+
+  const readers: MetricReader[] = [];
+  for (const name of config.metricExporters) {
+    if (name === 'prometheus') {
+      const prometheus = new PrometheusExporter({ preventServerStart: true });
+      setMetricsHandler((request, response) => {
+        prometheus.getMetricsRequestHandler(request, response);
+      });
+      readers.push(prometheus);
+    } else {
+      readers.push(
+        new PeriodicExportingMetricReader({
+          exporter:
+            name === 'console'
+              ? new ConsoleMetricExporter()
+              : config.otlpProtocol === 'http/json'
+                ? new OtlpJsonMetricExporter()
+                : new OtlpProtoMetricExporter(),
+        }),
+      );
+    }
+  }
+  const meterProvider = new MeterProvider({ resource, readers });
+  metrics.setGlobalMeterProvider(meterProvider);
+
+  registerInstrumentations({
+    tracerProvider,
+    meterProvider,
+    instrumentations: [
+      new HttpInstrumentation({
+        ignoreIncomingRequestHook: (request) =>
+          UNOBSERVED_PATHS.has((request.url ?? '').split('?')[0] ?? ''),
+        // Calls made outside a request (an SDK's own, the exporters') start no trace.
+        requireParentforOutgoingSpans: true,
+      }),
+      new UndiciInstrumentation({ requireParentforSpans: true }),
+      // No parameters in spans (they may hold personal data); no spans for
+      // background queries (the outbox relay's polls, migrations) or connects.
+      new PgInstrumentation({
+        requireParentSpan: true,
+        ignoreConnectSpans: true,
+        enhancedDatabaseReporting: false,
+        // Prepared statements would otherwise be named after their generated
+        // statement names; name them by SQL command and database instead.
+        requestHook: (span, { query, connection }) => {
+          const command = query.text.trim().split(/\s/, 1)[0]?.toUpperCase() ?? '';
+          span.updateName(
+            `pg.query:${command}${connection.database ? ` ${connection.database}` : ''}`,
+          );
+        },
+      }),
+    ],
+  });
+
+  return {
+    config,
+    async shutdown() {
+      setMetricsHandler(undefined);
+      await Promise.allSettled([tracerProvider.shutdown(), meterProvider.shutdown()]);
+    },
+  };
+}
+
+export { telemetryConfigFromEnv } from './config.js';
+export type { MetricExporterName, TelemetryConfig, TraceExporterName } from './config.js';
+export { JsonLinesSpanExporter } from './json-lines-exporter.js';
+export type { SpanRecord } from './json-lines-exporter.js';
