@@ -65,11 +65,6 @@ export function withTraceHeaders(
   return out;
 }
 
-/** Writes the trace context of `ctx` into a carrier, replacing what was there. */
-export function injectTraceContext(carrier: Record<string, string>, ctx: Context): void {
-  propagation.inject(ctx, carrier);
-}
-
 /**
  * Writes the trace context of `span` (a client or producer span) into a
  * carrier; baggage comes from `base`, the active context by default.
@@ -158,12 +153,6 @@ export function logTraceFields(): Record<string, string> {
     span_id: span.spanId,
     trace_flags: `0${span.traceFlags.toString(16)}`,
   };
-}
-
-/** The active trace id, if any (for problem documents and tests). */
-export function activeTraceId(): string | undefined {
-  const span = trace.getSpanContext(context.active());
-  return span !== undefined && trace.isSpanContextValid(span) ? span.traceId : undefined;
 }
 
 /**

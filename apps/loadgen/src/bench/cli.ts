@@ -18,6 +18,7 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '32' },
     'kafka-rate': { type: 'string', default: '200' },
     'no-write': { type: 'boolean', default: false },
+    'no-telemetry': { type: 'boolean', default: false },
   },
 });
 
@@ -37,6 +38,7 @@ const report = await runBenchmarks({
   durationMs,
   concurrency,
   kafkaRate,
+  telemetry: !values['no-telemetry'],
   log: (line) => {
     console.log(`[bench] ${line}`);
   },

@@ -22,6 +22,11 @@ export interface BenchOptions {
   readonly kafkaRate?: number;
   /** Environment the infrastructure is chosen from (as for npm start). */
   readonly infraEnv?: Readonly<Record<string, string | undefined>>;
+  /**
+   * Run the services with OpenTelemetry as `npm start` does (default), or
+   * with `OTEL_SDK_DISABLED=true` to see what the telemetry costs.
+   */
+  readonly telemetry?: boolean;
   /** Attach to a system that is already running instead of starting one (left running). */
   readonly system?: RunningSystem;
   readonly log?: (line: string) => void;
@@ -186,7 +191,10 @@ export async function runBenchmarks(options: BenchOptions): Promise<BenchReport>
     (await startSystem({
       ports: 'random',
       log,
-      env: { LOG_LEVEL: 'warn' },
+      env: {
+        LOG_LEVEL: 'warn',
+        ...(options.telemetry === false ? { OTEL_SDK_DISABLED: 'true' } : {}),
+      },
       ...(options.infraEnv === undefined ? {} : { infraEnv: options.infraEnv }),
     }));
   const bare = await startBareServers().catch(async (error: unknown) => {
