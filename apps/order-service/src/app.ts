@@ -85,8 +85,13 @@ export async function buildApp(deps: {
   orders: Orders;
   logger: Logger;
   readiness: ReadinessChecks;
+  /** Requests a minute per client; order-service is the public one. Default: no limit. */
+  rateLimitPerMinute?: number;
 }): Promise<HttpApp> {
   const app = await createHttpApp({
+    ...(deps.rateLimitPerMinute === undefined
+      ? {}
+      : { rateLimitPerMinute: deps.rateLimitPerMinute }),
     title: 'order-service',
     description:
       'Event-sourced orders. Money is a decimal string ("19.99"). Commands take the expected version in If-Match or expectedVersion.',

@@ -22,6 +22,11 @@ const Env = Type.Object({
       description: 'read-only URL of the users database; required when USER_VALIDATION=shared-db',
     }),
   ),
+  RATE_LIMIT_PER_MINUTE: Type.Integer({
+    minimum: 0,
+    default: 1200,
+    description: 'requests a minute one client may make to the public API; 0 turns the limit off',
+  }),
   USER_CALL_TIMEOUT_MS: Type.Integer({
     minimum: 10,
     default: 300,

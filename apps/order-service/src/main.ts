@@ -54,6 +54,7 @@ export async function startOrderService(
   const app = await buildApp({
     orders,
     logger,
+    rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
     readiness: {
       database: async () => {
         await pool.query('SELECT 1');

@@ -1,6 +1,7 @@
 import Type from 'typebox';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import rateLimit from '@fastify/rate-limit';
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import Fastify from 'fastify';
@@ -38,6 +39,12 @@ export interface HttpAppOptions {
   readonly readiness: ReadinessChecks;
   /** Largest accepted body in bytes. Default 64 KiB. */
   readonly bodyLimit?: number;
+  /**
+   * Requests per minute one client (by address) may make before it gets
+   * 429 with `Retry-After`; probes, `/metrics` and `/docs` are not counted.
+   * Default: no limit. Public services set it.
+   */
+  readonly rateLimitPerMinute?: number;
 }
 
 // ajv-formats is CommonJS; its default export arrives wrapped under ESM.
@@ -72,11 +79,15 @@ function violationsOf(error: FastifyError): FieldViolation[] {
   });
 }
 
+/** Paths a rate limit never counts: probes, scrapes, the API description. */
+const UNLIMITED = /^\/(healthz|readyz|metrics|docs)(\/|\?|$)/;
+
 /**
  * Builds a fastify instance with the house conventions, ready for routes:
  * strict validation, RFC 9457 problem documents for every error (never a
- * stack trace or SQL), `/healthz`, `/readyz`, and the OpenAPI document at
- * `/docs/json` with a browsable UI at `/docs`.
+ * stack trace or SQL), protective response headers, `/healthz`, `/readyz`,
+ * `/metrics` (Prometheus), and the OpenAPI document at `/docs/json` with a
+ * browsable UI at `/docs`.
  */
 export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
   const app = Fastify({
@@ -91,6 +102,19 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
   app.setValidatorCompiler(({ schema, httpPart }) =>
     (httpPart === 'body' ? strict : coercing).compile(schema),
   );
+
+  // Protective headers on every answer. The API speaks JSON only, so its
+  // content policy allows nothing; the OpenAPI UI under /docs runs its own
+  // scripts and styles and keeps the browser's default.
+  app.addHook('onSend', (request, reply, payload, done) => {
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('x-frame-options', 'DENY');
+    reply.header('referrer-policy', 'no-referrer');
+    reply.header('cross-origin-resource-policy', 'same-origin');
+    if (!request.url.startsWith('/docs'))
+      reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
+    done(null, payload);
+  });
 
   // Name the request's server span and metrics after the route, not the URL.
   app.addHook('onRequest', (request, _reply, done) => {
@@ -140,6 +164,19 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
     );
     return reply.status(404).type('application/problem+json').send(problem);
   });
+
+  if (options.rateLimitPerMinute !== undefined && options.rateLimitPerMinute > 0) {
+    await app.register(rateLimit, {
+      max: options.rateLimitPerMinute,
+      timeWindow: 60_000,
+      allowList: (request) => UNLIMITED.test(request.url),
+      errorResponseBuilder: (_request, context) =>
+        new AppError(
+          'RESOURCE_EXHAUSTED',
+          `more than ${context.max} requests a minute from this client; retry in ${context.after}`,
+        ),
+    });
+  }
 
   await app.register(swagger, {
     openapi: {

@@ -36,6 +36,52 @@ async function app(ready = true) {
 }
 
 describe('HTTP conventions', () => {
+  it('sends protective headers with every answer, errors included', async () => {
+    const http = await app();
+    for (const url of ['/healthz', '/boom', '/nowhere']) {
+      const response = await http.inject({ method: 'GET', url });
+      expect(response.headers, url).toMatchObject({
+        'x-content-type-options': 'nosniff',
+        'x-frame-options': 'DENY',
+        'referrer-policy': 'no-referrer',
+        'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+      });
+    }
+    // The OpenAPI UI loads its own scripts, so it keeps the browser's default policy.
+    const docs = await http.inject({ method: 'GET', url: '/docs/json' });
+    expect(docs.headers['content-security-policy']).toBeUndefined();
+    expect(docs.headers['x-content-type-options']).toBe('nosniff');
+  });
+
+  it('limits requests per client when asked, with a 429 problem and Retry-After; probes are never limited', async () => {
+    const http = await createHttpApp({
+      title: 'test',
+      logger: pino({ level: 'silent' }),
+      readiness: {},
+      rateLimitPerMinute: 3,
+    });
+    http.get('/things', () => ({ ok: true }));
+    await http.ready();
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++)
+      statuses.push((await http.inject({ method: 'GET', url: '/things' })).statusCode);
+    expect(statuses).toEqual([200, 200, 200, 429]);
+    const limited = await http.inject({ method: 'GET', url: '/things' });
+    expect(limited.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(limited.headers['retry-after']).toMatch(/^\d+$/);
+    expect(limited.json()).toMatchObject({ status: 429, code: 'RESOURCE_EXHAUSTED' });
+    // Another client has its own budget, and probes pass whatever the count.
+    const other = await http.inject({ method: 'GET', url: '/things', remoteAddress: '10.0.0.2' });
+    expect(other.statusCode).toBe(200);
+    expect((await http.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+  });
+
+  it('answers /metrics with a 404 problem when no telemetry runs in the process', async () => {
+    const response = await (await app()).inject({ method: 'GET', url: '/metrics' });
+    expect(response.statusCode).toBe(404);
+    expect(response.json()).toMatchObject({ code: 'NOT_FOUND', status: 404 });
+  });
+
   it.each([
     ['a wrong type', { name: 'a', count: '3' }, 'body.count must be integer'],
     ['a missing field', { name: 'a' }, 'body.count is required'],

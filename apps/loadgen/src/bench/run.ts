@@ -193,6 +193,8 @@ export async function runBenchmarks(options: BenchOptions): Promise<BenchReport>
       log,
       env: {
         LOG_LEVEL: 'warn',
+        // The load comes from one address; measure the service, not its rate limit.
+        RATE_LIMIT_PER_MINUTE: '0',
         ...(options.telemetry === false ? { OTEL_SDK_DISABLED: 'true' } : {}),
       },
       ...(options.infraEnv === undefined ? {} : { infraEnv: options.infraEnv }),
