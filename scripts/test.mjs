@@ -1,11 +1,13 @@
 #!/usr/bin/env node
-// `npm test`: runs every package's tests through turbo, then makes sure the
-// shared PostgreSQL and Kafka that the tests started are stopped before
-// returning, also when the tests fail or the run is interrupted.
+// `npm test`: runs every package's tests through turbo, then the reliability
+// suites (fault injection and fuzzing, short profile) once those are done,
+// then makes sure the shared PostgreSQL and Kafka that the tests started are
+// stopped before returning, also when the tests fail or the run is
+// interrupted.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
-const args = ['run', 'test', ...process.argv.slice(2)];
+const args = ['run', 'test', 'test:reliability', ...process.argv.slice(2)];
 const turbo = spawn('npx', ['turbo', ...args], { stdio: 'inherit' });
 
 let interrupted = false;

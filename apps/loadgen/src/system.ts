@@ -29,8 +29,11 @@ export interface RunningSystem {
   readonly infra: RunningInfra;
   readonly databases: Readonly<Record<string, string>>;
   readonly services: Readonly<Record<ServiceName, RunningService>>;
-  /** Stops one service (SIGTERM) and resolves with its exit code. */
-  stopService(name: ServiceName): Promise<number | null>;
+  /**
+   * Stops one service and resolves with its exit code. SIGTERM (the
+   * default) lets it shut down gracefully; SIGKILL is a crash.
+   */
+  stopService(name: ServiceName, signal?: 'SIGTERM' | 'SIGKILL'): Promise<number | null>;
   /** Starts a stopped service again, with extra environment, and waits until it is ready. */
   startService(name: ServiceName, extraEnv?: Record<string, string>): Promise<void>;
   /** Stops every service, then the infrastructure; nothing is left running. */
@@ -180,7 +183,10 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     log(`${name} ready at ${http}`);
   };
 
-  const stopService = (name: ServiceName): Promise<number | null> => {
+  const stopService = (
+    name: ServiceName,
+    signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM',
+  ): Promise<number | null> => {
     const child = children.get(name);
     if (child === undefined || child.exitCode !== null || child.signalCode !== null)
       return Promise.resolve(child?.exitCode ?? null);
@@ -190,7 +196,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
         clearTimeout(timer);
         resolve(code);
       });
-      child.kill('SIGTERM');
+      child.kill(signal);
     });
   };
 

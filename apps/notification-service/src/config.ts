@@ -46,6 +46,12 @@ const Env = Type.Object({
     default: 3,
     description: 'partitions handled at once; events with one key stay in order',
   }),
+  MAX_EVENT_BYTES: Type.Integer({
+    minimum: 1024,
+    maximum: 16 * 1024 * 1024,
+    default: 256 * 1024,
+    description: 'larger messages are dead-lettered unread',
+  }),
   PENDING_RETRY_MS: Type.Integer({
     minimum: 50,
     default: 5_000,

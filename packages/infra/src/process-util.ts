@@ -3,6 +3,17 @@ import { open, readFile, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import type { ChildProcess } from 'node:child_process';
 
+/**
+ * Fault injection on a server this project started natively: the
+ * reliability suite kills it mid-load and brings it back.
+ */
+export interface ServerControl {
+  /** Sends `sig` to the server and resolves once it is gone (SIGKILL after 30 s). */
+  kill(sig: NodeJS.Signals): Promise<void>;
+  /** Starts it again on the same port and data; resolves once it answers. */
+  restart(): Promise<void>;
+}
+
 /** Resolves with a TCP port on 127.0.0.1 that nothing listens on right now. */
 export async function findFreePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -13,6 +13,7 @@ import { InfraError } from './errors.js';
 import { startNativeKafka } from './native-kafka.js';
 import { startNativePostgres } from './native-postgres.js';
 import { findFreePort } from './process-util.js';
+import type { ServerControl } from './process-util.js';
 
 /** Where a server came from, in the order they are tried. */
 export type InfraSource = 'environment' | 'containers' | 'native';
@@ -42,6 +43,8 @@ export interface ServerInfo {
   /** OS process id, for native servers. */
   readonly pid?: number;
   readonly logFile?: string;
+  /** For native servers: kill and restart, for fault injection. */
+  readonly control?: ServerControl;
 }
 
 /** PostgreSQL and Kafka, ready to use. */
@@ -177,6 +180,7 @@ export async function startInfra(options: StartInfraOptions): Promise<RunningInf
         readyMs: Date.now() - started,
         pid: server.pid,
         logFile: server.logFile,
+        control: server,
       },
       stop: () => server.stop(),
     };
@@ -217,6 +221,7 @@ export async function startInfra(options: StartInfraOptions): Promise<RunningInf
         readyMs: Date.now() - started,
         pid: server.pid,
         logFile: server.logFile,
+        control: server,
       },
       stop: () => server.stop(),
     };

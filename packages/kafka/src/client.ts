@@ -76,6 +76,8 @@ export interface KafkaAdmin {
   ensureTopics(specs: readonly TopicSpec[]): Promise<void>;
   listTopics(): Promise<string[]>;
   deleteTopics(topics: readonly string[]): Promise<void>;
+  /** A consumer group's committed offset per partition of `topic` (-1: none yet). */
+  committedOffsets(groupId: string, topic: string): Promise<Map<number, number>>;
   close(): Promise<void>;
 }
 
@@ -123,9 +125,15 @@ export interface PartitionLag {
   readonly lag: number;
 }
 
-/** Lets a long-running handler keep its group membership alive. */
+/** Lets a long-running handler keep its group membership alive, and see the consumer stop. */
 export interface MessageControl {
   heartbeat(): Promise<void>;
+  /**
+   * Aborted when the consumer starts closing. A handler that is waiting
+   * (for a dependency to return) should give up by throwing: the message is
+   * then not committed, and is redelivered to whoever consumes next.
+   */
+  readonly signal: AbortSignal;
 }
 
 /**
@@ -253,6 +261,10 @@ function wrapAdmin(admin: Admin): KafkaAdmin {
     listTopics: () => admin.listTopics(),
     async deleteTopics(topics) {
       await admin.deleteTopics({ topics: [...topics] });
+    },
+    async committedOffsets(groupId, topic) {
+      const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
+      return new Map((offsets?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
     },
     close: () => admin.disconnect(),
   };
@@ -391,6 +403,7 @@ function wrapConsumer(
     });
   }
   let admin: Admin | undefined;
+  const closing = new AbortController();
   const lagGauge = meter().createObservableGauge('comms.kafka.consumer.lag', {
     description: 'Messages the consumer group has not yet committed, per topic and partition.',
   });
@@ -484,7 +497,7 @@ function wrapConsumer(
                   headers,
                   timestamp: message.timestamp,
                 },
-                { heartbeat: () => payload.heartbeat() },
+                { heartbeat: () => payload.heartbeat(), signal: closing.signal },
               ),
             );
           } catch (error) {
@@ -502,6 +515,7 @@ function wrapConsumer(
       });
     },
     async close() {
+      closing.abort();
       lagGauge.removeCallback(observeLag);
       await consumer.disconnect();
       await admin?.disconnect().catch(() => undefined);

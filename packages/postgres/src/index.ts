@@ -5,3 +5,4 @@ export type { CreatePoolOptions, Pool, PoolClient } from './pool.js';
 export { migrate } from './migrate.js';
 export type { Migration } from './migrate.js';
 export { databaseUrlFromSecret, databaseUrlOf } from './secret.js';
+export { isDatabaseUnavailable } from './unavailable.js';

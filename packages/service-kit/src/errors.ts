@@ -1,4 +1,5 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
+import { isDatabaseUnavailable } from '@comms/postgres';
 
 /**
  * One error vocabulary for every service: gRPC status codes. Domain code
@@ -38,12 +39,18 @@ export class AppError extends Error {
   }
 
   /**
-   * Normalises anything thrown. An AppError passes through; anything else
-   * becomes INTERNAL with a generic message, so no internals (SQL, stack
-   * traces) reach a caller. The original stays as `cause` for the logs.
+   * Normalises anything thrown. An AppError passes through; a database that
+   * cannot be reached becomes UNAVAILABLE (a 503 the caller may retry);
+   * anything else becomes INTERNAL with a generic message, so no internals
+   * (SQL, stack traces) reach a caller. The original stays as `cause` for
+   * the logs.
    */
   static from(error: unknown): AppError {
     if (error instanceof AppError) return error;
+    if (isDatabaseUnavailable(error))
+      return new AppError('UNAVAILABLE', 'the database is unavailable; try again shortly', [], {
+        cause: error,
+      });
     return new AppError('INTERNAL', 'internal error', [], { cause: error });
   }
 }

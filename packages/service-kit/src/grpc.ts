@@ -59,7 +59,10 @@ export function createGrpcServer(options: {
     description: 'Duration of gRPC calls served, per RPC and status.',
   });
   for (const service of options.services)
-    server.addService(service.definition, traceService(service, duration, options.logger));
+    server.addService(
+      tolerantDefinition(service.definition),
+      traceService(service, duration, options.logger),
+    );
   const health = new HealthImplementation({ '': 'NOT_SERVING' });
   health.addToServer(server);
   // Reflection describes what this server serves: its own services and health,
@@ -106,6 +109,35 @@ export function createGrpcServer(options: {
       });
     },
   };
+}
+
+/** A request whose bytes did not decode; answered INVALID_ARGUMENT without running the handler. */
+class MalformedRequest {
+  constructor(readonly reason: string) {}
+}
+
+/**
+ * The definition with decoding that never throws. grpc-js answers a
+ * request it cannot decode with INTERNAL, which blames the server for the
+ * caller's bytes; a {@link MalformedRequest} lets the wrapper answer
+ * INVALID_ARGUMENT instead.
+ */
+function tolerantDefinition(definition: ServiceDefinition): ServiceDefinition {
+  return Object.fromEntries(
+    Object.entries(definition).map(([key, method]) => [
+      key,
+      {
+        ...method,
+        requestDeserialize: (bytes: Buffer): unknown => {
+          try {
+            return method.requestDeserialize(bytes);
+          } catch (error) {
+            return new MalformedRequest(error instanceof Error ? error.message : String(error));
+          }
+        },
+      },
+    ]),
+  );
 }
 
 /**
@@ -196,12 +228,15 @@ function traceService(
     const attributes = rpcAttributes(method.path);
     const spanName = `${attributes['rpc.service']}/${attributes['rpc.method']}`;
     const unaryHandler = handler as (call: { metadata: Metadata }, callback: UnaryCallback) => void;
-    wrapped[name] = ((call: { metadata: Metadata }, callback: UnaryCallback) => {
+    // By the proto convention: user.v1.UserService/GetUser takes user.v1.GetUserRequest.
+    const requestType = `${attributes['rpc.service'].replace(/\.[^.]+$/, '')}.${attributes['rpc.method']}Request`;
+    wrapped[name] = ((call: { metadata: Metadata; request?: unknown }, callback: UnaryCallback) => {
       const parent = extractTraceContext(call.metadata.getMap());
       const span = tracer().startSpan(spanName, { kind: SpanKind.SERVER, attributes }, parent);
       const started = performance.now();
-      withSpan(span, () =>
-        unaryHandler(call, (error, ...rest) => {
+      const malformed = call.request instanceof MalformedRequest ? call.request : undefined;
+      withSpan(span, () => {
+        const done: UnaryCallback = (error, ...rest) => {
           const code = error === null ? Status.OK : (error.code ?? Status.UNKNOWN);
           logger?.info(
             {
@@ -213,8 +248,14 @@ function traceService(
           );
           endRpcSpan(span, histogram, started, attributes, code, error?.details, true);
           callback(error, ...rest);
-        }),
-      );
+        };
+        if (malformed === undefined) unaryHandler(call, done);
+        else
+          done({
+            code: Status.INVALID_ARGUMENT,
+            details: `the request is not a valid ${requestType} message: ${malformed.reason}`,
+          });
+      });
     }) as UntypedHandleCall;
   }
   return wrapped;

@@ -154,6 +154,8 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
     }
     const problem = toProblem(appError, request.url);
     if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
+    // A dependency is away: worth retrying, soon.
+    if (problem.status === 503 && !reply.hasHeader('retry-after')) reply.header('retry-after', '1');
     return reply.status(problem.status).type('application/problem+json').send(problem);
   });
 

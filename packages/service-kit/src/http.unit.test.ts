@@ -28,6 +28,9 @@ async function app(ready = true) {
   http.get('/boom', () => {
     throw new Error('SELECT secret FROM users');
   });
+  http.get('/db-away', () => {
+    throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+  });
   http.get('/missing', () => {
     throw new AppError('NOT_FOUND', 'thing 7 not found');
   });
@@ -127,6 +130,14 @@ describe('HTTP conventions', () => {
     expect(response.statusCode).toBe(500);
     expect(response.body).not.toMatch(/SELECT|secret|at /);
     expect(response.json()).toMatchObject({ code: 'INTERNAL', detail: 'internal error' });
+  });
+
+  it('answers 503 with Retry-After when the database is away, without its address', async () => {
+    const response = await (await app()).inject({ method: 'GET', url: '/db-away' });
+    expect(response.statusCode).toBe(503);
+    expect(response.headers['retry-after']).toBe('1');
+    expect(response.body).not.toMatch(/ECONNREFUSED|5432/);
+    expect(response.json()).toMatchObject({ code: 'UNAVAILABLE' });
   });
 
   it('maps domain errors and unknown routes to problems', async () => {

@@ -1,0 +1,429 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TOPICS } from '@comms/contracts';
+import { createKafka } from '@comms/kafka';
+import type { ServiceName } from '@comms/endpoints';
+import type { ServerControl } from '@comms/infra';
+import { startSystem } from '../system.js';
+import type { RunningSystem } from '../system.js';
+import {
+  confirmations,
+  createdOrders,
+  latency,
+  query,
+  registerUsers,
+  sampleReadiness,
+  startOrderLoad,
+  tally,
+  tapTopics,
+  until,
+} from './harness.js';
+import type { Attempt, OrderLoad } from './harness.js';
+import { writeSuiteTable } from './report.js';
+import type { ReportRow } from './report.js';
+import { PROFILE } from './profile.js';
+
+/**
+ * Fault injection with real processes: a private PostgreSQL and Kafka
+ * (native, so they can be killed) and the three services, under a steady
+ * order load. Each scenario injects one fault, lets the system recover by
+ * itself, and counts what a user would: answers, stored orders,
+ * notifications, redeliveries. The table lands in docs/reliability.md.
+ */
+
+let system: RunningSystem;
+let tap: Awaited<ReturnType<typeof tapTopics>>;
+const rows: ReportRow[] = [];
+/** notification-service's 'event handled' log lines: event id and outcome, in order. */
+const handled: { eventId: string; outcome: string }[] = [];
+
+beforeAll(async () => {
+  system = await startSystem({
+    ports: 'random',
+    // Its own native servers, whatever the environment offers: these get killed.
+    infraEnv: { COMMS_INFRA: 'native' },
+    env: { RATE_LIMIT_PER_MINUTE: '0' },
+    onLine: (service, line) => {
+      if (service !== 'notification-service' || !line.includes('event handled')) return;
+      try {
+        const entry = JSON.parse(line) as { eventId?: string; outcome?: string };
+        if (entry.eventId !== undefined && entry.outcome !== undefined)
+          handled.push({ eventId: entry.eventId, outcome: entry.outcome });
+      } catch {
+        // Not a JSON log line.
+      }
+    },
+  });
+  tap = await tapTopics(system.infra.kafkaBrokers);
+}, 300_000);
+
+afterAll(async () => {
+  await tap?.close().catch(() => undefined);
+  await system?.stop();
+  await writeSuiteTable('faults', rows, { profile: PROFILE.name });
+});
+
+function control(server: 'postgres' | 'kafka'): ServerControl {
+  const found = system.infra[server].control;
+  if (found === undefined)
+    throw new Error(`${server} is not a native server; cannot inject faults`);
+  return found;
+}
+
+const orderUrl = () => system.services['order-service'].http;
+const accepted = (attempts: readonly Attempt[], after = 0) =>
+  attempts.filter((a) => a.outcome === 201 && a.at >= after);
+
+/** A claim a scenario makes, and whether the counts bear it out. */
+interface Claim {
+  readonly what: string;
+  readonly ok: boolean;
+}
+
+/** Records the scenario's row, then fails the test naming every claim that did not hold. */
+function judge(row: Omit<ReportRow, 'passed' | 'expected'>, claims: readonly Claim[]) {
+  const failed = claims.filter((c) => !c.ok).map((c) => c.what);
+  rows.push({
+    ...row,
+    expected: claims.map((c) => c.what).join('; '),
+    passed: failed.length === 0,
+  });
+  expect(failed, `${row.scenario}: ${row.counted}`).toEqual([]);
+}
+
+/** New users, replicated to notification-service before the load starts. */
+async function usersFor(label: string): Promise<string[]> {
+  const users = await registerUsers(system, label, 4);
+  await until(
+    async () => {
+      const rows = await query<{ n: string }>(
+        system.databases['notification-service'] ?? '',
+        'SELECT count(*)::text AS n FROM user_contacts WHERE user_id = ANY($1::uuid[])',
+        [users],
+      );
+      return Number(rows[0]?.n) === users.length ? true : undefined;
+    },
+    60_000,
+    () => 'notification-service did not learn the new users from the users topic',
+  );
+  return users;
+}
+
+/** Resolves once `load` has `count` accepted orders sent at or after `after` ms. */
+const acceptedAtLeast = (load: OrderLoad, count: number, after: number, what: string) =>
+  until(
+    () => Promise.resolve(accepted(load.attempts, after).length >= count ? true : undefined),
+    90_000,
+    () => `${what}: fewer than ${String(count)} orders accepted`,
+  );
+
+const now = (load: OrderLoad) => load.attempts.at(-1)?.at ?? 0;
+
+/** Waits until every accepted order has its confirmation; resolves with the final counts. */
+async function settle(users: readonly string[], attempts: readonly Attempt[]) {
+  const ids = accepted(attempts).map((a) => a.orderId ?? '');
+  const started = Date.now();
+  const stored = await createdOrders(system, users);
+  const eventIds = ids.map((id) => stored.get(id)).filter((id): id is string => id !== undefined);
+  await until(
+    async () => {
+      const confirmed = await confirmations(system, users);
+      return eventIds.every((id) => confirmed.has(id)) ? true : undefined;
+    },
+    120_000,
+    () => 'not every accepted order got its confirmation',
+  ).catch(() => undefined);
+  const drainMs = Date.now() - started;
+  // Give the tap the same chance to see every publish before counting duplicates.
+  await until(
+    () => Promise.resolve(eventIds.every((id) => tap.published.has(id)) ? true : undefined),
+    30_000,
+    () => 'the tap did not see every event',
+  ).catch(() => undefined);
+  const confirmed = await confirmations(system, users);
+  const storedNow = await createdOrders(system, users);
+  const acceptedIds = new Set(ids);
+  const scenarioEvents = new Set(storedNow.values());
+  return {
+    accepted: ids.length,
+    /** Accepted orders whose order.created event is not in the event store. */
+    lostOrders: ids.filter((id) => !storedNow.has(id)).length,
+    /** Orders in the store that no client was told were accepted. */
+    unacknowledged: [...storedNow.keys()].filter((id) => !acceptedIds.has(id)).length,
+    /** Accepted orders without exactly one confirmation. */
+    notExactlyOnce:
+      eventIds.filter((id) => confirmed.get(id) !== 1).length + (ids.length - eventIds.length),
+    confirmations: [...confirmed.entries()].filter(([id]) => scenarioEvents.has(id)).length,
+    /** Extra copies of the scenario's events on the orders topic. */
+    duplicatePublishes: [...scenarioEvents].reduce(
+      (sum, id) => sum + Math.max(0, (tap.published.get(id) ?? 0) - 1),
+      0,
+    ),
+    deadLettered: tap.deadLettered.filter(({ key }) => storedNow.has(key)).length,
+    /** Redeliveries notification-service recognised as already handled. */
+    redelivered: handled.filter((h) => h.outcome === 'duplicate' && scenarioEvents.has(h.eventId))
+      .length,
+    drainMs,
+  };
+}
+
+const ms = (value: number) => `${(value / 1000).toFixed(1)} s`;
+
+describe.sequential(`fault injection (${PROFILE.name} profile)`, () => {
+  const rate = PROFILE.ordersPerSecond;
+
+  it('notification-service SIGTERM under load: commits cleanly, continues, nothing twice', async () => {
+    const users = await usersFor('nsterm');
+    const load = startOrderLoad({ url: orderUrl(), userIds: users, perSecond: rate });
+    await acceptedAtLeast(load, rate * PROFILE.warmSeconds, 0, 'warm-up');
+    const before = handled.length;
+    const code = await system.stopService('notification-service', 'SIGTERM');
+    const down = now(load);
+    await acceptedAtLeast(load, rate * PROFILE.outageSeconds, down, 'while it was away');
+    await system.startService('notification-service');
+    const back = now(load);
+    await acceptedAtLeast(load, rate * PROFILE.afterSeconds, back, 'after restart');
+    const attempts = await load.stop();
+    const counts = await settle(users, attempts);
+    const redeliveredAfterRestart = handled
+      .slice(before)
+      .filter((h) => h.outcome === 'duplicate').length;
+    judge(
+      {
+        scenario: 'notification-service SIGTERM, restarted',
+        injected: `SIGTERM during ${String(rate)} orders/s; back after ${ms(back - down)}`,
+        counted: `exit ${String(code)}; answers ${tally(attempts)}; confirmations ${String(counts.confirmations)}/${String(counts.accepted)}; redelivered after restart ${String(redeliveredAfterRestart)}; dead-lettered ${String(counts.deadLettered)}; caught up in ${ms(counts.drainMs)}`,
+      },
+      [
+        { what: 'exits 0', ok: code === 0 },
+        { what: 'every order accepted', ok: accepted(attempts).length === attempts.length },
+        { what: 'one confirmation per order', ok: counts.notExactlyOnce === 0 },
+        { what: 'nothing redelivered after restart', ok: redeliveredAfterRestart === 0 },
+        { what: 'nothing dead-lettered', ok: counts.deadLettered === 0 },
+      ],
+    );
+  });
+
+  it('notification-service SIGKILL between storing and committing: no duplicate', async () => {
+    const users = await usersFor('nskill');
+    const load = startOrderLoad({ url: orderUrl(), userIds: users, perSecond: rate });
+    await acceptedAtLeast(load, rate * PROFILE.warmSeconds, 0, 'warm-up');
+    // Freeze the process until it holds an event it stored but has not committed, then kill it.
+    const pid = system.services['notification-service'].pid;
+    const kafka = createKafka({ brokers: [system.infra.kafkaBrokers], clientId: 'reliability' });
+    const admin = await kafka.admin();
+    let uncommitted = 0;
+    let tries = 0;
+    try {
+      while (uncommitted === 0 && tries < 40) {
+        tries += 1;
+        process.kill(pid, 'SIGSTOP');
+        const committed = await admin.committedOffsets('notifications', TOPICS.orders);
+        const stored = await query<{ event_id: string }>(
+          system.databases['notification-service'] ?? '',
+          `SELECT event_id::text FROM processed_events WHERE processed_at > now() - interval '30 seconds'`,
+          [],
+        );
+        uncommitted = stored.filter(({ event_id }) => {
+          const at = tap.positions.get(event_id);
+          return at !== undefined && at.offset >= (committed.get(at.partition) ?? -1);
+        }).length;
+        if (uncommitted === 0) {
+          process.kill(pid, 'SIGCONT');
+          await acceptedAtLeast(load, 1, now(load), 'between tries');
+        }
+      }
+    } finally {
+      await admin.close();
+    }
+    const before = handled.length;
+    const code = await system.stopService('notification-service', 'SIGKILL');
+    const down = now(load);
+    await system.startService('notification-service');
+    const back = now(load);
+    await acceptedAtLeast(load, rate * PROFILE.afterSeconds, back, 'after restart');
+    const attempts = await load.stop();
+    const counts = await settle(users, attempts);
+    const redelivered = handled.slice(before).filter((h) => h.outcome === 'duplicate').length;
+    judge(
+      {
+        scenario: 'notification-service SIGKILL between store and commit',
+        injected: `SIGSTOP until it held ${String(uncommitted)} stored, uncommitted event(s) (try ${String(tries)}), then SIGKILL; back after ${ms(back - down)}`,
+        counted: `exit ${String(code)}; answers ${tally(attempts)}; redelivered and skipped ${String(redelivered)}; confirmations ${String(counts.confirmations)}/${String(counts.accepted)}; dead-lettered ${String(counts.deadLettered)}`,
+      },
+      [
+        { what: 'killed holding a stored, uncommitted event', ok: uncommitted > 0 },
+        { what: 'the redelivery is recognised', ok: redelivered >= uncommitted },
+        { what: 'one confirmation per order', ok: counts.notExactlyOnce === 0 },
+        { what: 'nothing dead-lettered', ok: counts.deadLettered === 0 },
+      ],
+    );
+  });
+
+  it('order-service SIGTERM under load: in-flight requests finish, the relay resumes, nothing published twice', async () => {
+    const users = await usersFor('osterm');
+    const load = startOrderLoad({ url: orderUrl(), userIds: users, perSecond: rate });
+    await acceptedAtLeast(load, rate * PROFILE.warmSeconds, 0, 'warm-up');
+    const code = await system.stopService('order-service', 'SIGTERM');
+    const down = now(load);
+    await system.startService('order-service');
+    const back = now(load);
+    await acceptedAtLeast(load, rate * PROFILE.afterSeconds, back, 'after restart');
+    const attempts = await load.stop();
+    const counts = await settle(users, attempts);
+    // While closing it answers 503 to new requests; once closed, connections are refused.
+    const broken = attempts.filter(
+      (a) => a.outcome !== 201 && a.outcome !== 503 && a.outcome !== 'refused',
+    );
+    judge(
+      {
+        scenario: 'order-service SIGTERM, restarted',
+        injected: `SIGTERM during ${String(rate)} orders/s; back after ${ms(back - down)}`,
+        counted: `exit ${String(code)}; answers ${tally(attempts)}; stored ${String(counts.accepted - counts.lostOrders)}/${String(counts.accepted)} (+${String(counts.unacknowledged)} unacknowledged); confirmations ${String(counts.confirmations)}; duplicate publishes ${String(counts.duplicatePublishes)}`,
+      },
+      [
+        { what: 'exits 0', ok: code === 0 },
+        {
+          what: 'no request cut off (only 201, 503 while closing, refused while down)',
+          ok: broken.length === 0,
+        },
+        { what: 'every accepted order stored', ok: counts.lostOrders === 0 },
+        { what: 'one confirmation per order', ok: counts.notExactlyOnce === 0 },
+        { what: 'no event published twice', ok: counts.duplicatePublishes === 0 },
+      ],
+    );
+  });
+
+  it('user-service stopped under load: fast 503s, recovers by itself, no half-created order', async () => {
+    const users = await usersFor('usdown');
+    const load = startOrderLoad({ url: orderUrl(), userIds: users, perSecond: rate });
+    await acceptedAtLeast(load, rate * PROFILE.warmSeconds, 0, 'warm-up');
+    const code = await system.stopService('user-service', 'SIGTERM');
+    const down = now(load);
+    await until(
+      () =>
+        Promise.resolve(
+          load.attempts.filter((a) => a.outcome === 503 && a.at >= down).length >=
+            rate * PROFILE.outageSeconds
+            ? true
+            : undefined,
+        ),
+      60_000,
+      () => 'order-service did not answer 503 while user-service was down',
+    );
+    await system.startService('user-service');
+    const back = now(load);
+    const recovered = await until(
+      () => Promise.resolve(accepted(load.attempts, back)[0]),
+      60_000,
+      () => 'orders were not accepted again after user-service returned',
+    );
+    await acceptedAtLeast(load, rate * PROFILE.afterSeconds, back, 'after restart');
+    const attempts = await load.stop();
+    const counts = await settle(users, attempts);
+    const refused = attempts.filter((a) => a.outcome === 503);
+    const suspended = refused.filter((a) => a.code === 'UNAVAILABLE');
+    const other = attempts.filter((a) => a.outcome !== 201 && a.outcome !== 503);
+    const fast = latency(refused.map((a) => a.ms));
+    judge(
+      {
+        scenario: 'user-service SIGTERM, restarted',
+        injected: `SIGTERM during ${String(rate)} orders/s; back after ${ms(back - down)}`,
+        counted: `exit ${String(code)}; answers ${tally(attempts)}; 503 latency p50 ${String(fast.p50)} ms, max ${String(fast.max)} ms; first 201 ${ms(recovered.at - back)} after restart; stored ${String(counts.accepted - counts.lostOrders)}/${String(counts.accepted)} (+${String(counts.unacknowledged)} never acknowledged); confirmations ${String(counts.confirmations)}`,
+      },
+      [
+        { what: 'exits 0', ok: code === 0 },
+        {
+          what: 'only 201 or 503 (UNAVAILABLE)',
+          ok: other.length === 0 && suspended.length === refused.length,
+        },
+        { what: 'recovers without intervention', ok: recovered.at >= back },
+        {
+          what: 'no half-created order',
+          ok: counts.unacknowledged === 0 && counts.lostOrders === 0,
+        },
+        { what: 'one confirmation per order', ok: counts.notExactlyOnce === 0 },
+      ],
+    );
+  });
+
+  it('Kafka SIGKILL under load, then restarted: every accepted order notified exactly once', async () => {
+    const users = await usersFor('kafkakill');
+    const load = startOrderLoad({ url: orderUrl(), userIds: users, perSecond: rate });
+    await acceptedAtLeast(load, rate * PROFILE.warmSeconds, 0, 'warm-up');
+    await control('kafka').kill('SIGKILL');
+    const down = now(load);
+    // Orders are accepted with Kafka away: the outbox holds their events.
+    await acceptedAtLeast(load, rate * PROFILE.outageSeconds, down, 'while Kafka was down');
+    await control('kafka').restart();
+    const back = now(load);
+    await acceptedAtLeast(load, rate * PROFILE.afterSeconds, back, 'after restart');
+    const attempts = await load.stop();
+    const counts = await settle(users, attempts);
+    judge(
+      {
+        scenario: 'Kafka SIGKILL, restarted',
+        injected: `SIGKILL to the broker during ${String(rate)} orders/s; back after ${ms(back - down)}`,
+        counted: `answers ${tally(attempts)}; stored ${String(counts.accepted - counts.lostOrders)}/${String(counts.accepted)}; confirmations ${String(counts.confirmations)}/${String(counts.accepted)}; duplicate publishes ${String(counts.duplicatePublishes)}; redelivered and skipped ${String(counts.redelivered)}; dead-lettered ${String(counts.deadLettered)}; caught up in ${ms(counts.drainMs)}`,
+      },
+      [
+        {
+          what: 'every order accepted while Kafka was down',
+          ok: accepted(attempts).length === attempts.length,
+        },
+        { what: 'every accepted order stored', ok: counts.lostOrders === 0 },
+        { what: 'one confirmation per order', ok: counts.notExactlyOnce === 0 },
+        { what: 'nothing dead-lettered', ok: counts.deadLettered === 0 },
+      ],
+    );
+  });
+
+  it('PostgreSQL restarted under load: not-ready while away, reconnects, loses no accepted order', async () => {
+    const users = await usersFor('pgrestart');
+    const names: ServiceName[] = ['user-service', 'order-service', 'notification-service'];
+    const load = startOrderLoad({ url: orderUrl(), userIds: users, perSecond: rate });
+    await acceptedAtLeast(load, rate * PROFILE.warmSeconds, 0, 'warm-up');
+    const readiness = sampleReadiness(system, names);
+    // SIGINT is PostgreSQL's fast shutdown: open transactions roll back, connections drop.
+    await control('postgres').kill('SIGINT');
+    const down = now(load);
+    await until(
+      () =>
+        Promise.resolve(
+          load.attempts.filter((a) => a.outcome !== 201 && a.at >= down).length >=
+            rate * PROFILE.outageSeconds
+            ? true
+            : undefined,
+        ),
+      60_000,
+      () => 'order-service kept accepting orders with its database down',
+    );
+    await control('postgres').restart();
+    const back = now(load);
+    const recovered = await until(
+      () => Promise.resolve(accepted(load.attempts, back)[0]),
+      60_000,
+      () => 'orders were not accepted again after PostgreSQL returned',
+    );
+    await acceptedAtLeast(load, rate * PROFILE.afterSeconds, back, 'after restart');
+    const notReady = await readiness.stop();
+    const attempts = await load.stop();
+    const counts = await settle(users, attempts);
+    const during = attempts.filter((a) => a.outcome !== 201);
+    const clean = during.filter((a) => a.outcome === 503);
+    judge(
+      {
+        scenario: 'PostgreSQL restarted (fast shutdown)',
+        injected: `fast shutdown during ${String(rate)} orders/s; back after ${ms(back - down)}`,
+        counted: `answers ${tally(attempts)}; not ready: ${[...notReady].join(', ') || 'none'}; first 201 ${ms(recovered.at - back)} after restart; stored ${String(counts.accepted - counts.lostOrders)}/${String(counts.accepted)} (+${String(counts.unacknowledged)} never acknowledged); confirmations ${String(counts.confirmations)}/${String(counts.accepted)}; dead-lettered ${String(counts.deadLettered)}`,
+      },
+      [
+        { what: 'refusals are 503, never 500', ok: clean.length === during.length },
+        { what: 'every service reports not-ready', ok: notReady.size === names.length },
+        { what: 'recovers without intervention', ok: recovered.at >= back },
+        { what: 'every accepted order stored', ok: counts.lostOrders === 0 },
+        { what: 'one confirmation per order', ok: counts.notExactlyOnce === 0 },
+        { what: 'nothing dead-lettered', ok: counts.deadLettered === 0 },
+      ],
+    );
+  });
+});

@@ -1,0 +1,162 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * Schemathesis, the property-based OpenAPI fuzzer, installed from PyPI into
+ * infra/fuzz/.venv at the version pinned in infra/fuzz/requirements.txt.
+ */
+
+const FUZZ_HOME = fileURLToPath(new URL('../../../../infra/fuzz/', import.meta.url));
+const VENV = join(FUZZ_HOME, '.venv');
+const MARKER = join(VENV, '.installed');
+const BIN = join(VENV, 'bin', 'schemathesis');
+
+function run(
+  command: string,
+  args: readonly string[],
+  options: { cwd?: string; timeoutMs: number },
+): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    let output = '';
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NO_COLOR: '1' },
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs);
+    const keep = (chunk: Buffer) => (output = (output + chunk.toString('utf8')).slice(-200_000));
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      resolve({ code: null, output: `${output}\n${error.message}` });
+    });
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    });
+  });
+}
+
+/** Makes sure the pinned schemathesis is installed; resolves with its executable. */
+export async function ensureSchemathesis(log: (line: string) => void = () => undefined) {
+  const requirements = await readFile(join(FUZZ_HOME, 'requirements.txt'));
+  const hash = createHash('sha256').update(requirements).digest('hex');
+  if ((await readFile(MARKER, 'utf8').catch(() => '')).trim() === hash) return BIN;
+
+  const python = await run(
+    'python3',
+    ['-c', 'import sys, venv; print(sys.version_info >= (3, 11))'],
+    {
+      timeoutMs: 30_000,
+    },
+  );
+  if (python.code !== 0 || !python.output.includes('True'))
+    throw new Error(
+      `the REST fuzzer needs Python 3.11+ with venv (python3 said: ${python.output.trim() || 'not found'}); install python3 and python3-venv`,
+    );
+  log('installing schemathesis into infra/fuzz/.venv (first run only)...');
+  await rm(VENV, { recursive: true, force: true });
+  for (const [command, args] of [
+    ['python3', ['-m', 'venv', VENV]],
+    [
+      join(VENV, 'bin', 'pip'),
+      ['install', '-q', '--disable-pip-version-check', '-r', join(FUZZ_HOME, 'requirements.txt')],
+    ],
+  ] as const) {
+    const result = await run(command, args, { timeoutMs: 10 * 60_000 });
+    if (result.code !== 0)
+      throw new Error(
+        `installing schemathesis failed (${command} ${args.join(' ')}):\n${result.output.trim().split('\n').slice(-15).join('\n')}`,
+      );
+  }
+  await writeFile(MARKER, `${hash}\n`);
+  return BIN;
+}
+
+/** What one fuzzing run of one OpenAPI document found. */
+export interface FuzzResult {
+  readonly exitCode: number | null;
+  /** Test cases generated and sent. */
+  readonly generated: number;
+  readonly operations: number;
+  /** Unique failures per check (ST101 server error, ST108 response schema). */
+  readonly failures: Readonly<Record<string, number>>;
+  /** Errors that stopped cases from running (network errors, schema problems). */
+  readonly errors: readonly string[];
+  /** The tail of schemathesis's own output, for a failing test's message. */
+  readonly output: string;
+}
+
+interface JsonReport {
+  exit_code?: number;
+  failures?: { code?: string; title?: string; count?: number }[];
+  errors?: { title?: string; count?: number }[];
+  test_cases?: { generated?: number };
+  operations?: { tested?: number };
+}
+
+/**
+ * Fuzzes every operation of the OpenAPI document at `documentUrl`: only the
+ * checks "no 5xx" and "responses match their documented schema", with a
+ * fixed seed (unless `seed` is undefined) so a run can be repeated.
+ */
+export async function fuzzOpenApi(options: {
+  bin: string;
+  documentUrl: string;
+  maxExamples: number;
+  seed?: number;
+  excludePaths?: readonly string[];
+}): Promise<FuzzResult> {
+  const dir = await mkdtemp(join(tmpdir(), 'comms-fuzz-'));
+  const report = join(dir, 'report.json');
+  try {
+    // The coverage phase would also try methods the document does not
+    // declare; those get 404s here and add nothing but time.
+    await writeFile(join(dir, 'schemathesis.toml'), '[phases.coverage]\nunexpected-methods = []\n');
+    const args = [
+      '--no-color',
+      '--config-file',
+      join(dir, 'schemathesis.toml'),
+      'run',
+      options.documentUrl,
+      '--checks',
+      'not_a_server_error,response_schema_conformance',
+      '--phases',
+      'examples,coverage,fuzzing',
+      '--max-examples',
+      String(options.maxExamples),
+      '--generation-database',
+      'none',
+      '--request-timeout',
+      '10',
+      '--workers',
+      '1',
+      ...(options.seed === undefined ? [] : ['--seed', String(options.seed)]),
+      ...(options.excludePaths ?? []).flatMap((path) => ['--exclude-path', path]),
+      '--report',
+      'json',
+      '--report-json-path',
+      report,
+    ];
+    const result = await run(options.bin, args, { cwd: dir, timeoutMs: 15 * 60_000 });
+    const parsed = JSON.parse(await readFile(report, 'utf8').catch(() => '{}')) as JsonReport;
+    const failures: Record<string, number> = {};
+    for (const failure of parsed.failures ?? [])
+      failures[`${failure.code ?? '?'} ${failure.title ?? ''}`.trim()] = failure.count ?? 1;
+    return {
+      exitCode: result.code,
+      generated: parsed.test_cases?.generated ?? 0,
+      operations: parsed.operations?.tested ?? 0,
+      failures,
+      errors: (parsed.errors ?? []).map((e) => `${e.title ?? '?'} ×${String(e.count ?? 1)}`),
+      output: result.output.split('\n').slice(-80).join('\n'),
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
