@@ -19,7 +19,7 @@ export async function startNotificationService(
   const pool = createPool({
     url: config.DATABASE_URL,
     applicationName: 'notification-service',
-    onError: (error) => logger.warn({ err: error }, 'idle database connection failed'),
+    onError: (error) => logger.warn({ err: error }, 'database connection failed'),
   });
   const applied = await migrate(pool, MIGRATIONS);
   if (applied.length > 0) logger.info({ applied }, 'migrations applied');

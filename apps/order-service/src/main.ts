@@ -20,7 +20,7 @@ export async function startOrderService(
     url: config.DATABASE_URL,
     applicationName: 'order-service',
     max: 20,
-    onError: (error) => logger.warn({ err: error }, 'idle database connection failed'),
+    onError: (error) => logger.warn({ err: error }, 'database connection failed'),
   });
   const applied = await migrate(pool, MIGRATIONS);
   if (applied.length > 0) logger.info({ applied }, 'migrations applied');

@@ -22,7 +22,7 @@ export async function startUserService(
   const pool = createPool({
     url: config.DATABASE_URL,
     applicationName: 'user-service',
-    onError: (error) => logger.warn({ err: error }, 'idle database connection failed'),
+    onError: (error) => logger.warn({ err: error }, 'database connection failed'),
   });
   const applied = await migrate(pool, MIGRATIONS);
   if (applied.length > 0) logger.info({ applied }, 'migrations applied');

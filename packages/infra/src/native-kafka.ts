@@ -97,9 +97,16 @@ export async function ensureKafkaJars(
   return LIB_DIR;
 }
 
-/** A KRaft cluster id: 16 random bytes, base64url without padding. */
+/**
+ * A KRaft cluster id: 16 random bytes, base64url without padding. One in
+ * 64 would start with '-', which the storage tool's argument parser takes
+ * for an option; draw again then.
+ */
 function clusterId(): string {
-  return randomBytes(16).toString('base64url');
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 function serverProperties(dir: string, port: number, controllerPort: number): string {

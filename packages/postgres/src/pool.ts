@@ -58,9 +58,10 @@ export function preparePerConnection(client: pg.ClientBase): void {
 }
 
 /**
- * Creates a connection pool. An idle connection that breaks (the server
- * restarted, the network dropped) is reported to `onError` instead of
- * crashing the process; the pool opens a new one on the next query.
+ * Creates a connection pool. A connection that breaks (the server
+ * restarted, the network dropped), idle or checked out, is reported to
+ * `onError` instead of crashing the process; the pool opens a new one on
+ * the next query.
  */
 export function createPool(options: CreatePoolOptions): Pool {
   parseDatabaseUrl(options.url);
@@ -75,6 +76,14 @@ export function createPool(options: CreatePoolOptions): Pool {
       : { query_timeout: options.queryTimeoutMillis }),
   });
   pool.on('error', (error) => options.onError?.(error));
+  pool.on('connect', (client) => {
+    // pg-pool listens for errors only on idle clients. A client checked out
+    // between two queries (inside a transaction, or while the outbox relay
+    // publishes) that loses its server (restart, failover) would emit an
+    // 'error' nobody hears and crash the process. Heard here, the next
+    // query on it fails instead, and the pool discards it on release.
+    client.on('error', (error) => options.onError?.(error));
+  });
   if (options.prepareStatements ?? true) pool.on('connect', preparePerConnection);
   return pool;
 }

@@ -1,4 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { TOPICS } from '@comms/contracts';
 import { createKafka } from '@comms/kafka';
 import type { ServiceName } from '@comms/endpoints';
@@ -33,6 +36,13 @@ import { PROFILE } from './profile.js';
 let system: RunningSystem;
 let tap: Awaited<ReturnType<typeof tapTopics>>;
 const rows: ReportRow[] = [];
+/** Every line the services printed, kept for a failed run. */
+const serviceLog: string[] = [];
+let failedTests = 0;
+
+afterEach(({ task }) => {
+  if (task.result?.state === 'fail') failedTests += 1;
+});
 /** notification-service's 'event handled' log lines: event id and outcome, in order. */
 const handled: { eventId: string; outcome: string }[] = [];
 
@@ -43,6 +53,7 @@ beforeAll(async () => {
     infraEnv: { COMMS_INFRA: 'native' },
     env: { RATE_LIMIT_PER_MINUTE: '0' },
     onLine: (service, line) => {
+      serviceLog.push(`${service} ${line}`);
       if (service !== 'notification-service' || !line.includes('event handled')) return;
       try {
         const entry = JSON.parse(line) as { eventId?: string; outcome?: string };
@@ -60,6 +71,12 @@ afterAll(async () => {
   await tap?.close().catch(() => undefined);
   await system?.stop();
   await writeSuiteTable('faults', rows, { profile: PROFILE.name });
+  if (failedTests > 0 || rows.some((row) => !row.passed)) {
+    // What the services said, for whoever reads the failure.
+    const file = join(tmpdir(), `comms-faults-${String(Date.now())}.log`);
+    await writeFile(file, serviceLog.join('\n'));
+    console.log(`service logs of the failed run: ${file}`);
+  }
 });
 
 function control(server: 'postgres' | 'kafka'): ServerControl {
@@ -163,7 +180,25 @@ async function settle(users: readonly string[], attempts: readonly Attempt[]) {
     redelivered: handled.filter((h) => h.outcome === 'duplicate' && scenarioEvents.has(h.eventId))
       .length,
     drainMs,
+    /** Where the unconfirmed orders' events got to, for a failure message. */
+    stuck: await whereStuck(eventIds.filter((id) => confirmed.get(id) !== 1)),
   };
+}
+
+/** For events without a confirmation: published? handled? parked? Empty when there are none. */
+async function whereStuck(eventIds: readonly string[]): Promise<string> {
+  if (eventIds.length === 0) return '';
+  const database = system.databases['notification-service'] ?? '';
+  const count = async (table: string) =>
+    (
+      await query<{ n: string }>(
+        database,
+        `SELECT count(*)::text AS n FROM ${table} WHERE event_id = ANY($1::uuid[])`,
+        [eventIds],
+      ).catch(() => [{ n: '?' }])
+    )[0]?.n ?? '?';
+  const published = eventIds.filter((id) => tap.published.has(id)).length;
+  return `; of ${String(eventIds.length)} unconfirmed: published ${String(published)}, processed ${await count('processed_events')}, pending ${await count('pending_events')}`;
 }
 
 const ms = (value: number) => `${(value / 1000).toFixed(1)} s`;
@@ -191,7 +226,7 @@ describe.sequential(`fault injection (${PROFILE.name} profile)`, () => {
       {
         scenario: 'notification-service SIGTERM, restarted',
         injected: `SIGTERM during ${String(rate)} orders/s; back after ${ms(back - down)}`,
-        counted: `exit ${String(code)}; answers ${tally(attempts)}; confirmations ${String(counts.confirmations)}/${String(counts.accepted)}; redelivered after restart ${String(redeliveredAfterRestart)}; dead-lettered ${String(counts.deadLettered)}; caught up in ${ms(counts.drainMs)}`,
+        counted: `exit ${String(code)}; answers ${tally(attempts)}; confirmations ${String(counts.confirmations)}/${String(counts.accepted)}; redelivered after restart ${String(redeliveredAfterRestart)}; dead-lettered ${String(counts.deadLettered)}; caught up in ${ms(counts.drainMs)}${counts.stuck}`,
       },
       [
         { what: 'exits 0', ok: code === 0 },
@@ -207,30 +242,47 @@ describe.sequential(`fault injection (${PROFILE.name} profile)`, () => {
     const users = await usersFor('nskill');
     const load = startOrderLoad({ url: orderUrl(), userIds: users, perSecond: rate });
     await acceptedAtLeast(load, rate * PROFILE.warmSeconds, 0, 'warm-up');
-    // Freeze the process until it holds an event it stored but has not committed, then kill it.
+    // Freeze the process while it works through a burst, until it holds an
+    // event it stored but has not committed; then kill it.
     const pid = system.services['notification-service'].pid;
     const kafka = createKafka({ brokers: [system.infra.kafkaBrokers], clientId: 'reliability' });
     const admin = await kafka.admin();
+    const database = system.databases['notification-service'] ?? '';
+    const storedCount = async () =>
+      Number(
+        (
+          await query<{ n: string }>(
+            database,
+            'SELECT count(*)::text AS n FROM processed_events',
+            [],
+          )
+        )[0]?.n,
+      );
     let uncommitted = 0;
     let tries = 0;
     try {
-      while (uncommitted === 0 && tries < 40) {
+      while (uncommitted === 0 && tries < 30) {
         tries += 1;
+        const base = await storedCount();
+        load.burst(30);
+        await until(
+          async () => ((await storedCount()) >= base + 3 ? true : undefined),
+          60_000,
+          () => 'notification-service did not handle the burst',
+          10,
+        );
         process.kill(pid, 'SIGSTOP');
         const committed = await admin.committedOffsets('notifications', TOPICS.orders);
         const stored = await query<{ event_id: string }>(
-          system.databases['notification-service'] ?? '',
-          `SELECT event_id::text FROM processed_events WHERE processed_at > now() - interval '30 seconds'`,
+          database,
+          `SELECT event_id::text FROM processed_events WHERE processed_at > now() - interval '60 seconds'`,
           [],
         );
         uncommitted = stored.filter(({ event_id }) => {
           const at = tap.positions.get(event_id);
           return at !== undefined && at.offset >= (committed.get(at.partition) ?? -1);
         }).length;
-        if (uncommitted === 0) {
-          process.kill(pid, 'SIGCONT');
-          await acceptedAtLeast(load, 1, now(load), 'between tries');
-        }
+        if (uncommitted === 0) process.kill(pid, 'SIGCONT');
       }
     } finally {
       await admin.close();
@@ -247,8 +299,8 @@ describe.sequential(`fault injection (${PROFILE.name} profile)`, () => {
     judge(
       {
         scenario: 'notification-service SIGKILL between store and commit',
-        injected: `SIGSTOP until it held ${String(uncommitted)} stored, uncommitted event(s) (try ${String(tries)}), then SIGKILL; back after ${ms(back - down)}`,
-        counted: `exit ${String(code)}; answers ${tally(attempts)}; redelivered and skipped ${String(redelivered)}; confirmations ${String(counts.confirmations)}/${String(counts.accepted)}; dead-lettered ${String(counts.deadLettered)}`,
+        injected: `bursts of 30 orders, SIGSTOP while one is handled until it held ${String(uncommitted)} stored, uncommitted event(s) (try ${String(tries)}), then SIGKILL; back after ${ms(back - down)}`,
+        counted: `exit ${String(code)}; answers ${tally(attempts)}; redelivered and skipped ${String(redelivered)}; confirmations ${String(counts.confirmations)}/${String(counts.accepted)}; dead-lettered ${String(counts.deadLettered)}${counts.stuck}`,
       },
       [
         { what: 'killed holding a stored, uncommitted event', ok: uncommitted > 0 },
@@ -278,7 +330,7 @@ describe.sequential(`fault injection (${PROFILE.name} profile)`, () => {
       {
         scenario: 'order-service SIGTERM, restarted',
         injected: `SIGTERM during ${String(rate)} orders/s; back after ${ms(back - down)}`,
-        counted: `exit ${String(code)}; answers ${tally(attempts)}; stored ${String(counts.accepted - counts.lostOrders)}/${String(counts.accepted)} (+${String(counts.unacknowledged)} unacknowledged); confirmations ${String(counts.confirmations)}; duplicate publishes ${String(counts.duplicatePublishes)}`,
+        counted: `exit ${String(code)}; answers ${tally(attempts)}; stored ${String(counts.accepted - counts.lostOrders)}/${String(counts.accepted)} (+${String(counts.unacknowledged)} unacknowledged); confirmations ${String(counts.confirmations)}; duplicate publishes ${String(counts.duplicatePublishes)}${counts.stuck}`,
       },
       [
         { what: 'exits 0', ok: code === 0 },
@@ -328,7 +380,7 @@ describe.sequential(`fault injection (${PROFILE.name} profile)`, () => {
       {
         scenario: 'user-service SIGTERM, restarted',
         injected: `SIGTERM during ${String(rate)} orders/s; back after ${ms(back - down)}`,
-        counted: `exit ${String(code)}; answers ${tally(attempts)}; 503 latency p50 ${String(fast.p50)} ms, max ${String(fast.max)} ms; first 201 ${ms(recovered.at - back)} after restart; stored ${String(counts.accepted - counts.lostOrders)}/${String(counts.accepted)} (+${String(counts.unacknowledged)} never acknowledged); confirmations ${String(counts.confirmations)}`,
+        counted: `exit ${String(code)}; answers ${tally(attempts)}; 503 latency p50 ${String(fast.p50)} ms, max ${String(fast.max)} ms; first 201 ${ms(recovered.at - back)} after restart; stored ${String(counts.accepted - counts.lostOrders)}/${String(counts.accepted)} (+${String(counts.unacknowledged)} never acknowledged); confirmations ${String(counts.confirmations)}${counts.stuck}`,
       },
       [
         { what: 'exits 0', ok: code === 0 },
@@ -363,7 +415,7 @@ describe.sequential(`fault injection (${PROFILE.name} profile)`, () => {
       {
         scenario: 'Kafka SIGKILL, restarted',
         injected: `SIGKILL to the broker during ${String(rate)} orders/s; back after ${ms(back - down)}`,
-        counted: `answers ${tally(attempts)}; stored ${String(counts.accepted - counts.lostOrders)}/${String(counts.accepted)}; confirmations ${String(counts.confirmations)}/${String(counts.accepted)}; duplicate publishes ${String(counts.duplicatePublishes)}; redelivered and skipped ${String(counts.redelivered)}; dead-lettered ${String(counts.deadLettered)}; caught up in ${ms(counts.drainMs)}`,
+        counted: `answers ${tally(attempts)}; stored ${String(counts.accepted - counts.lostOrders)}/${String(counts.accepted)}; confirmations ${String(counts.confirmations)}/${String(counts.accepted)}; duplicate publishes ${String(counts.duplicatePublishes)}; redelivered and skipped ${String(counts.redelivered)}; dead-lettered ${String(counts.deadLettered)}; caught up in ${ms(counts.drainMs)}${counts.stuck}`,
       },
       [
         {
@@ -402,7 +454,8 @@ describe.sequential(`fault injection (${PROFILE.name} profile)`, () => {
     const recovered = await until(
       () => Promise.resolve(accepted(load.attempts, back)[0]),
       60_000,
-      () => 'orders were not accepted again after PostgreSQL returned',
+      () =>
+        `orders were not accepted again after PostgreSQL returned (answers since: ${tally(load.attempts.filter((a) => a.at >= back))})`,
     );
     await acceptedAtLeast(load, rate * PROFILE.afterSeconds, back, 'after restart');
     const notReady = await readiness.stop();
@@ -414,7 +467,7 @@ describe.sequential(`fault injection (${PROFILE.name} profile)`, () => {
       {
         scenario: 'PostgreSQL restarted (fast shutdown)',
         injected: `fast shutdown during ${String(rate)} orders/s; back after ${ms(back - down)}`,
-        counted: `answers ${tally(attempts)}; not ready: ${[...notReady].join(', ') || 'none'}; first 201 ${ms(recovered.at - back)} after restart; stored ${String(counts.accepted - counts.lostOrders)}/${String(counts.accepted)} (+${String(counts.unacknowledged)} never acknowledged); confirmations ${String(counts.confirmations)}/${String(counts.accepted)}; dead-lettered ${String(counts.deadLettered)}`,
+        counted: `answers ${tally(attempts)}; not ready: ${[...notReady].join(', ') || 'none'}; first 201 ${ms(recovered.at - back)} after restart; stored ${String(counts.accepted - counts.lostOrders)}/${String(counts.accepted)} (+${String(counts.unacknowledged)} never acknowledged); confirmations ${String(counts.confirmations)}/${String(counts.accepted)}; dead-lettered ${String(counts.deadLettered)}${counts.stuck}`,
       },
       [
         { what: 'refusals are 503, never 500', ok: clean.length === during.length },

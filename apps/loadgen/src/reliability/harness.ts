@@ -34,6 +34,8 @@ export interface Attempt {
 /** A running order load; `stop` waits for the requests in flight. */
 export interface OrderLoad {
   readonly attempts: readonly Attempt[];
+  /** Sends `count` more requests at once, recorded like the others. */
+  burst(count: number): void;
   stop(): Promise<Attempt[]>;
 }
 
@@ -113,6 +115,9 @@ export function startOrderLoad(options: {
   const timer = setInterval(send, 1000 / options.perSecond);
   return {
     attempts,
+    burst(count) {
+      for (let i = 0; i < count; i++) send();
+    },
     async stop() {
       clearInterval(timer);
       await Promise.all([...inFlight]);
@@ -266,13 +271,14 @@ export async function until<T>(
   check: () => Promise<T | undefined>,
   timeoutMs: number,
   message: () => string,
+  intervalMs = 250,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check().catch(() => undefined);
     if (value !== undefined) return value;
     if (Date.now() > deadline) throw new Error(`${message()} (after ${String(timeoutMs)} ms)`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
 
