@@ -21,8 +21,8 @@ import {
   until,
 } from './harness.js';
 import type { Attempt, OrderLoad } from './harness.js';
-import { writeSuiteTable } from './report.js';
-import type { ReportRow } from './report.js';
+import { recordRow, writeSuiteTable } from './report.js';
+import type { Claim, ReportRow } from './report.js';
 import { PROFILE } from './profile.js';
 
 /**
@@ -90,21 +90,9 @@ const orderUrl = () => system.services['order-service'].http;
 const accepted = (attempts: readonly Attempt[], after = 0) =>
   attempts.filter((a) => a.outcome === 201 && a.at >= after);
 
-/** A claim a scenario makes, and whether the counts bear it out. */
-interface Claim {
-  readonly what: string;
-  readonly ok: boolean;
-}
-
 /** Records the scenario's row, then fails the test naming every claim that did not hold. */
 function judge(row: Omit<ReportRow, 'passed' | 'expected'>, claims: readonly Claim[]) {
-  const failed = claims.filter((c) => !c.ok).map((c) => c.what);
-  rows.push({
-    ...row,
-    expected: claims.map((c) => c.what).join('; '),
-    passed: failed.length === 0,
-  });
-  expect(failed, `${row.scenario}: ${row.counted}`).toEqual([]);
+  expect(recordRow(rows, row, claims), `${row.scenario}: ${row.counted}`).toEqual([]);
 }
 
 /** New users, replicated to notification-service before the load starts. */

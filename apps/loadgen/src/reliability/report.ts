@@ -11,6 +11,30 @@ export interface ReportRow {
   readonly passed: boolean;
 }
 
+/** A claim a scenario makes, and whether the counts bear it out. */
+export interface Claim {
+  readonly what: string;
+  readonly ok: boolean;
+}
+
+/**
+ * Adds a scenario's row to `rows` (expected: its claims; passed: all hold)
+ * and returns the claims that did not hold, for the test to fail on.
+ */
+export function recordRow(
+  rows: ReportRow[],
+  row: Omit<ReportRow, 'passed' | 'expected'>,
+  claims: readonly Claim[],
+): string[] {
+  const failed = claims.filter((c) => !c.ok).map((c) => c.what);
+  rows.push({
+    ...row,
+    expected: claims.map((c) => c.what).join('; '),
+    passed: failed.length === 0,
+  });
+  return failed;
+}
+
 /** docs/reliability.md at the repository root. */
 export const RELIABILITY_DOC = fileURLToPath(
   new URL('../../../../docs/reliability.md', import.meta.url),
