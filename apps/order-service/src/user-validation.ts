@@ -84,6 +84,11 @@ export function createUserValidator(options: ValidatorOptions): UserValidator {
         credentials.createInsecure(),
         {
           interceptors: grpcClientInterceptors(),
+          // grpc-js backs off reconnecting up to 120 s; a user-service that
+          // was away for a while would stay unreached long after it is back.
+          // One internal neighbour: try again at least once a second.
+          'grpc.initial_reconnect_backoff_ms': 200,
+          'grpc.max_reconnect_backoff_ms': 1_000,
         },
       );
       ask = (userId) =>
