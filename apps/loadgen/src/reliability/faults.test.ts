@@ -51,7 +51,9 @@ beforeAll(async () => {
     ports: 'random',
     // Its own native servers, whatever the environment offers: these get killed.
     infraEnv: { COMMS_INFRA: 'native' },
-    env: { RATE_LIMIT_PER_MINUTE: '0' },
+    // The broker and the services share a small machine: a JVM restarting
+    // next to them can stall user-service past the default 300 ms deadline.
+    env: { RATE_LIMIT_PER_MINUTE: '0', USER_CALL_TIMEOUT_MS: '2000' },
     onLine: (service, line) => {
       serviceLog.push(`${service} ${line}`);
       if (service !== 'notification-service' || !line.includes('event handled')) return;
@@ -407,8 +409,10 @@ describe.sequential(`fault injection (${PROFILE.name} profile)`, () => {
       },
       [
         {
-          what: 'every order accepted while Kafka was down',
-          ok: accepted(attempts).length === attempts.length,
+          what: 'no order refused for want of Kafka (a refusal may only be user-service too slow)',
+          ok: attempts.every(
+            (a) => a.outcome === 201 || (a.outcome === 503 && /user-service/.test(a.detail ?? '')),
+          ),
         },
         { what: 'every accepted order stored', ok: counts.lostOrders === 0 },
         { what: 'one confirmation per order', ok: counts.notExactlyOnce === 0 },

@@ -20,8 +20,9 @@ export interface Attempt {
   /** The HTTP status, or what went wrong below HTTP. */
   readonly outcome: number | 'refused' | 'reset' | 'timeout' | 'error';
   readonly orderId?: string;
-  /** The problem document's code, for errors. */
+  /** The problem document's code and detail, for errors. */
   readonly code?: string;
+  readonly detail?: string;
   readonly userId: string;
   /**
    * Sends of this request with its Idempotency-Key. A connection reset
@@ -82,6 +83,7 @@ export function startOrderLoad(options: {
         const body = (await response.json().catch(() => ({}))) as {
           orderId?: string;
           code?: string;
+          detail?: string;
         };
         attempt = {
           at,
@@ -91,6 +93,7 @@ export function startOrderLoad(options: {
           sends,
           ...(body.orderId === undefined ? {} : { orderId: body.orderId }),
           ...(body.code === undefined ? {} : { code: body.code }),
+          ...(body.detail === undefined ? {} : { detail: body.detail }),
         };
       } catch (error) {
         attempt = {
