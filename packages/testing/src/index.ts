@@ -1,5 +1,5 @@
-export { createTestDatabase, testInfra, uniqueName, waitFor } from './infra.js';
-export type { TestDatabase } from './infra.js';
+export { createTestDatabase, describeExit, testInfra, uniqueName, waitFor } from './infra.js';
+export type { TestDatabase, WaitForOptions } from './infra.js';
 export { startServiceProcess } from './process.js';
 export type { ServiceProcess } from './process.js';
 export { listGrpcServices } from './grpc.js';

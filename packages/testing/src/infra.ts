@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { ChildProcess } from 'node:child_process';
 import { inject } from 'vitest';
 import pg from 'pg';
 import { withDatabase } from '@comms/postgres';
@@ -57,30 +58,129 @@ export async function createTestDatabase(prefix = 'test'): Promise<TestDatabase>
   };
 }
 
+/** Options for {@link waitFor}. */
+export interface WaitForOptions {
+  /** How long to wait before failing. Default 15 000 ms. */
+  readonly timeoutMs?: number;
+  /** Pause between checks. Default 50 ms. */
+  readonly intervalMs?: number;
+  /** What was awaited, for the failure ("user-service did not become ready"). */
+  readonly message?: string;
+  /**
+   * A process the condition depends on: when it exits, waiting fails at
+   * once (not at the deadline) with its exit code or signal and its last
+   * output lines.
+   */
+  readonly process?: ChildProcess;
+  /**
+   * Everything the process printed so far, when the caller collects it.
+   * Without it, waitFor keeps what the process prints while it waits.
+   */
+  readonly output?: () => string;
+}
+
+/** `exited with code 3` or `was killed by SIGKILL`, for messages about a child process. */
+export function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
+  return signal === null ? `exited with code ${String(code)}` : `was killed by ${signal}`;
+}
+
+/** The last `count` non-empty lines of `text`, indented, or a note that there were none. */
+function lastLines(text: string, count = 20): string {
+  const lines = text.split('\n').filter((line) => line.trim() !== '');
+  if (lines.length === 0) return '  (it printed nothing)';
+  return lines
+    .slice(-count)
+    .map((line) => `  ${line}`)
+    .join('\n');
+}
+
+/**
+ * Rejects once `child` has exited, naming its exit code or signal and its
+ * last output lines; `cancel` detaches it. Collects output itself when the
+ * caller does not.
+ */
+function failOnExit(
+  child: ChildProcess,
+  message: string,
+  output: (() => string) | undefined,
+): { gone: Promise<never>; failure: () => Error | undefined; cancel: () => void } {
+  let seen = '';
+  const collect = (chunk: Buffer) => {
+    seen = (seen + chunk.toString('utf8')).slice(-20_000);
+  };
+  if (output === undefined) {
+    child.stdout?.on('data', collect);
+    child.stderr?.on('data', collect);
+  }
+  let onExit: () => void = () => undefined;
+  let failure: Error | undefined;
+  const gone = new Promise<never>((_, reject) => {
+    onExit = () => {
+      // 'exit' can come before the last output is read; give 'close' a moment.
+      const closed = new Promise((resolve) => child.once('close', resolve));
+      void Promise.race([closed, delay(250)]).then(() => {
+        const text = output?.() ?? seen;
+        failure = new Error(
+          `${message}: the process (pid ${String(child.pid)}) ${describeExit(child.exitCode, child.signalCode)}; its last output:\n${lastLines(text)}`,
+        );
+        reject(failure);
+      });
+    };
+    if (child.exitCode !== null || child.signalCode !== null) onExit();
+    else child.once('exit', onExit);
+  });
+  gone.catch(() => undefined);
+  return {
+    gone,
+    failure: () => failure,
+    cancel() {
+      child.off('exit', onExit);
+      child.stdout?.off('data', collect);
+      child.stderr?.off('data', collect);
+    },
+  };
+}
+
+const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 /**
  * Waits until `check` returns a value other than undefined, polling every
- * `intervalMs`; fails with `message` and the last error after `timeoutMs`.
+ * `intervalMs`; fails with `message` and the last error after `timeoutMs`,
+ * or at once when the watched `process` exits.
  * Use it instead of sleeping: it waits only as long as needed.
  */
 export async function waitFor<T>(
   check: () => Promise<T | undefined> | T | undefined,
-  options: { timeoutMs?: number; intervalMs?: number; message?: string } = {},
+  options: WaitForOptions = {},
 ): Promise<T> {
   const timeoutMs = options.timeoutMs ?? 15_000;
   const deadline = Date.now() + timeoutMs;
+  const message = options.message ?? 'condition not met';
+  const watch =
+    options.process === undefined
+      ? undefined
+      : failOnExit(options.process, message, options.output);
+  // Every wait races the process's exit, so a check that hangs cannot hide it.
+  const orExit = <V>(pending: Promise<V>): Promise<V> =>
+    watch === undefined ? pending : Promise.race([pending, watch.gone]);
   let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (error) {
-      lastError = error;
+  try {
+    for (;;) {
+      try {
+        const value = await orExit(Promise.resolve().then(check));
+        if (value !== undefined) return value;
+      } catch (error) {
+        if (error !== undefined && error === watch?.failure()) throw error;
+        lastError = error;
+      }
+      if (Date.now() >= deadline) {
+        const last = lastError instanceof Error ? lastError.message : JSON.stringify(lastError);
+        const suffix = lastError === undefined ? '' : `; last error: ${last}`;
+        throw new Error(`${message} within ${timeoutMs} ms${suffix}`);
+      }
+      await orExit(delay(options.intervalMs ?? 50));
     }
-    if (Date.now() >= deadline) {
-      const last = lastError instanceof Error ? lastError.message : JSON.stringify(lastError);
-      const suffix = lastError === undefined ? '' : `; last error: ${last}`;
-      throw new Error(`${options.message ?? 'condition not met'} within ${timeoutMs} ms${suffix}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 50));
+  } finally {
+    watch?.cancel();
   }
 }

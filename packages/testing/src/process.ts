@@ -14,8 +14,8 @@ export interface ServiceProcess {
 
 /**
  * Starts `node <entry>` with exactly `env` (plus PATH) and waits until
- * `healthUrl` answers 2xx. Fails with the process output if it exits or does
- * not become healthy in time.
+ * `healthUrl` answers 2xx. Fails with the process output at once if it
+ * exits, or when it does not become healthy in time.
  */
 export async function startServiceProcess(options: {
   entry: string;
@@ -34,18 +34,20 @@ export async function startServiceProcess(options: {
     child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
     await waitFor(
       async () => {
-        if (child.exitCode !== null)
-          throw new Error(`exited with ${child.exitCode}:\n${output.slice(-2000)}`);
         const response = await fetch(options.healthUrl).catch(() => undefined);
         return response?.ok === true ? true : undefined;
       },
       {
         timeoutMs: options.timeoutMs ?? 30_000,
         message: `${options.entry} did not become healthy`,
+        process: child,
+        output: () => output,
       },
     ).catch((error: unknown) => {
+      const gone = child.exitCode !== null || child.signalCode !== null;
       child.kill('SIGKILL');
-      throw new Error(`${(error as Error).message}\n${output.slice(-2000)}`);
+      // An exit is reported with its last lines already; a timeout is not.
+      throw gone ? error : new Error(`${(error as Error).message}\n${output.slice(-2000)}`);
     });
   };
   await launch();
