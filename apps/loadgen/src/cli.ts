@@ -2,6 +2,7 @@
 import { describeError } from '@comms/infra';
 import type { ServiceName } from '@comms/endpoints';
 import { runDemo } from './demo.js';
+import { DEFAULT_RESTART_POLICY } from './supervisor.js';
 import { startSystem } from './system.js';
 
 const COLORS: Record<ServiceName, string> = {
@@ -42,6 +43,8 @@ async function start(): Promise<void> {
     ports: 'default',
     log: (line) => console.log(`[system]                ${line}`),
     onLine: (service, line) => console.log(format(service, line)),
+    // A service that dies is named with its exit and last lines, then restarted.
+    restart: DEFAULT_RESTART_POLICY,
   });
   const { services } = system;
   console.log(`
@@ -59,20 +62,26 @@ async function start(): Promise<void> {
         -d '{"name":"Ada","email":"ada@example.com"}'
    curl -N ${services['notification-service'].http}/notifications/stream
 
- Ctrl-C stops everything.
+ A service that dies is restarted (up to ${String(DEFAULT_RESTART_POLICY.attempts)} quick tries in a row,
+ then everything stops). Ctrl-C stops everything.
 ================================================================
 `);
   let stopping = false;
-  const stop = async () => {
+  const stop = async (code: number) => {
     if (stopping) return;
     stopping = true;
     console.log('\nstopping the services, then Kafka and PostgreSQL...');
     await system.stop();
     console.log('stopped; nothing left running.');
-    process.exit(0);
+    process.exit(code);
   };
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
-    process.on(signal, () => void stop());
+    process.on(signal, () => void stop(0));
+  // Half a system is not left running: a service given up on stops everything.
+  void system.failed.then((reason) => {
+    console.error(`\n[system]                ${reason.message}`);
+    return stop(1);
+  });
   setInterval(() => undefined, 1 << 30);
 }
 

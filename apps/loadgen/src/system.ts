@@ -13,6 +13,8 @@ import {
 import type { RunningInfra } from '@comms/infra';
 import { SERVICES } from '@comms/endpoints';
 import type { ServiceName } from '@comms/endpoints';
+import { describeExit, supervise } from './supervisor.js';
+import type { RestartPolicy, Supervised } from './supervisor.js';
 
 /** One running service of the system. */
 export interface RunningService {
@@ -38,6 +40,12 @@ export interface RunningSystem {
   startService(name: ServiceName, extraEnv?: Record<string, string>): Promise<void>;
   /** Stops every service, then the infrastructure; nothing is left running. */
   stop(): Promise<void>;
+  /**
+   * Resolves with the reason once a service is given up on: it died and
+   * `restart` was not given, or it kept dying after restarts. Services
+   * stopped through `stopService` or `stop` never count.
+   */
+  readonly failed: Promise<Error>;
 }
 
 /** Options for {@link startSystem}. */
@@ -46,8 +54,16 @@ export interface SystemOptions {
   readonly ports: 'default' | 'random';
   /** Receives every line a service prints. */
   readonly onLine?: (service: ServiceName, line: string) => void;
-  /** Progress messages. */
+  /**
+   * Progress messages, and what happens when a service dies unexpectedly:
+   * its name, exit code or signal and last lines, restarts, giving up.
+   */
   readonly log?: (line: string) => void;
+  /**
+   * Restart a service that dies unexpectedly (`npm start`). Without it a
+   * death is reported through `log` and `failed`, and nothing restarts.
+   */
+  readonly restart?: RestartPolicy;
   /** Extra environment for every service. */
   readonly env?: Readonly<Record<string, string>>;
   /** Environment the infrastructure is chosen from (DATABASE_URL, KAFKA_BROKERS, COMMS_INFRA). */
@@ -71,8 +87,10 @@ async function waitReady(
 ) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (child.exitCode !== null)
-      throw new Error(`${name} exited with code ${child.exitCode}:\n${output().slice(-3000)}`);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(
+        `${name} ${describeExit(child.exitCode, child.signalCode)} before it was ready:\n${output().slice(-3000)}`,
+      );
     const response = await fetch(`${url}/readyz`).catch(() => undefined);
     if (response?.status === 200) return;
     if (Date.now() > deadline)
@@ -151,57 +169,48 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     },
   };
 
-  const children = new Map<ServiceName, ChildProcess>();
   const services = {} as Record<ServiceName, RunningService>;
-  const launch = async (name: ServiceName, extraEnv: Record<string, string> = {}) => {
-    const env = { ...envOf[name], ...extraEnv };
-    let output = '';
-    const child = spawn(process.execPath, [ENTRY[name]], {
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    children.set(name, child);
-    let partial = '';
-    const onData = (chunk: Buffer) => {
-      const text = partial + chunk.toString('utf8');
-      output = (output + chunk.toString('utf8')).slice(-20_000);
-      const lines = text.split('\n');
-      partial = lines.pop() ?? '';
-      for (const line of lines) if (line !== '') options.onLine?.(name, line);
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
+  const supervised = {} as Record<ServiceName, Supervised>;
+  let reportFailure: (reason: Error) => void = () => undefined;
+  const failed = new Promise<Error>((resolve) => (reportFailure = resolve));
+  for (const name of Object.keys(envOf) as ServiceName[]) {
     const http = `http://127.0.0.1:${ports[name].http}`;
-    services[name] = {
+    supervised[name] = supervise({
       name,
-      http,
-      ...(ports[name].grpc === 0 ? {} : { grpc: `127.0.0.1:${ports[name].grpc}` }),
-      pid: child.pid ?? 0,
-      env,
-    };
-    await waitReady(name, http, child, () => output);
-    log(`${name} ready at ${http}`);
-  };
-
-  const stopService = (
-    name: ServiceName,
-    signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM',
-  ): Promise<number | null> => {
-    const child = children.get(name);
-    if (child === undefined || child.exitCode !== null || child.signalCode !== null)
-      return Promise.resolve(child?.exitCode ?? null);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        resolve(code);
-      });
-      child.kill(signal);
+      spawn: (extraEnv) => {
+        const env = { ...envOf[name], ...extraEnv };
+        const child = spawn(process.execPath, [ENTRY[name]], {
+          env,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        services[name] = {
+          name,
+          http,
+          ...(ports[name].grpc === 0 ? {} : { grpc: `127.0.0.1:${ports[name].grpc}` }),
+          pid: child.pid ?? 0,
+          env,
+        };
+        return child;
+      },
+      ready: async (child, output) => {
+        await waitReady(name, http, child, output);
+        log(`${name} ready at ${http}`);
+      },
+      ...(options.onLine === undefined
+        ? {}
+        : { onLine: (line: string) => options.onLine?.(name, line) }),
+      log,
+      ...(options.restart === undefined ? {} : { restart: options.restart }),
     });
-  };
+    void supervised[name].failed.then(reportFailure);
+  }
+  const launch = (name: ServiceName, extraEnv: Record<string, string> = {}) =>
+    supervised[name].start(extraEnv);
+  const stopService = (name: ServiceName, signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM') =>
+    supervised[name].stop(signal);
 
   const stop = async () => {
-    await Promise.all([...children.keys()].map((name) => stopService(name)));
+    await Promise.all(Object.values(supervised).map((service) => service.stop()));
     await infra.stop();
     await rm(dir, { recursive: true, force: true });
   };
@@ -213,5 +222,5 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     await stop();
     throw error;
   }
-  return { infra, databases, services, stopService, startService: launch, stop };
+  return { infra, databases, services, stopService, startService: launch, stop, failed };
 }
