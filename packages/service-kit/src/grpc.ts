@@ -17,10 +17,9 @@ import {
   withSpan,
 } from '@comms/telemetry';
 import type { Histogram, Span } from '@comms/telemetry';
-import { loadFileDescriptorSetFromBuffer, loadSync } from '@grpc/proto-loader';
-import { ReflectionService } from '@grpc/reflection';
-import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
+import { HealthImplementation } from 'grpc-health-check';
 import { AppError, toGrpcError } from './errors.js';
+import { addReflection, HEALTH_SERVICE } from './reflection.js';
 
 /** Largest gRPC message accepted, in bytes: 1 MiB. Larger ones get RESOURCE_EXHAUSTED. */
 export const GRPC_MAX_MESSAGE_BYTES = 1024 * 1024;
@@ -65,15 +64,12 @@ export function createGrpcServer(options: {
     );
   const health = new HealthImplementation({ '': 'NOT_SERVING' });
   health.addToServer(server);
-  // Reflection describes what this server serves: its own services and health,
+  // Reflection lists what this server serves, its own services and health,
   // not every service of the shared descriptor set.
-  const descriptors = {
-    ...loadFileDescriptorSetFromBuffer(Buffer.from(options.descriptorSetBase64, 'base64')),
-    ...loadSync(healthProtoPath),
-  };
-  new ReflectionService(descriptors, {
-    services: [...options.services.map((s) => s.name), 'grpc.health.v1.Health'],
-  }).addToServer(server);
+  addReflection(server, {
+    descriptorSets: [Buffer.from(options.descriptorSetBase64, 'base64')],
+    services: [...options.services.map((s) => s.name), HEALTH_SERVICE],
+  });
 
   const setAll = (state: 'SERVING' | 'NOT_SERVING') => {
     health.setStatus('', state);

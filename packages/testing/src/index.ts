@@ -5,3 +5,4 @@ export type { ServiceProcess } from './process.js';
 export { listGrpcServices } from './grpc.js';
 export { readSpans, waitForSpans } from './spans.js';
 export type { SpanRecord } from './spans.js';
+export { buf, grpcurl, GRPCURL_MODULE, GRPCURL_VERSION } from './tools.js';
