@@ -24,7 +24,7 @@ import { createFeed } from './feed.js';
 import type { Feed } from './feed.js';
 import { MIGRATIONS } from './migrations.js';
 import { createProcessor } from './processor.js';
-import type { Processor } from './processor.js';
+import type { Outcome, Processor } from './processor.js';
 import { createRecipients } from './recipients.js';
 
 const USER_SERVICE = createRequire(import.meta.url).resolve('@comms/user-service');
@@ -44,7 +44,7 @@ const group = uniqueName('notifications');
 const consumers: KafkaConsumer[] = [];
 
 async function consume(
-  options: { processor?: Processor; maxAttempts?: number } = {},
+  options: { processor?: Processor; maxAttempts?: number; retryBaseMs?: number } = {},
 ): Promise<KafkaConsumer> {
   const consumer = await startConsumer({
     kafka,
@@ -56,7 +56,7 @@ async function consume(
       topics: [topics.users, topics.orders],
       dlqTopic: topics.dlq,
       maxAttempts: options.maxAttempts ?? 3,
-      retryBaseMs: 20,
+      retryBaseMs: options.retryBaseMs ?? 20,
       sessionTimeoutMs: 6_000,
     },
   });
@@ -345,7 +345,9 @@ describe('notification-service consumer', () => {
 describe('failure handling', () => {
   it('stores once when the consumer dies after storing and before committing', async () => {
     // The first time this event is stored, fail as a crash would: after the
-    // database commit, before Kafka's offset commit. The message comes again.
+    // database commit, before Kafka's offset commit. The handler then waits
+    // to retry; the consumer is closed meanwhile, so the offset is never
+    // committed and Kafka delivers the message again, to the next consumer.
     const userId = randomUUID();
     const event = registered(userId);
     let crashed = false;
@@ -359,20 +361,33 @@ describe('failure handling', () => {
         }
       },
     });
-    const before = consumers.length;
     for (const consumer of consumers.splice(0)) await consumer.close();
-    await consume({ processor: crashing });
+    const dying = await consume({ processor: crashing, retryBaseMs: 60_000 });
     await publish(topics.users, event);
     await waitForNotification(event.id);
-    await waitFor(() => (crashed ? true : undefined));
-    // Same key and partition, so the redelivered copy comes before it.
+    await waitFor(() => (crashed ? true : undefined), { message: 'the crash was not simulated' });
+    await dying.close();
+
+    // What the next consumer makes of each copy of the event it is handed.
+    const outcomes: Outcome[] = [];
+    const recording: Processor = {
+      ...processor,
+      handle: async (handled) => {
+        const outcome = await processor.handle(handled);
+        if (handled.id === event.id) outcomes.push(outcome);
+        return outcome;
+      },
+    };
+    await consume({ processor: recording });
+    // Same key and partition, so the redelivered copy is handled before it.
     const sentinel = registered(userId);
     await publish(topics.users, sentinel);
     await waitForNotification(sentinel.id);
+    // Redelivered, recognised as handled already, and not notified again.
+    expect(outcomes).toEqual(['duplicate']);
     expect(await notificationsFor(event.id)).toHaveLength(1);
     for (const consumer of consumers.splice(0)) await consumer.close();
-    expect(before).toBeGreaterThan(0);
-  }, 60_000);
+  }, 90_000);
 
   it('dead-letters a message whose handler keeps failing, then continues', async () => {
     const doomed = registered();
