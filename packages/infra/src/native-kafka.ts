@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createKafka } from '@comms/kafka';
@@ -11,7 +11,6 @@ import {
   isAlive,
   isPortFree,
   pollUntil,
-  readIfExists,
   run,
   stopProcess,
   tailFile,
@@ -29,15 +28,14 @@ export interface NativeKafka extends ServerControl {
 
 /** `infra/kafka` at the repository root: the pinned pom, log config and resolved jars. */
 export const KAFKA_HOME = fileURLToPath(new URL('../../../infra/kafka/', import.meta.url));
-const LIB_DIR = join(KAFKA_HOME, 'lib');
-const MARKER = join(LIB_DIR, '.resolved');
+const LIB_ROOT = join(KAFKA_HOME, 'lib');
 
 function javaCommand(): string {
   const home = process.env['JAVA_HOME'];
   return home !== undefined && home !== '' ? join(home, 'bin', 'java') : 'java';
 }
 
-/** Checks that Java 17+ is present; Kafka 3.9's broker needs it. */
+/** Checks that Java 17+ is present; Kafka 4's broker needs it. */
 export async function checkJava(): Promise<void> {
   const java = javaCommand();
   const result = await run(java, ['-version'], { timeoutMs: 30_000 });
@@ -59,15 +57,22 @@ export async function checkJava(): Promise<void> {
 
 /**
  * Makes sure the Kafka jars pinned by infra/kafka/pom.xml sit in
- * infra/kafka/lib, resolving them with Maven the first time (about 50 MB).
+ * infra/kafka/lib/<hash of the pom>/, resolving them with Maven the first
+ * time (about 50 MB). Each pom gets a directory of its own, filled under a
+ * temporary name and renamed when complete, so a broker that is running
+ * never sees its jars replaced and two versions never share a classpath.
  */
 export async function ensureKafkaJars(
   log: (line: string) => void = () => undefined,
 ): Promise<string> {
   const pomHash = createHash('sha256')
     .update(await readFile(join(KAFKA_HOME, 'pom.xml')))
-    .digest('hex');
-  if ((await readIfExists(MARKER))?.trim() === pomHash) return LIB_DIR;
+    .digest('hex')
+    .slice(0, 16);
+  const libDir = join(LIB_ROOT, pomHash);
+  const hasBroker = async (dir: string) =>
+    (await readdir(dir).catch(() => [] as string[])).some((f) => /^kafka_2\.13-.*\.jar$/.test(f));
+  if (await hasBroker(libDir)) return libDir;
 
   const mvn = await run('mvn', ['--version'], { timeoutMs: 60_000 });
   if (mvn.code !== 0) {
@@ -77,24 +82,36 @@ export async function ensureKafkaJars(
     );
   }
   log('resolving the Kafka jars with Maven (first run only, about 50 MB)...');
-  await rm(LIB_DIR, { recursive: true, force: true });
-  const result = await run(
-    'mvn',
-    ['-B', '-q', '-f', join(KAFKA_HOME, 'pom.xml'), 'dependency:copy-dependencies'],
-    { timeoutMs: 15 * 60_000 },
-  );
-  const jars = (await readdir(LIB_DIR).catch(() => [] as string[])).filter((f) =>
-    f.endsWith('.jar'),
-  );
-  if (result.code !== 0 || !jars.some((f) => f.startsWith('kafka_2.13-'))) {
-    const tail = result.output.trim().split('\n').slice(-15).join('\n');
-    throw new InfraError(
-      `Maven could not resolve the Kafka jars from infra/kafka/pom.xml:\n${tail}`,
-      'check that Maven Central is reachable (proxy settings in ~/.m2/settings.xml), then retry',
+  const scratch = join(LIB_ROOT, `.resolving-${randomBytes(4).toString('hex')}`);
+  await mkdir(LIB_ROOT, { recursive: true });
+  try {
+    const result = await run(
+      'mvn',
+      [
+        '-B',
+        '-q',
+        '-f',
+        join(KAFKA_HOME, 'pom.xml'),
+        `-Dkafka.lib=${scratch}`,
+        'dependency:copy-dependencies',
+      ],
+      { timeoutMs: 15 * 60_000 },
     );
+    if (result.code !== 0 || !(await hasBroker(scratch))) {
+      const tail = result.output.trim().split('\n').slice(-15).join('\n');
+      throw new InfraError(
+        `Maven could not resolve the Kafka jars from infra/kafka/pom.xml:\n${tail}`,
+        'check that Maven Central is reachable (proxy settings in ~/.m2/settings.xml), then retry',
+      );
+    }
+    await rename(scratch, libDir).catch(async (error: unknown) => {
+      // Another process of this checkout finished first: use its jars.
+      if (!(await hasBroker(libDir))) throw error;
+    });
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
   }
-  await writeFile(MARKER, `${pomHash}\n`);
-  return LIB_DIR;
+  return libDir;
 }
 
 /**
@@ -164,7 +181,7 @@ export async function startNativeKafka(options: {
   const logFile = join(dir, 'kafka.log');
   await writeFile(props, serverProperties(dir, port, controllerPort));
   const classpath = join(lib, '*');
-  const log4j = `-Dlog4j.configuration=file:${join(KAFKA_HOME, 'log4j.properties')}`;
+  const log4j = `-Dlog4j2.configurationFile=${join(KAFKA_HOME, 'log4j2.properties')}`;
 
   const format = await run(
     javaCommand(),
@@ -174,7 +191,7 @@ export async function startNativeKafka(options: {
   if (format.code !== 0) {
     throw new InfraError(
       `Kafka could not format its storage in ${dir}:\n${format.output.trim().split('\n').slice(-10).join('\n')}`,
-      'check free disk space; delete infra/kafka/lib to re-resolve the jars',
+      'check free disk space; delete infra/kafka/lib/ to re-resolve the jars',
     );
   }
 
