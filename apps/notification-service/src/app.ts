@@ -1,20 +1,36 @@
+import { fastifySSE } from '@fastify/sse';
+import type { SSEReplyInterface } from '@fastify/sse';
 import Type from 'typebox';
 import type { KafkaConsumer } from '@comms/kafka';
 import type { Pool } from '@comms/postgres';
 import { createHttpApp } from '@comms/service-kit';
 import type { HttpApp, Logger, ReadinessChecks } from '@comms/service-kit';
 import type { Feed } from './feed.js';
-import type { Notification } from './processor.js';
+import type { Notification, SubjectType } from './processor.js';
+
+const Uuid = Type.String({ format: 'uuid' });
 
 const NotificationView = Type.Object({
-  id: Type.String(),
+  id: Type.String({
+    description: 'Increasing; the SSE event id, and what Last-Event-ID resumes after',
+  }),
   eventId: Type.String({ format: 'uuid' }),
   eventType: Type.String(),
   userId: Type.String({ format: 'uuid' }),
   kind: Type.String(),
+  subjectType: Type.Union([Type.Literal('order'), Type.Literal('user')], {
+    description: 'What kind of aggregate the event was about',
+  }),
+  subjectId: Type.Union([Uuid, Type.Null()], {
+    description:
+      "The event's subject (the aggregate id): the order id for order events, the user id for user events. Null only for order confirmations stored before subjects were kept whose order could not be recovered.",
+  }),
+  orderId: Type.Union([Uuid, Type.Null()], {
+    description: 'The order this notification is about; null when it is about a user',
+  }),
   recipientName: Type.String(),
   recipientEmail: Type.String(),
-  subject: Type.String(),
+  subject: Type.String({ description: 'Subject line of the message (text, not an id)' }),
   body: Type.String(),
   createdAt: Type.String({ format: 'date-time' }),
 });
@@ -41,6 +57,8 @@ interface Row {
   event_type: string;
   user_id: string;
   kind: string;
+  subject_type: SubjectType;
+  subject_id: string | null;
   recipient_name: string;
   recipient_email: string;
   subject: string;
@@ -54,12 +72,52 @@ const toView = (r: Row): Notification => ({
   eventType: r.event_type,
   userId: r.user_id,
   kind: r.kind,
+  subjectType: r.subject_type,
+  subjectId: r.subject_id,
+  orderId: r.subject_type === 'order' ? r.subject_id : null,
   recipientName: r.recipient_name,
   recipientEmail: r.recipient_email,
   subject: r.subject,
   body: r.body,
   createdAt: r.created_at.toISOString(),
 });
+
+/** Which notifications a list or a stream shows. */
+interface Filter {
+  readonly userId?: string | undefined;
+  readonly orderId?: string | undefined;
+  /** Only those stored after this id (a resumed stream). */
+  readonly afterId?: string | undefined;
+}
+
+function selectNotifications(
+  pool: Pool,
+  filter: Filter,
+  order: 'newest first' | 'oldest first',
+  limit: number,
+): Promise<Notification[]> {
+  const params: unknown[] = [limit];
+  const where: string[] = [];
+  const param = (value: unknown) => `$${params.push(value)}`;
+  if (filter.userId !== undefined) where.push(`user_id = ${param(filter.userId)}`);
+  if (filter.orderId !== undefined)
+    where.push(`subject_type = 'order' AND subject_id = ${param(filter.orderId)}`);
+  if (filter.afterId !== undefined) where.push(`id > ${param(filter.afterId)}`);
+  return pool
+    .query<Row>(
+      `SELECT id::text, event_id, event_type, user_id, kind, subject_type, subject_id,
+              recipient_name, recipient_email, subject, body, created_at
+         FROM notifications ${where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`}
+        ORDER BY id ${order === 'newest first' ? 'DESC' : 'ASC'} LIMIT $1`,
+      params,
+    )
+    .then((result) => result.rows.map(toView));
+}
+
+/** A comment this often keeps proxies from closing an idle stream. */
+const KEEP_ALIVE_MS = 15_000;
+/** Stored notifications a resumed stream reads from the database at a time. */
+const REPLAY_PAGE = 500;
 
 /** Builds notification-service's HTTP app without listening. */
 export async function buildApp(deps: {
@@ -77,9 +135,10 @@ export async function buildApp(deps: {
     logger: deps.logger,
     readiness: deps.readiness,
   });
-  const UserQuery = Type.Object(
+  const ListQuery = Type.Object(
     {
-      userId: Type.Optional(Type.String({ format: 'uuid' })),
+      userId: Type.Optional(Uuid),
+      orderId: Type.Optional(Uuid),
       limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
     },
     { additionalProperties: false },
@@ -89,63 +148,116 @@ export async function buildApp(deps: {
     '/notifications',
     {
       schema: {
-        summary: 'Latest notifications, newest first, optionally for one user',
-        querystring: UserQuery,
+        summary: 'Latest notifications, newest first, optionally for one user and/or one order',
+        querystring: ListQuery,
         response: { 200: Type.Object({ items: Type.Array(NotificationView) }) },
       },
     },
     async (request) => {
-      const { userId, limit = 50 } = request.query;
-      const result = await deps.pool.query<Row>(
-        `SELECT id::text, event_id, event_type, user_id, kind, recipient_name, recipient_email, subject, body, created_at
-           FROM notifications ${userId === undefined ? '' : 'WHERE user_id = $2'}
-          ORDER BY id DESC LIMIT $1`,
-        userId === undefined ? [limit] : [limit, userId],
-      );
-      return { items: result.rows.map(toView) };
+      const { userId, orderId, limit = 50 } = request.query;
+      return {
+        items: await selectNotifications(deps.pool, { userId, orderId }, 'newest first', limit),
+      };
     },
   );
+
+  // Streams that are open; ended before the server closes. preClose runs
+  // before fastify closes the server, which then waits for every open
+  // connection: a stream still open there holds shutdown until its deadline.
+  const streams = new Set<SSEReplyInterface>();
+  app.addHook('preClose', (done) => {
+    for (const stream of streams) stream.close();
+    done();
+  });
+  // The plugin's heartbeat is the keep-alive comment.
+  await app.register(fastifySSE, { heartbeatInterval: KEEP_ALIVE_MS });
 
   app.get(
     '/notifications/stream',
     {
+      // 'manual': stream whatever the Accept header says, as this route always
+      // did; the plugin's 406 for other media types is not a problem document.
+      sse: 'manual',
       schema: {
-        summary: 'Server-Sent Events: each new notification as it is stored (event: notification)',
+        summary:
+          'Server-Sent Events: each new notification as it is stored (event: notification, id: its id). With Last-Event-ID, the stored ones after that id come first.',
         querystring: Type.Object(
-          { userId: Type.Optional(Type.String({ format: 'uuid' })) },
+          { userId: Type.Optional(Uuid), orderId: Type.Optional(Uuid) },
           { additionalProperties: false },
         ),
+        headers: Type.Object({
+          'last-event-id': Type.Optional(
+            Type.String({
+              pattern: '^[0-9]{0,18}$',
+              description: 'The id of the last event received; resume after it',
+            }),
+          ),
+        }),
       },
     },
-    (request, reply) => {
-      const { userId } = request.query;
-      reply.hijack();
-      const raw = reply.raw;
-      raw.writeHead(200, {
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-cache',
-        connection: 'keep-alive',
-        'x-accel-buffering': 'no',
+    async (request, reply) => {
+      const { userId, orderId } = request.query;
+      const lastEventId = request.headers['last-event-id'];
+      const stream = reply.sse;
+      const wanted = (n: Notification) =>
+        (userId === undefined || n.userId === userId) &&
+        (orderId === undefined || n.orderId === orderId);
+      const send = (n: Notification) =>
+        stream.isConnected
+          ? stream.send({ id: n.id, event: 'notification', data: n })
+          : Promise.resolve();
+
+      // A resumed stream replays what was stored after Last-Event-ID while
+      // live notifications wait in `held`; then the held ones the replay did
+      // not already send follow. Subscribing before reading means nothing
+      // stored meanwhile is missed; `replayed` means nothing is sent twice.
+      const resuming = lastEventId !== undefined && lastEventId !== '';
+      let held: Notification[] | undefined = resuming ? [] : undefined;
+      const replayed = new Set<string>();
+      const unsubscribe = deps.feed.subscribe((n) => {
+        if (!wanted(n)) return;
+        if (held !== undefined) held.push(n);
+        else if (!replayed.has(n.id)) void send(n);
       });
-      raw.write(': connected\n\n');
-      const unsubscribe = deps.feed.subscribe((notification) => {
-        if (userId !== undefined && notification.userId !== userId) return;
-        raw.write(
-          `event: notification\nid: ${notification.id}\ndata: ${JSON.stringify(notification)}\n\n`,
-        );
-      });
-      // A comment every 15 s keeps proxies from closing an idle stream.
-      const keepAlive = setInterval(() => raw.write(': keep-alive\n\n'), 15_000);
-      const end = () => {
-        clearInterval(keepAlive);
+      streams.add(stream);
+      stream.onClose(() => {
         unsubscribe();
-      };
-      request.raw.on('close', end);
-      app.addHook('onClose', (_instance, done) => {
-        end();
-        raw.end();
-        done();
+        streams.delete(stream);
       });
+      // The stream outlives this handler; it ends when the client leaves or the server closes.
+      stream.keepAlive();
+      stream.sendHeaders();
+      // A comment right away hands the client the response head; the plugin
+      // has no call for comments, and would send nothing until the first event.
+      reply.raw.write(': connected\n\n');
+      if (!resuming) return;
+      try {
+        let after = lastEventId;
+        for (;;) {
+          const page = await selectNotifications(
+            deps.pool,
+            { userId, orderId, afterId: after },
+            'oldest first',
+            REPLAY_PAGE,
+          );
+          for (const n of page) {
+            replayed.add(n.id);
+            await send(n);
+          }
+          const last = page.at(-1);
+          if (last === undefined || page.length < REPLAY_PAGE || !stream.isConnected) break;
+          after = last.id;
+        }
+        for (const n of held ?? []) if (!replayed.has(n.id)) await send(n);
+        held = undefined;
+      } catch (error) {
+        // The client reconnects with the same Last-Event-ID and tries again.
+        request.log.warn(
+          { err: error },
+          'replaying stored notifications failed; ending the stream',
+        );
+        stream.close();
+      }
     },
   );
 

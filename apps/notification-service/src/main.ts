@@ -111,6 +111,15 @@ export async function startNotificationService(
     log: logger,
     steps: [
       {
+        // First, so that live streams end at once (their clients reconnect,
+        // elsewhere, with Last-Event-ID) rather than after the consumer has left.
+        name: 'close HTTP, its live streams and the feed',
+        run: async () => {
+          await app.close();
+          await feed.close();
+        },
+      },
+      {
         // Stop fetching, finish the message in hand, commit, leave the group.
         name: 'leave the consumer group',
         run: async () => {
@@ -118,13 +127,6 @@ export async function startNotificationService(
           clearTimeout(joinTimer);
           clearInterval(pendingTimer);
           await consumer?.close();
-        },
-      },
-      {
-        name: 'close HTTP and the live feed',
-        run: async () => {
-          await app.close();
-          await feed.close();
         },
       },
       {

@@ -43,4 +43,38 @@ export const MIGRATIONS: readonly Migration[] = [
     );
     CREATE INDEX pending_events_due ON pending_events (next_attempt_at);`,
   },
+  {
+    version: 2,
+    name: 'what each notification is about: subject type and id',
+    // Rows stored before this version kept no event, so their subject is
+    // recovered from what they did keep: user events are about their user;
+    // payment, cancellation and shipping bodies name the whole order id; an
+    // order confirmation named only an 8-character prefix, which is resolved
+    // when exactly one order of the same user that is already known has it.
+    // Confirmations that stay unresolved keep a NULL subject_id: never guessed.
+    sql: `ALTER TABLE notifications
+      ADD COLUMN subject_type text CHECK (subject_type IN ('order', 'user')),
+      ADD COLUMN subject_id uuid;
+    UPDATE notifications
+       SET subject_type = CASE WHEN event_type LIKE 'order.%' THEN 'order' ELSE 'user' END;
+    UPDATE notifications SET subject_id = user_id WHERE subject_type = 'user';
+    UPDATE notifications
+       SET subject_id = substring(body FROM '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}')::uuid
+     WHERE event_type IN ('order.paid.v1', 'order.cancelled.v1', 'order.shipped.v1');
+    UPDATE notifications AS n
+       SET subject_id = resolved.order_id
+      FROM (SELECT c.id, min(o.subject_id::text)::uuid AS order_id
+              FROM notifications c
+              JOIN notifications o
+                ON o.user_id = c.user_id
+               AND o.subject_type = 'order'
+               AND o.subject_id IS NOT NULL
+               AND left(o.subject_id::text, 8) = substring(c.subject FROM '^Order ([0-9a-f]{8}) confirmed$')
+             WHERE c.event_type = 'order.created.v1' AND c.subject_id IS NULL
+             GROUP BY c.id
+            HAVING count(DISTINCT o.subject_id) = 1) AS resolved
+     WHERE n.id = resolved.id;
+    ALTER TABLE notifications ALTER COLUMN subject_type SET NOT NULL;
+    CREATE INDEX notifications_by_subject ON notifications (subject_id, id);`,
+  },
 ];

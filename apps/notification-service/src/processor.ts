@@ -11,11 +11,34 @@ export interface Notification {
   readonly eventType: string;
   readonly userId: string;
   readonly kind: string;
+  /** What kind of aggregate the event was about. */
+  readonly subjectType: SubjectType;
+  /**
+   * The event's subject, the aggregate id: the order's id for order events,
+   * the user's for user events. Null only for an order confirmation stored
+   * before subjects were kept whose order could not be recovered.
+   */
+  readonly subjectId: string | null;
+  /** The order this notification is about; null when it is about a user. */
+  readonly orderId: string | null;
   readonly recipientName: string;
   readonly recipientEmail: string;
   readonly subject: string;
   readonly body: string;
   readonly createdAt: string;
+}
+
+/** The kinds of aggregate that events are about. */
+export type SubjectType = 'order' | 'user';
+
+/**
+ * The aggregate an event is about. By contract that is the event's
+ * `subject`; it is taken from `data`, which the event schema checks is a uuid.
+ */
+function subjectOf(event: AnyEvent): { type: SubjectType; id: string } {
+  return 'orderId' in event.data
+    ? { type: 'order', id: event.data.orderId }
+    : { type: 'user', id: event.data.userId };
 }
 
 /** The Postgres channel on which new notifications are announced (for SSE on every instance). */
@@ -93,14 +116,17 @@ export function createProcessor(deps: {
     await client.query('DELETE FROM pending_events WHERE event_id = $1', [event.id]);
     const message = compose(event, to);
     if (message === undefined) return true;
+    const about = subjectOf(event);
     const inserted = await client.query<{ id: string; created_at: Date }>(
-      `INSERT INTO notifications (event_id, event_type, user_id, kind, recipient_name, recipient_email, subject, body)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id::text, created_at`,
+      `INSERT INTO notifications (event_id, event_type, user_id, kind, subject_type, subject_id, recipient_name, recipient_email, subject, body)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id::text, created_at`,
       [
         event.id,
         event.type,
         to.userId,
         message.kind,
+        about.type,
+        about.id,
         to.name,
         to.email,
         message.subject,
@@ -114,6 +140,9 @@ export function createProcessor(deps: {
       eventType: event.type,
       userId: to.userId,
       kind: message.kind,
+      subjectType: about.type,
+      subjectId: about.id,
+      orderId: about.type === 'order' ? about.id : null,
       recipientName: to.name,
       recipientEmail: to.email,
       subject: message.subject,
