@@ -84,6 +84,22 @@ describe('supervise', () => {
     expect(log).toContain(`demo-service restarted (pid ${String(back)})`);
   });
 
+  it('given a ready service that fails with code 1, then the report names the code and the line it printed last', async () => {
+    const { log } = await supervised({
+      restart: { attempts: 3, baseDelayMs: 50, stableMs: 1_000 },
+      script: (n) =>
+        n === 1
+          ? `${SERVER}\nsetTimeout(() => { console.error('fatal: lost the database'); process.exit(1); }, 300);`
+          : SERVER,
+    });
+    const report = await waitFor(() => log.find((line) => line.includes('unexpectedly')), {
+      timeoutMs: 10_000,
+      message: 'the exit was not reported',
+    });
+    expect(report).toMatch(/^demo-service \(pid \d+\) exited with code 1 unexpectedly/);
+    expect(report?.split('\n').at(-1)).toBe('  fatal: lost the database');
+  });
+
   it('given a service that dies with code 3 right after every restart, then it gives up after the allowed tries', async () => {
     const started = Date.now();
     const { service, log, launches } = await supervised({
@@ -121,7 +137,7 @@ describe('supervise', () => {
     });
     const code = await service.stop('SIGKILL');
     expect(code).toBeNull();
-    // A crash is handled on the same 'exit' event stop waits for: by now a
+    // A crash is handled on the same 'close' event stop waits for: by now a
     // restart would have been logged and launched.
     expect(log.filter((line) => /unexpectedly|restarting/.test(line))).toEqual([]);
     expect(launches()).toBe(1);

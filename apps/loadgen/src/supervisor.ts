@@ -56,7 +56,8 @@ export interface Supervised {
   start(extraEnv?: Readonly<Record<string, string>>): Promise<void>;
   /**
    * Stops it on purpose: it is not restarted, and a restart under way is
-   * called off. Resolves with the exit code (SIGKILL after 15 s).
+   * called off. Resolves with the exit code once its output is read
+   * (SIGKILL after 15 s).
    */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
   /**
@@ -129,7 +130,8 @@ export function supervise(options: SuperviseOptions): Supervised {
     };
     child.stdout?.on('data', onData);
     child.stderr?.on('data', onData);
-    child.once('exit', (code, signal) => {
+    // 'close' comes after the last output is read: the line that explains a crash is often the last.
+    child.once('close', (code, signal) => {
       if (partial !== '') onData(Buffer.from('\n'));
       if (running.has(child) && !stopped.has(child)) crashed(child, code, signal, lines);
     });
@@ -204,7 +206,7 @@ export function supervise(options: SuperviseOptions): Supervised {
     stopped.add(child);
     return new Promise((resolve) => {
       const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-      child.once('exit', (code) => {
+      child.once('close', (code) => {
         clearTimeout(timer);
         resolve(code);
       });
