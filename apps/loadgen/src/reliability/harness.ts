@@ -35,6 +35,8 @@ export interface Attempt {
 /** A running order load; `stop` waits for the requests in flight. */
 export interface OrderLoad {
   readonly attempts: readonly Attempt[];
+  /** Milliseconds since the load started: the clock of {@link Attempt.at}. */
+  elapsed(): number;
   /** Sends `count` more requests at once, recorded like the others. */
   burst(count: number): void;
   stop(): Promise<Attempt[]>;
@@ -118,6 +120,7 @@ export function startOrderLoad(options: {
   const timer = setInterval(send, 1000 / options.perSecond);
   return {
     attempts,
+    elapsed: () => performance.now() - started,
     burst(count) {
       for (let i = 0; i < count; i++) send();
     },
