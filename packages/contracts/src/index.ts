@@ -1,5 +1,13 @@
 export { formatMoney, MONEY_PATTERN, parseMoney } from './money.js';
 export {
+  findUnstorableText,
+  formatFieldPath,
+  STORABLE_TEXT_PATTERN,
+  Text,
+  unstorableReason,
+} from './text.js';
+export type { UnstorableText } from './text.js';
+export {
   CLOUDEVENTS_CONTENT_TYPE,
   createEvent,
   EVENT_CATALOG,

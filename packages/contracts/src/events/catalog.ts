@@ -1,6 +1,7 @@
 import Type from 'typebox';
 import type { Static, TSchema } from 'typebox';
 import { MONEY_PATTERN } from '../money.js';
+import { Text } from '../text.js';
 
 /**
  * Every Kafka event the system publishes, one schema per type and version.
@@ -17,7 +18,8 @@ import { MONEY_PATTERN } from '../money.js';
 const Uuid = Type.String({ format: 'uuid' });
 const Timestamp = Type.String({ format: 'date-time' });
 const Money = Type.String({ pattern: MONEY_PATTERN });
-const NonEmpty = Type.String({ minLength: 1, maxLength: 200 });
+// Free text is storable text (no NUL, no unpaired surrogate): see ../text.ts.
+const NonEmpty = Text({ minLength: 1, maxLength: 200 });
 
 const OrderLine = Type.Object({
   productId: NonEmpty,
@@ -61,7 +63,7 @@ export const OrderPaidV1 = Type.Object({
 export const OrderCancelledV1 = Type.Object({
   orderId: Uuid,
   userId: Uuid,
-  reason: Type.String({ maxLength: 500 }),
+  reason: Text({ maxLength: 500 }),
   cancelledAt: Timestamp,
 });
 

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import Type from 'typebox';
 import { Compile } from 'typebox/compile';
 import type { Validator } from 'typebox/compile';
+import { findUnstorableText, formatFieldPath, Text } from '../text.js';
 import { EVENT_CATALOG } from './catalog.js';
 import type { AnyEvent, CloudEvent, EventData, EventType } from './catalog.js';
 
@@ -26,18 +27,20 @@ export class EventValidationError extends Error {
   }
 }
 
-const Envelope = Type.Object({
+/** The CloudEvents envelope every event has, whatever its type; `data` is checked by type. */
+export const EventEnvelope = Type.Object({
   specversion: Type.Literal('1.0'),
-  id: Type.String({ minLength: 1, maxLength: 200 }),
-  source: Type.String({ minLength: 1, maxLength: 500 }),
+  id: Text({ minLength: 1, maxLength: 200 }),
+  source: Text({ minLength: 1, maxLength: 500 }),
   type: Type.String({ pattern: '^[a-z]+(\\.[a-z]+)+\\.v[0-9]+$' }),
   time: Type.String({ format: 'date-time' }),
-  subject: Type.String({ minLength: 1, maxLength: 200 }),
+  subject: Text({ minLength: 1, maxLength: 200 }),
   datacontenttype: Type.Optional(Type.Literal('application/json')),
   data: Type.Object({}),
 });
 
-const envelope = Compile(Envelope);
+const envelope = Compile(EventEnvelope);
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const dataValidators = new Map<string, Validator>(
   Object.entries(EVENT_CATALOG).map(([type, entry]) => [type, Compile(entry.data)]),
 );
@@ -80,7 +83,13 @@ function firstError(
 export function parseEvent(input: unknown): AnyEvent {
   let value: unknown = input;
   if (typeof input === 'string' || input instanceof Uint8Array) {
-    const text = typeof input === 'string' ? input : Buffer.from(input).toString('utf8');
+    let text: string;
+    try {
+      // Strict: bytes that are not UTF-8 would otherwise turn into U+FFFD unnoticed.
+      text = typeof input === 'string' ? input : utf8.decode(input);
+    } catch {
+      throw new EventValidationError('not-json', '', 'not JSON: the bytes are not UTF-8 text');
+    }
     try {
       value = JSON.parse(text);
     } catch (error) {
@@ -89,6 +98,16 @@ export function parseEvent(input: unknown): AnyEvent {
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new EventValidationError('envelope', '', 'a CloudEvent must be a JSON object');
+  }
+  // Before the schemas, so the reason is plain and unknown fields are searched too.
+  const unstorable = findUnstorableText(value);
+  if (unstorable !== undefined) {
+    const inData = unstorable.path[0] === 'data';
+    throw new EventValidationError(
+      inData ? 'data' : 'envelope',
+      formatFieldPath('', unstorable.path),
+      unstorable.reason,
+    );
   }
   if (!envelope.Check(value)) firstError(envelope, value, '', 'envelope');
   const { type, data } = value as { type: string; data: unknown };

@@ -77,6 +77,51 @@ describe('parseEvent rejects invalid events with the field at fault', () => {
     expect(error.field).toBe('data.items[1].price');
   });
 
+  it.each<[string, (e: Record<string, unknown>) => unknown, string, string, RegExp]>([
+    [
+      'NUL in a name',
+      (e) => ({ ...e, data: { ...(e['data'] as object), name: 'a\u0000b' } }),
+      'data',
+      'data.name',
+      /NUL \(U\+0000\)/,
+    ],
+    [
+      'a lone surrogate in the subject',
+      (e) => ({ ...e, subject: 'x\ud800' }),
+      'envelope',
+      'subject',
+      /unpaired surrogate/,
+    ],
+    [
+      'NUL in a field name of data',
+      (e) => ({ ...e, data: { ...(e['data'] as object), 'x\u0000': 1 } }),
+      'data',
+      'data.x\\u0000',
+      /field name/,
+    ],
+    [
+      'NUL in a field it does not know',
+      (e) => ({ ...e, extension: ['ok', 'a\u0000'] }),
+      'envelope',
+      'extension[1]',
+      /NUL/,
+    ],
+  ])('refuses text PostgreSQL cannot store: %s', async (_label, mutate, problem, field, reason) => {
+    const error = rejection(mutate(await fixture('user.registered.v1')));
+    expect(error.problem).toBe(problem);
+    expect(error.field).toBe(field);
+    expect(error.reason).toMatch(reason);
+  });
+
+  it('refuses bytes that are not UTF-8 instead of reading U+FFFD', async () => {
+    const text = JSON.stringify(await fixture('user.registered.v1')).replace('Ada', 'A\u0001a');
+    const bytes = Buffer.from(text);
+    bytes[bytes.indexOf(1)] = 0xff;
+    const error = rejection(bytes);
+    expect(error.problem).toBe('not-json');
+    expect(error.reason).toMatch(/not UTF-8/);
+  });
+
   it('accepts fields it does not know in data (additive changes do not break consumers)', async () => {
     const event = await fixture('order.shipped.v1');
     const data = { ...(event['data'] as object), carrier: 'parcel-co' };

@@ -12,6 +12,7 @@ export type { AnyEvent, CloudEvent, EventData, EventType } from './catalog.js';
 export {
   CLOUDEVENTS_CONTENT_TYPE,
   createEvent,
+  EventEnvelope,
   EventValidationError,
   parseEvent,
   topicOf,
