@@ -19,6 +19,7 @@ import {
 import type { Histogram, Span } from '@comms/telemetry';
 import { HealthImplementation } from 'grpc-health-check';
 import { AppError, toGrpcError } from './errors.js';
+import { protoFieldName, unstorableTextError } from './text.js';
 import { addReflection, HEALTH_SERVICE } from './reflection.js';
 
 /** Largest gRPC message accepted, in bytes: 1 MiB. Larger ones get RESOURCE_EXHAUSTED. */
@@ -152,6 +153,9 @@ export function unary<Req, Res>(
   ) => void,
 ) => void {
   return (call, callback) => {
+    // Text PostgreSQL cannot store is the caller's mistake, in whichever field.
+    const refused = unstorableTextError(call.request, { fieldName: protoFieldName });
+    if (refused !== undefined) return callback(toGrpcError(refused));
     handler(call.request).then(
       (response) => callback(null, response),
       (error: unknown) => {

@@ -9,6 +9,7 @@ import type {
   FastifyBaseLogger,
   FastifyError,
   FastifyInstance,
+  FastifyReply,
   RawReplyDefaultExpression,
   RawRequestDefaultExpression,
   RawServerDefault,
@@ -17,6 +18,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { serveMetrics, setHttpRoute } from '@comms/telemetry';
 import { AppError, toProblem } from './errors.js';
 import type { FieldViolation } from './errors.js';
+import { undecodableQueryError, unstorableTextError } from './text.js';
 
 /** A fastify instance whose route schemas are TypeBox types. */
 export type HttpApp = FastifyInstance<
@@ -79,6 +81,20 @@ function violationsOf(error: FastifyError): FieldViolation[] {
   });
 }
 
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** A problem document for errors fastify or Node answer before a route runs. */
+function earlyProblem(status: number, detail: string, instance?: string): string {
+  return JSON.stringify({
+    type: 'about:blank',
+    title: status === 431 ? 'Request headers too large' : 'Bad request',
+    status,
+    detail,
+    code: 'INVALID_ARGUMENT',
+    ...(instance === undefined ? {} : { instance }),
+  });
+}
+
 /** Paths a rate limit never counts: probes, scrapes, the API description. */
 const UNLIMITED = /^\/(healthz|readyz|metrics|docs)(\/|\?|$)/;
 
@@ -95,7 +111,59 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
     bodyLimit: options.bodyLimit ?? 64 * 1024,
     return503OnClosing: true,
     forceCloseConnections: false,
+    // A path that is not percent-encoded UTF-8 (`/users/%ED%A0%80`): a problem document too.
+    frameworkErrors: (error, request, reply) => {
+      void (reply as FastifyReply)
+        .status(400)
+        .type('application/problem+json')
+        .send(earlyProblem(400, error.message, request.url));
+    },
+    // Requests Node's parser refuses (a NUL in a header, a broken request line).
+    clientErrorHandler: (error: Error & { code?: string }, socket) => {
+      if (error.code === 'ECONNRESET' || !socket.writable) {
+        socket.destroy(error);
+        return;
+      }
+      const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+      const body = earlyProblem(
+        status,
+        `the request is not valid HTTP/1.1 (${error.code ?? 'parse error'}); header values may not contain NUL or other control characters`,
+      );
+      socket.end(
+        `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
+          `content-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      );
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // JSON bodies are decoded strictly: bytes that are not UTF-8 would otherwise
+  // become U+FFFD unnoticed. The JSON itself is read by fastify's own parser.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    let text: string;
+    try {
+      text = utf8.decode(body as Buffer);
+    } catch {
+      done(new AppError('INVALID_ARGUMENT', 'the body is not UTF-8 text; send JSON as UTF-8'));
+      return;
+    }
+    void parseJson(request, text, done);
+  });
+
+  // Text PostgreSQL cannot store (NUL, an unpaired surrogate) is refused in
+  // every part of every request, before the route's schema, naming the field.
+  app.addHook('preValidation', (request, _reply, done) => {
+    const refused =
+      undecodableQueryError(request.url) ??
+      unstorableTextError({
+        params: request.params,
+        querystring: request.query,
+        headers: request.headers,
+        body: request.body,
+      });
+    done(refused);
+  });
 
   const strict = makeAjv(false);
   const coercing = makeAjv(true);
