@@ -1,5 +1,5 @@
 import Type from 'typebox';
-import { MONEY_PATTERN } from '@comms/contracts';
+import { MONEY_PATTERN, Text } from '@comms/contracts';
 import { AppError, createHttpApp, ProblemSchema } from '@comms/service-kit';
 import type { HttpApp, Logger, ReadinessChecks } from '@comms/service-kit';
 import type { OrderView, Orders } from './orders.js';
@@ -12,7 +12,7 @@ const Status = Type.Union([
 ]);
 const Item = Type.Object(
   {
-    productId: Type.String({ minLength: 1, maxLength: 100 }),
+    productId: Text({ minLength: 1, maxLength: 100 }),
     quantity: Type.Integer({ minimum: 1, maximum: 10_000 }),
     price: Type.String({
       pattern: MONEY_PATTERN,
@@ -42,7 +42,7 @@ const VersionBody = Type.Object(
 const CancelBody = Type.Object(
   {
     expectedVersion: Type.Optional(Type.Integer({ minimum: 1 })),
-    reason: Type.Optional(Type.String({ maxLength: 500 })),
+    reason: Type.Optional(Text({ maxLength: 500 })),
   },
   { additionalProperties: false },
 );
@@ -106,7 +106,7 @@ export async function buildApp(deps: {
       schema: {
         summary: 'Place an order (Idempotency-Key honoured)',
         headers: Type.Object({
-          'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+          'idempotency-key': Type.Optional(Text({ minLength: 1, maxLength: 200 })),
         }),
         body: Type.Object(
           {
@@ -218,7 +218,7 @@ export async function buildApp(deps: {
         schema: {
           summary: `${action[0]?.toUpperCase()}${action.slice(1)} an order`,
           params: IdParams,
-          headers: Type.Object({ 'if-match': Type.Optional(Type.String({ maxLength: 40 })) }),
+          headers: Type.Object({ 'if-match': Type.Optional(Text({ maxLength: 40 })) }),
           body: action === 'cancel' ? CancelBody : (VersionBody as unknown as typeof CancelBody),
           response: { 200: OrderBody, ...errors },
         },

@@ -1,4 +1,5 @@
 import Type from 'typebox';
+import { Text } from '@comms/contracts';
 import { createHttpApp, ProblemSchema } from '@comms/service-kit';
 import type { HttpApp, Logger, ReadinessChecks } from '@comms/service-kit';
 import { MAX_PAGE } from './users.js';
@@ -46,7 +47,7 @@ export async function buildApp(deps: {
         summary: 'Register a user',
         body: Type.Object(
           {
-            name: Type.String({ minLength: 1, maxLength: 100 }),
+            name: Text({ minLength: 1, maxLength: 100 }),
             email: Type.String({ format: 'email', maxLength: 254 }),
           },
           { additionalProperties: false },
@@ -74,7 +75,7 @@ export async function buildApp(deps: {
         querystring: Type.Object(
           {
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE, default: 20 })),
-            cursor: Type.Optional(Type.String({ maxLength: 100 })),
+            cursor: Type.Optional(Text({ maxLength: 100 })),
           },
           { additionalProperties: false },
         ),

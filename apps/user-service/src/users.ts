@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { CLOUDEVENTS_CONTENT_TYPE, createEvent, TOPICS } from '@comms/contracts';
+import { CLOUDEVENTS_CONTENT_TYPE, createEvent, TOPICS, unstorableReason } from '@comms/contracts';
 import type { AnyEvent } from '@comms/contracts';
 import { enqueue } from '@comms/outbox';
 import { withTransaction } from '@comms/postgres';
@@ -48,6 +48,14 @@ function checkNewUser(input: { name: string; email: string }): { name: string; e
   const name = input.name.trim();
   const email = input.email.trim();
   const violations: FieldViolation[] = [];
+  // PostgreSQL cannot store NUL or unpaired surrogates: see @comms/contracts' text rule.
+  for (const [field, text] of [
+    ['name', name],
+    ['email', email],
+  ] as const) {
+    const reason = unstorableReason(text);
+    if (reason !== undefined) violations.push({ field, message: reason });
+  }
   if (name.length < 1 || name.length > 100)
     violations.push({ field: 'name', message: 'must be 1-100 characters' });
   if (email.length > 254 || !EMAIL.test(email))

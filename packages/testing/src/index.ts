@@ -6,3 +6,18 @@ export { listGrpcServices } from './grpc.js';
 export { readSpans, waitForSpans } from './spans.js';
 export type { SpanRecord } from './spans.js';
 export { buf, grpcurl, GRPCURL_MODULE, GRPCURL_VERSION } from './tools.js';
+export {
+  asLoneSurrogate,
+  callWithBytes,
+  camelPath,
+  encodeUrlText,
+  grpcTextInputs,
+  methodOf,
+  restRequest,
+  restTextInputs,
+  stringFields,
+  SURROGATE_MARKER,
+  UNSTORABLE_TEXT,
+  withValueAt,
+} from './text-inputs.js';
+export type { FieldPath, RestRequestParts, RestTextInput } from './text-inputs.js';

@@ -1,3 +1,4 @@
+import { unstorableReason } from '@comms/contracts';
 import { AppError } from '@comms/service-kit';
 import type { FieldViolation } from '@comms/service-kit';
 import type { Order, OrderEvent, OrderLine } from './order.js';
@@ -39,7 +40,10 @@ function checkItems(items: readonly OrderLine[]): void {
   if (items.length > MAX_ITEMS)
     violations.push({ field: 'items', message: `must have at most ${MAX_ITEMS} items` });
   items.forEach((item, i) => {
-    if (item.productId.trim() === '' || item.productId.length > 100) {
+    const unstorable = unstorableReason(item.productId);
+    if (unstorable !== undefined) {
+      violations.push({ field: `items[${i}].productId`, message: unstorable });
+    } else if (item.productId.trim() === '' || item.productId.length > 100) {
       violations.push({ field: `items[${i}].productId`, message: 'must be 1-100 characters' });
     }
     if (!Number.isInteger(item.quantity) || item.quantity < 1 || item.quantity > MAX_QUANTITY) {
@@ -118,6 +122,12 @@ export function decide(command: OrderCommand, state: Order): OrderEvent[] {
       if (state.status === 'CANCELLED') notAllowed(`order ${state.orderId} is already cancelled`);
       if (state.status === 'SHIPPED')
         notAllowed(`order ${state.orderId} has shipped and cannot be cancelled`);
+      const unstorable = unstorableReason(command.data.reason);
+      if (unstorable !== undefined) {
+        throw new AppError('INVALID_ARGUMENT', `reason ${unstorable}`, [
+          { field: 'reason', message: unstorable },
+        ]);
+      }
       if (command.data.reason.length > 500) {
         throw new AppError('INVALID_ARGUMENT', 'reason must be at most 500 characters', [
           { field: 'reason', message: 'must be at most 500 characters' },
