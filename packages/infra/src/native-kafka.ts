@@ -20,6 +20,8 @@ import type { ServerControl } from './process-util.js';
 /** Apache Kafka (KRaft, one node) run by the local Java from Maven-resolved jars. */
 export interface NativeKafka extends ServerControl {
   readonly brokers: string;
+  /** The Apache Kafka release running, from its jar (for example 4.2.1). */
+  readonly version: string;
   /** The broker's process id; a restart changes it. */
   readonly pid: number;
   readonly logFile: string;
@@ -272,8 +274,10 @@ export async function startNativeKafka(options: {
     throw error;
   }
 
+  const jar = (await readdir(lib)).find((f) => /^kafka_2\.13-.*\.jar$/.test(f)) ?? '';
   return {
     brokers,
+    version: /^kafka_2\.13-(.+)\.jar$/.exec(jar)?.[1] ?? 'unknown',
     get pid() {
       return pid;
     },

@@ -6,6 +6,7 @@ import { createKafka, parseBrokers } from '@comms/kafka';
 import { parseDatabaseUrl, redactDatabaseUrl } from '@comms/postgres';
 import {
   containerRuntimeAvailable,
+  IMAGES,
   startContainerKafka,
   startContainerPostgres,
 } from './containers.js';
@@ -40,6 +41,8 @@ export interface ServerInfo {
   readonly source: InfraSource;
   /** Milliseconds from start until it answered. */
   readonly readyMs: number;
+  /** The server's release, where this project chose it (native and containers). */
+  readonly version?: string;
   /** OS process id, for native servers. */
   readonly pid?: number;
   readonly logFile?: string;
@@ -204,7 +207,11 @@ export async function startInfra(options: StartInfraOptions): Promise<RunningInf
       const server = await startContainerKafka();
       return {
         url: server.address,
-        info: { source: 'containers', readyMs: Date.now() - started },
+        info: {
+          source: 'containers',
+          readyMs: Date.now() - started,
+          version: IMAGES.kafka.replace(/^.*:/, ''),
+        },
         stop: () => server.stop(),
       };
     }
@@ -219,6 +226,7 @@ export async function startInfra(options: StartInfraOptions): Promise<RunningInf
       info: {
         source: 'native',
         readyMs: Date.now() - started,
+        version: server.version,
         pid: server.pid,
         logFile: server.logFile,
         control: server,
@@ -253,7 +261,7 @@ export function describeInfra(infra: RunningInfra): string[] {
   const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
   return [
     `PostgreSQL ready in ${seconds(infra.postgres.readyMs)} (${infra.postgres.source}): ${redactDatabaseUrl(infra.databaseUrl)}`,
-    `Kafka      ready in ${seconds(infra.kafka.readyMs)} (${infra.kafka.source}): ${infra.kafkaBrokers}`,
+    `Kafka      ready in ${seconds(infra.kafka.readyMs)} (${infra.kafka.source}${infra.kafka.version === undefined ? '' : ` ${infra.kafka.version}`}): ${infra.kafkaBrokers}`,
   ];
 }
 

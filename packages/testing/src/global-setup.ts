@@ -12,8 +12,12 @@ declare module 'vitest' {
  * Vitest global setup for packages whose tests need PostgreSQL and Kafka.
  * Takes a lease on the run's shared servers (starting them if this is the
  * first package to ask) and gives it back when the package's tests end.
+ * The unit tier (`test:unit`, COMMS_TEST_TIER=unit) starts nothing: a unit
+ * test that asks for infra fails with testInfra()'s message.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  // The test runner's own switch, set by the test:unit scripts, not service configuration.
+  if (process.env['COMMS_TEST_TIER'] === 'unit') return () => Promise.resolve();
   try {
     const infra = await acquireSharedInfra({ log: (line) => console.log(`[infra] ${line}`) });
     project.provide('commsInfra', {
