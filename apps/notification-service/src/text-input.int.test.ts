@@ -1,0 +1,261 @@
+import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatFieldPath } from '@comms/contracts';
+import { EVENT_CATALOG, EventEnvelope } from '@comms/contracts/events';
+import type { EventType } from '@comms/contracts/events';
+import { findFreePort } from '@comms/infra';
+import { createKafka } from '@comms/kafka';
+import type { IncomingMessage, KafkaClient, KafkaConsumer, KafkaProducer } from '@comms/kafka';
+import { createPool, migrate } from '@comms/postgres';
+import type { Pool } from '@comms/postgres';
+import { createLogger } from '@comms/service-kit';
+import type { HttpApp } from '@comms/service-kit';
+import {
+  createTestDatabase,
+  restRequest,
+  restTextInputs,
+  stringFields,
+  testInfra,
+  uniqueName,
+  UNSTORABLE_TEXT,
+  waitFor,
+  withValueAt,
+} from '@comms/testing';
+import type { FieldPath, RestRequestParts, TestDatabase } from '@comms/testing';
+import { buildApp } from './app.js';
+import { DLQ_HEADERS, startConsumer } from './consumer.js';
+import { createFeed } from './feed.js';
+import type { Feed } from './feed.js';
+import { MIGRATIONS } from './migrations.js';
+import { createProcessor } from './processor.js';
+import { createRecipients } from './recipients.js';
+
+/**
+ * Every text field of every event type (the envelope and each type's data,
+ * found from the schemas) refuses text PostgreSQL cannot store: published to
+ * a real topic, the event reaches the dead-letter topic as `invalid`, named
+ * by its field, on the first try. The processor is the real one, so without
+ * the rule the event would be handled and its text would reach the database.
+ * The REST inputs, found from the OpenAPI document, answer 400 naming the field.
+ */
+
+const logger = createLogger('notification-text-test', 'silent');
+// The sample of each event type that the contracts package keeps, beside its dist/.
+const FIXTURES = new URL(
+  '../fixtures/events/',
+  pathToFileURL(createRequire(import.meta.url).resolve('@comms/contracts')),
+);
+const topics = {
+  users: uniqueName('text-users'),
+  orders: uniqueName('text-orders'),
+  dlq: uniqueName('text-dlq'),
+};
+const group = uniqueName('text-notifications');
+
+let db: TestDatabase;
+let pool: Pool;
+let kafka: KafkaClient;
+let producer: KafkaProducer;
+let consumer: KafkaConsumer;
+let feed: Feed;
+let app: HttpApp;
+
+beforeAll(async () => {
+  db = await createTestDatabase('notification_text');
+  pool = createPool({ url: db.url });
+  await migrate(pool, MIGRATIONS);
+  kafka = createKafka({ brokers: testInfra().kafkaBrokers.split(','), clientId: 'text-test' });
+  const admin = await kafka.admin();
+  await admin.ensureTopics(Object.values(topics).map((topic) => ({ topic, partitions: 3 })));
+  await admin.close();
+  producer = await kafka.producer();
+  // Nobody answers there: these events never need a contact looked up.
+  const recipients = createRecipients({
+    pool,
+    userServiceUrl: `http://127.0.0.1:${await findFreePort()}`,
+    timeoutMs: 200,
+  });
+  consumer = await startConsumer({
+    kafka,
+    producer,
+    processor: createProcessor({ pool, recipients }),
+    logger,
+    config: {
+      group,
+      topics: [topics.users, topics.orders],
+      dlqTopic: topics.dlq,
+      maxAttempts: 3,
+      retryBaseMs: 20,
+      sessionTimeoutMs: 6_000,
+    },
+  });
+  await waitFor(() => (consumer.joined() ? true : undefined), {
+    timeoutMs: 30_000,
+    message: 'consumer did not join',
+  });
+  feed = createFeed({ databaseUrl: db.url, logger });
+  app = await buildApp({ pool, feed, consumer: () => consumer, group, logger, readiness: {} });
+}, 90_000);
+
+afterAll(async () => {
+  await app.close();
+  await feed.close();
+  await consumer.close();
+  await producer.close();
+  await pool.end();
+  await db.drop();
+});
+
+interface Case {
+  readonly key: string;
+  readonly type: EventType;
+  readonly path: FieldPath;
+  readonly kind: string;
+  readonly value: Buffer;
+}
+
+/** Every text field, for every event type: the envelope's and the type's own data. */
+const fields = (Object.keys(EVENT_CATALOG) as EventType[]).flatMap((type) =>
+  [
+    ...stringFields(EventEnvelope).filter((path) => path[0] !== 'data'),
+    ...stringFields(EVENT_CATALOG[type].data, ['data']),
+  ].map((path) => ({ type, path })),
+);
+
+async function cases(): Promise<Case[]> {
+  const all: Case[] = [];
+  for (const { type, path } of fields) {
+    const fixture = JSON.parse(await readFile(new URL(`${type}.json`, FIXTURES), 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    for (const [kind, text] of Object.entries(UNSTORABLE_TEXT)) {
+      // A fresh id each, so the consumer's deduplication never hides one.
+      const event = withValueAt({ ...fixture, id: randomUUID() }, path, text);
+      all.push({
+        key: `text-${all.length}`,
+        type,
+        path,
+        kind,
+        value: Buffer.from(JSON.stringify(event)),
+      });
+    }
+  }
+  return all;
+}
+
+describe('events with text PostgreSQL cannot store', () => {
+  it('covers the text fields of every event type', () => {
+    const named = fields.map(({ type, path }) => `${type} ${formatFieldPath('', path)}`);
+    expect(named).toEqual(
+      expect.arrayContaining([
+        'user.registered.v1 data.name',
+        'order.created.v1 data.items[0].productId',
+        'order.cancelled.v1 data.reason',
+        'order.shipped.v1 subject',
+      ]),
+    );
+    for (const type of Object.keys(EVENT_CATALOG))
+      expect(named.filter((n) => n.startsWith(`${type} data.`)).length, type).toBeGreaterThan(0);
+  });
+
+  it('dead-letters each as invalid, naming the field, without a retry', async () => {
+    const all = await cases();
+    for (const c of all) {
+      const topic = EVENT_CATALOG[c.type].topic === 'users' ? topics.users : topics.orders;
+      await producer.send(topic, [{ key: c.key, value: c.value }]);
+    }
+    const received = new Map<string, IncomingMessage>();
+    const reader = await kafka.consumer({ groupId: uniqueName('text-dlq'), topics: [topics.dlq] });
+    await reader.run((message) => {
+      if (message.key !== null) received.set(message.key, message);
+      return Promise.resolve();
+    });
+    try {
+      await waitFor(() => (received.size >= all.length ? true : undefined), {
+        timeoutMs: 60_000,
+        message: `not every one of the ${all.length} events was dead-lettered`,
+      });
+    } finally {
+      await reader.close();
+    }
+    for (const c of all) {
+      const headers = received.get(c.key)?.headers ?? {};
+      const label = `${c.type} ${formatFieldPath('', c.path)} ${c.kind}`;
+      expect(headers[DLQ_HEADERS.reason], label).toBe('invalid');
+      const problem = c.path[0] === 'data' ? 'data' : 'envelope';
+      expect(headers[DLQ_HEADERS.error], label).toMatch(
+        new RegExp(
+          `^${problem}: ${formatFieldPath('', c.path).replace(/[.[\]]/g, '\\$&')}: must not contain ${c.kind === 'NUL' ? 'NUL' : 'an unpaired surrogate'}`,
+        ),
+      );
+    }
+    // Nothing of them was stored.
+    const stored = await pool.query('SELECT count(*)::int AS n FROM notifications');
+    expect(stored.rows[0]).toEqual({ n: 0 });
+  }, 120_000);
+});
+
+// The routes' own description, read before the tests are collected: the
+// document needs the routes, not a database or a broker.
+const openApi = await (async () => {
+  const built = await buildApp({
+    pool: {} as Pool,
+    feed: {} as Feed,
+    consumer: () => undefined,
+    group: 'doc',
+    logger,
+    readiness: {},
+  });
+  const document: unknown = (await built.inject({ method: 'GET', url: '/docs/json' })).json();
+  await built.close();
+  return document;
+})();
+
+describe('REST text inputs', () => {
+  const { operations, inputs } = restTextInputs(openApi);
+  const userId = randomUUID();
+  const REST_BASELINES: Record<string, RestRequestParts> = {
+    'GET /notifications': { querystring: { userId } },
+    'GET /notifications/stream': { querystring: { userId } },
+    'GET /consumer/lag': {},
+  };
+
+  it('has a baseline for every operation and finds text inputs', () => {
+    expect(Object.keys(REST_BASELINES).sort()).toEqual([...operations].sort());
+    expect(inputs.map((i) => `${i.operation} ${formatFieldPath(i.part, i.path)}`)).toEqual(
+      expect.arrayContaining(['GET /notifications querystring.orderId']),
+    );
+  });
+
+  const cases = inputs.flatMap((input) =>
+    Object.entries(UNSTORABLE_TEXT).map(([kind, text]) => ({ ...input, kind, text })),
+  );
+  it.each(cases)(
+    '$operation refuses $kind in $part $path',
+    async ({ operation, part, path, kind, text }) => {
+      const baseline = REST_BASELINES[operation] ?? {};
+      const broken = { ...baseline, [part]: withValueAt(baseline[part] ?? {}, path, text) };
+      const response = await app.inject(restRequest(operation, broken));
+      expect(response.statusCode).toBe(400);
+      expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+      const problem = response.json<{
+        code: string;
+        errors?: { field: string; message: string }[];
+      }>();
+      expect(problem.code).toBe('INVALID_ARGUMENT');
+      expect(problem.errors?.[0]?.field).toBe(formatFieldPath(part, path));
+      const inUrl = part === 'querystring';
+      expect(problem.errors?.[0]?.message).toMatch(
+        inUrl && kind === 'lone surrogate'
+          ? /percent-encoded UTF-8/
+          : kind === 'NUL'
+            ? /NUL \(U\+0000\)/
+            : /unpaired surrogate/,
+      );
+    },
+  );
+});
