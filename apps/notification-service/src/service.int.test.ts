@@ -368,11 +368,11 @@ describe('migration 2', () => {
 });
 
 /**
- * How soon the process must be gone after SIGTERM: 2 s, plus the up to 5 s
- * that leaving the consumer group can take while a fetch long-polls an idle
- * topic (kafkajs's maxWaitTimeInMs, which packages/kafka does not expose yet).
+ * How soon the process must be gone after SIGTERM with streams open. Leaving
+ * the consumer group waits for the fetch in flight, which packages/kafka
+ * bounds to 500 ms (maxWaitMs).
  */
-const EXIT_BOUND_MS = 2_000 + 5_000;
+const EXIT_BOUND_MS = 2_000;
 
 // Last: it stops the service.
 describe('stopping', () => {
