@@ -77,11 +77,9 @@ async function start(): Promise<void> {
   };
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
     process.on(signal, () => void stop(0));
-  // Half a system is not left running: a service given up on stops everything.
-  void system.failed.then((reason) => {
-    console.error(`\n[system]                ${reason.message}`);
-    return stop(1);
-  });
+  // Half a system is not left running: a service given up on (the reason is
+  // logged above) stops everything, with exit code 1.
+  void system.failed.then(() => stop(1));
   setInterval(() => undefined, 1 << 30);
 }
 

@@ -131,6 +131,25 @@ describe('supervise', () => {
     expect(log.join('\n')).toMatch(/exited with code 7/);
   });
 
+  it('given restarts that become ready and die soon after, then each death is reported before it gives up, once', async () => {
+    const { service, log, launches } = await supervised({
+      restart: { attempts: 2, baseDelayMs: 50, stableMs: 5_000 },
+      // Each restart dies, leaving a grandchild on its stdout for a second:
+      // its output ends ('close') well after it exits, as a busy service's can.
+      script: (n) =>
+        n === 1
+          ? SERVER
+          : `${SERVER}\nsetTimeout(() => { require('node:child_process').spawn('sleep', ['1'], { stdio: ['ignore', 'inherit', 'inherit'] }); process.exit(7); }, 400);`,
+    });
+    process.kill(pidOf(service), 'SIGKILL');
+    const reason = await service.failed;
+    expect(reason.message).toMatch(/failed 2 restarts in a row/);
+    // The kill and both restarts, each reported before giving up; nothing started after.
+    expect(log.filter((line) => line.includes('unexpectedly'))).toHaveLength(3);
+    expect(log.filter((line) => line.includes('giving up'))).toHaveLength(1);
+    expect(launches()).toBe(3);
+  });
+
   it('given a service stopped on purpose, then it is not restarted', async () => {
     const { service, port, log, launches } = await supervised({
       restart: { attempts: 3, baseDelayMs: 50, stableMs: 1_000 },

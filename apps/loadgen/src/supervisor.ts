@@ -75,19 +75,23 @@ export function describeExit(code: number | null, signal: NodeJS.Signals | null)
 const isRunning = (child: ChildProcess | undefined): boolean =>
   child !== undefined && child.exitCode === null && child.signalCode === null;
 
-/** Resolves true if `child` is still running after `ms`, false as soon as it exits. */
-function staysUp(child: ChildProcess, ms: number): Promise<boolean> {
-  if (!isRunning(child)) return Promise.resolve(false);
+/**
+ * Resolves true if `child` is still running after `ms`, false as soon as it
+ * is gone: on 'close', the event the crash report is made on, so the report
+ * always comes before what follows from it.
+ */
+function staysUp(child: ChildProcess, closed: WeakSet<ChildProcess>, ms: number): Promise<boolean> {
+  if (closed.has(child)) return Promise.resolve(false);
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
-      child.off('exit', onExit);
+      child.off('close', onClose);
       resolve(true);
     }, ms);
-    const onExit = () => {
+    const onClose = () => {
       clearTimeout(timer);
       resolve(false);
     };
-    child.once('exit', onExit);
+    child.once('close', onClose);
   });
 }
 
@@ -107,6 +111,10 @@ export function supervise(options: SuperviseOptions): Supervised {
   const running = new WeakSet<ChildProcess>();
   /** Processes stopped through `stop`: their exits are expected. */
   const stopped = new WeakSet<ChildProcess>();
+  /** Processes that are gone, output read. */
+  const closed = new WeakSet<ChildProcess>();
+  /** Set once restarting was given up: nothing restarts until `start` is called. */
+  let givenUp = false;
   /** Bumped by every `stop`, so a restart under way can tell it was called off. */
   let epoch = 0;
   let restarting: Promise<void> | undefined;
@@ -132,6 +140,7 @@ export function supervise(options: SuperviseOptions): Supervised {
     child.stderr?.on('data', onData);
     // 'close' comes after the last output is read: the line that explains a crash is often the last.
     child.once('close', (code, signal) => {
+      closed.add(child);
       if (partial !== '') onData(Buffer.from('\n'));
       if (running.has(child) && !stopped.has(child)) crashed(child, code, signal, lines);
     });
@@ -152,9 +161,10 @@ export function supervise(options: SuperviseOptions): Supervised {
       `${name} (pid ${String(child.pid)}) ${describeExit(code, signal)} unexpectedly; its last lines:\n${tail}`,
     );
     // A restart under way sees this exit itself and tries again.
-    if (restarting !== undefined) return;
+    if (restarting !== undefined || givenUp) return;
     const policy = options.restart;
     if (policy === undefined) {
+      givenUp = true;
       giveUp(new Error(`${name} ${describeExit(code, signal)}`));
       return;
     }
@@ -178,7 +188,7 @@ export function supervise(options: SuperviseOptions): Supervised {
             throw error;
           });
           log(`${name} restarted (pid ${String(child.pid)})`);
-          if (!(await staysUp(child, policy.stableMs)))
+          if (!(await staysUp(child, closed, policy.stableMs)))
             throw new Error(
               `${name} ${describeExit(child.exitCode, child.signalCode)} within ${String(policy.stableMs / 1000)} s of restarting`,
             );
@@ -192,9 +202,10 @@ export function supervise(options: SuperviseOptions): Supervised {
     } catch (error) {
       if (calledOff()) return;
       const reason = new Error(
-        `${name} failed ${String(policy.attempts)} restarts in a row; giving up (last: ${(error as Error).message.split('\n')[0] ?? ''})`,
+        `${name} failed ${String(policy.attempts)} restarts in a row; giving up (last: ${(error as Error).message.split('\n')[0]?.replace(/:$/, '') ?? ''})`,
       );
       log(reason.message);
+      givenUp = true;
       giveUp(reason);
     }
   };
@@ -222,6 +233,7 @@ export function supervise(options: SuperviseOptions): Supervised {
       // Starting again calls off a restart under way and ends what it started.
       if (restarting !== undefined || isRunning(current)) await stop();
       await restarting;
+      givenUp = false;
       env = extraEnv;
       await launch();
     },
