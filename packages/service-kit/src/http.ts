@@ -83,14 +83,24 @@ function violationsOf(error: FastifyError): FieldViolation[] {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
-/** A problem document for errors fastify or Node answer before a route runs. */
-function earlyProblem(status: number, detail: string, instance?: string): string {
+/** Answers fastify or Node give before a route runs, as problem documents. */
+const EARLY = {
+  400: { title: 'Bad request', reason: 'Bad Request', code: 'INVALID_ARGUMENT' },
+  408: { title: 'Timed out', reason: 'Request Timeout', code: 'DEADLINE_EXCEEDED' },
+  431: {
+    title: 'Request headers too large',
+    reason: 'Request Header Fields Too Large',
+    code: 'RESOURCE_EXHAUSTED',
+  },
+} as const;
+
+function earlyProblem(status: keyof typeof EARLY, detail: string, instance?: string): string {
   return JSON.stringify({
     type: 'about:blank',
-    title: status === 431 ? 'Request headers too large' : 'Bad request',
+    title: EARLY[status].title,
     status,
     detail,
-    code: 'INVALID_ARGUMENT',
+    code: EARLY[status].code,
     ...(instance === undefined ? {} : { instance }),
   });
 }
@@ -124,13 +134,20 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
         socket.destroy(error);
         return;
       }
-      const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+      const status =
+        error.code === 'HPE_HEADER_OVERFLOW'
+          ? 431
+          : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+            ? 408
+            : 400;
       const body = earlyProblem(
         status,
-        `the request is not valid HTTP/1.1 (${error.code ?? 'parse error'}); header values may not contain NUL or other control characters`,
+        status === 408
+          ? 'the request did not arrive in time'
+          : `the request is not valid HTTP/1.1 (${error.code ?? 'parse error'}); header values may not contain NUL or other control characters`,
       );
       socket.end(
-        `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
+        `HTTP/1.1 ${status} ${EARLY[status].reason}\r\n` +
           `content-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
       );
     },

@@ -121,6 +121,12 @@ describe('text PostgreSQL cannot store, over REST', () => {
     expect(wire.body).toMatchObject({ code: 'INVALID_ARGUMENT', status: 400 });
   });
 
+  it('answers headers larger than Node accepts with a 431 problem document', async () => {
+    const wire = await raw(request('/things/1', `x-big: ${'a'.repeat(20_000)}\r\n`, ok));
+    expect(wire).toMatchObject({ status: 431, type: 'application/problem+json' });
+    expect(wire.body).toMatchObject({ code: 'RESOURCE_EXHAUSTED', status: 431 });
+  });
+
   it('refuses a body that is not UTF-8 instead of reading U+FFFD', async () => {
     const body = Buffer.from('{"items":[{"name":"aXXX"}]}');
     body.set([0xed, 0xa0, 0x80], body.indexOf('XXX'));
