@@ -26,7 +26,8 @@ describe('waitFor watching a process', () => {
 
   it('given a process killed by a signal while a check hangs, then fails at once naming the signal', async () => {
     const child = node("console.log('up'); setInterval(() => {}, 1000)");
-    setTimeout(() => child.kill('SIGKILL'), 300);
+    // Killed once it has spoken: a fixed delay lost the race on a busy machine.
+    child.stdout.once('data', () => child.kill('SIGKILL'));
     const started = Date.now();
     const error = await waitFor(() => new Promise<undefined>(() => undefined), {
       timeoutMs: 20_000,
