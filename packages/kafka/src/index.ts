@@ -14,6 +14,18 @@ export type {
   PartitionLag,
   OutgoingMessage,
   TopicSpec,
-} from './client.js';
+} from './port.js';
+export type {
+  DriverAdmin,
+  DriverConsumer,
+  DriverConsumerOptions,
+  DriverFactory,
+  DriverMessage,
+  DriverProducer,
+  DriverRecord,
+  KafkaDriver,
+  PartitionLeader,
+} from './driver.js';
+export { kafkajsDriver } from './drivers/kafkajs.js';
 export { keepTopics } from './topics.js';
 export type { TopicKeeper } from './topics.js';

@@ -1,4 +1,4 @@
-import type { KafkaAdmin, KafkaClient, TopicSpec } from './client.js';
+import type { KafkaAdmin, KafkaClient, TopicSpec } from './port.js';
 
 /** Keeps a service's topics in place and tells whether Kafka answers. */
 export interface TopicKeeper {
