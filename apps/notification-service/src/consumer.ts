@@ -2,6 +2,7 @@ import { EventValidationError, parseEvent } from '@comms/contracts';
 import { isDatabaseUnavailable } from '@comms/postgres';
 import type { IncomingMessage, KafkaClient, KafkaConsumer, KafkaProducer } from '@comms/kafka';
 import type { Logger } from '@comms/service-kit';
+import { retry } from '@comms/resilience';
 import { meter } from '@comms/telemetry';
 import type { Processor } from './processor.js';
 
@@ -36,22 +37,6 @@ export const DLQ_HEADERS = {
   /** The trace context the message arrived with; the DLQ copy carries the consumer's own. */
   traceparent: 'dlq-source-traceparent',
 } as const;
-
-/** Waits `ms`, or less when `signal` aborts first. */
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      resolve();
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', done);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
 
 /**
  * The consumer loop. A message that is not a valid CloudEvent of a known
@@ -131,54 +116,69 @@ export async function startConsumer(deps: {
       await deadLetter(message, 'invalid', `${error.problem}: ${error.message}`);
       return;
     }
-    let attempt = 1;
-    let outage = 0;
-    for (;;) {
-      try {
-        const outcome = await processor.handle(event);
-        logger.info({ eventId: event.id, type: event.type, outcome }, 'event handled');
-        if (event.type === 'user.registered.v1') {
-          // Order events that waited for this user can go out now.
-          await processor.retryPending({ userId: event.data.userId }).catch((error: unknown) => {
-            logger.warn({ err: error }, 'retrying pending events failed; the timer will try again');
-          });
-        }
-        return;
-      } catch (error) {
-        if (isDatabaseUnavailable(error)) {
-          // The database is away: no fault of this message, so it keeps its
-          // tries and waits (heartbeating) until the database is back. If
-          // the consumer closes meanwhile, it stays uncommitted.
-          outage += 1;
-          const wait = Math.min(config.retryBaseMs * 2 ** Math.min(outage - 1, 10), 5_000);
-          if (outage === 1 || outage % 10 === 0)
-            logger.warn(
-              { err: error, eventId: event.id, waitedTimes: outage },
-              'database unavailable; holding the event until it returns',
-            );
-          await pause(wait, control.signal);
-          if (control.signal.aborted) throw error;
-          await control.heartbeat();
-          continue;
-        }
-        if (attempt >= config.maxAttempts) {
-          await deadLetter(
-            message,
-            'failed',
-            `failed ${attempt} times: ${(error as Error).message}`,
-          );
-          return;
-        }
-        const delay = config.retryBaseMs * 2 ** (attempt - 1);
-        logger.warn(
-          { err: error, eventId: event.id, attempt, retryInMs: delay },
-          'handling failed; retrying',
-        );
-        await pause(delay, control.signal);
-        if (control.signal.aborted) throw error;
-        await control.heartbeat();
-        attempt += 1;
-      }
+    // Failures of the handler count towards maxAttempts; a database that is
+    // away is no fault of this message, so those waits do not count: the
+    // event is held, heartbeating, until the database is back. If the
+    // consumer closes meanwhile, the wait ends and the message stays
+    // uncommitted, for whoever consumes next.
+    let failures = 0;
+    let outages = 0;
+    try {
+      await retry(
+        async (attempt) => {
+          if (attempt > 1) await control.heartbeat();
+          const outcome = await processor.handle(event);
+          logger.info({ eventId: event.id, type: event.type, outcome }, 'event handled');
+          if (event.type === 'user.registered.v1') {
+            // Order events that waited for this user can go out now.
+            await processor.retryPending({ userId: event.data.userId }).catch((error: unknown) => {
+              logger.warn(
+                { err: error },
+                'retrying pending events failed; the timer will try again',
+              );
+            });
+          }
+        },
+        {
+          attempts: Infinity,
+          baseDelayMs: config.retryBaseMs,
+          maxDelayMs: 5_000,
+          signal: control.signal,
+          retryable: (error) => {
+            if (isDatabaseUnavailable(error)) {
+              outages += 1;
+              return true;
+            }
+            failures += 1;
+            return failures < config.maxAttempts;
+          },
+          onRetry: (error, _attempt, delayMs) => {
+            if (isDatabaseUnavailable(error)) {
+              if (outages === 1 || outages % 10 === 0)
+                logger.warn(
+                  { err: error, eventId: event.id, waitedTimes: outages },
+                  'database unavailable; holding the event until it returns',
+                );
+            } else
+              logger.warn(
+                {
+                  err: error,
+                  eventId: event.id,
+                  attempt: failures,
+                  retryInMs: Math.round(delayMs),
+                },
+                'handling failed; retrying',
+              );
+          },
+        },
+      );
+    } catch (error) {
+      if (control.signal.aborted) throw error;
+      await deadLetter(
+        message,
+        'failed',
+        `failed ${String(failures)} times: ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
   });
   return consumer;

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { retry } from '@comms/resilience';
 import type { Logger } from '@comms/service-kit';
 import { FEED_CHANNEL } from './processor.js';
 import type { Notification } from './processor.js';
@@ -13,8 +14,7 @@ export interface Feed {
 export function createFeed(deps: { databaseUrl: string; logger: Logger }): Feed {
   const listeners = new Set<(notification: Notification) => void>();
   let client: pg.Client | undefined;
-  let closed = false;
-  let timer: NodeJS.Timeout | undefined;
+  const closing = new AbortController();
 
   const connect = async () => {
     const next = new pg.Client({
@@ -29,17 +29,35 @@ export function createFeed(deps: { databaseUrl: string; logger: Logger }): Feed 
     next.on('error', (error) => {
       deps.logger.warn({ err: error }, 'notification feed connection lost; reconnecting');
       void next.end().catch(() => undefined);
-      if (!closed) timer = setTimeout(() => void connect().catch(retry), 1_000);
+      // Only a connection that was listening starts a new round; one that
+      // fails while connecting is retried by the round it belongs to.
+      if (client === next) {
+        client = undefined;
+        listen();
+      }
     });
-    await next.connect();
-    await next.query(`LISTEN ${FEED_CHANNEL}`);
+    try {
+      await next.connect();
+      await next.query(`LISTEN ${FEED_CHANNEL}`);
+    } catch (error) {
+      await next.end().catch(() => undefined);
+      throw error;
+    }
     client = next;
   };
-  const retry = (error: unknown) => {
-    deps.logger.warn({ err: error }, 'notification feed cannot listen; retrying');
-    if (!closed) timer = setTimeout(() => void connect().catch(retry), 1_000);
+  // Connects, and connects again after a lost connection, until closed.
+  const listen = () => {
+    if (closing.signal.aborted) return;
+    void retry(connect, {
+      attempts: Infinity,
+      baseDelayMs: 500,
+      maxDelayMs: 5_000,
+      signal: closing.signal,
+      onRetry: (error) =>
+        deps.logger.warn({ err: error }, 'notification feed cannot listen; retrying'),
+    }).catch(() => undefined);
   };
-  void connect().catch(retry);
+  listen();
 
   return {
     subscribe(listener) {
@@ -47,8 +65,7 @@ export function createFeed(deps: { databaseUrl: string; logger: Logger }): Feed 
       return () => listeners.delete(listener);
     },
     async close() {
-      closed = true;
-      clearTimeout(timer);
+      closing.abort();
       listeners.clear();
       await client?.end().catch(() => undefined);
     },
