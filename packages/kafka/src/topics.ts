@@ -1,3 +1,4 @@
+import { retry } from '@comms/resilience';
 import type { KafkaAdmin, KafkaClient, TopicSpec } from './port.js';
 
 /** Keeps a service's topics in place and tells whether Kafka answers. */
@@ -20,8 +21,7 @@ export function keepTopics(
 ): TopicKeeper {
   let admin: KafkaAdmin | undefined;
   let ready = false;
-  let closed = false;
-  let timer: NodeJS.Timeout | undefined;
+  const closing = new AbortController();
 
   const attempt = async () => {
     try {
@@ -31,11 +31,16 @@ export function keepTopics(
     } catch (error) {
       await admin?.close().catch(() => undefined);
       admin = undefined;
-      log?.(error);
-      if (!closed) timer = setTimeout(() => void attempt(), retryMs);
+      throw error;
     }
   };
-  void attempt();
+  void retry(attempt, {
+    attempts: Infinity,
+    baseDelayMs: retryMs,
+    maxDelayMs: retryMs * 4,
+    signal: closing.signal,
+    onRetry: (error) => log?.(error),
+  }).catch(() => undefined);
 
   return {
     async check() {
@@ -44,8 +49,7 @@ export function keepTopics(
       await admin.listTopics();
     },
     async close() {
-      closed = true;
-      clearTimeout(timer);
+      closing.abort();
       await admin?.close().catch(() => undefined);
     },
   };

@@ -1,3 +1,4 @@
+import { backoffDelay } from '@comms/resilience';
 import type { KafkaProducer } from '@comms/kafka';
 import type { Migration, Pool, PoolClient } from '@comms/postgres';
 import { detached, meter, withTraceHeaders } from '@comms/telemetry';
@@ -189,11 +190,12 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       failures = 0;
     } catch (error) {
       failures += 1;
-      // Exponential backoff while Kafka or PostgreSQL is away, capped at 5 s.
-      delay = Math.min(5_000, pollMs * 2 ** Math.min(failures, 10));
+      // Backs off while Kafka or PostgreSQL is away (the project's one
+      // backoff: exponential with full jitter), capped at 5 s.
+      delay = backoffDelay(failures, { baseDelayMs: pollMs * 2, maxDelayMs: 5_000 });
       if (failures === 1 || failures % 10 === 0) {
         options.log?.warn(
-          { err: error, failures, retryInMs: delay },
+          { err: error, failures, retryInMs: Math.round(delay) },
           'outbox relay cannot publish; will retry',
         );
       }
