@@ -116,20 +116,8 @@ export function createCircuitBreaker(options: BreakerOptions): CircuitBreaker {
 }
 
 /**
- * Retries an idempotent call with exponential backoff and full jitter.
- * Only errors for which `retryable` answers true are retried.
+ * Retries an idempotent call with exponential backoff and full jitter: the
+ * project's one retry primitive, from packages/resilience, offered here too
+ * so services find it beside the breaker.
  */
-export async function retry<T>(
-  call: (attempt: number) => Promise<T>,
-  options: { attempts: number; baseDelayMs: number; retryable: (error: unknown) => boolean },
-): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await call(attempt);
-    } catch (error) {
-      if (attempt >= options.attempts || !options.retryable(error)) throw error;
-      const delay = Math.random() * options.baseDelayMs * 2 ** (attempt - 1);
-      await new Promise((resolve) => setTimeout(resolve, delay));
-    }
-  }
-}
+export { retry } from '@comms/resilience';
