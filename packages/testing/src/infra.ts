@@ -3,6 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import { inject } from 'vitest';
 import pg from 'pg';
 import { withDatabase } from '@comms/postgres';
+import { pollUntil } from '@comms/resilience';
 
 /** The run's PostgreSQL and Kafka, as provided by the global setup. */
 export function testInfra(): { databaseUrl: string; kafkaBrokers: string } {
@@ -154,32 +155,29 @@ export async function waitFor<T>(
   options: WaitForOptions = {},
 ): Promise<T> {
   const timeoutMs = options.timeoutMs ?? 15_000;
-  const deadline = Date.now() + timeoutMs;
   const message = options.message ?? 'condition not met';
   const watch =
     options.process === undefined
       ? undefined
       : failOnExit(options.process, message, options.output);
-  // Every wait races the process's exit, so a check that hangs cannot hide it.
+  // The process's exit ends the wait at once: it races each check (so a
+  // check that hangs cannot hide it) and aborts the pause between checks.
+  const exited = new AbortController();
+  watch?.gone.catch((failure: unknown) => exited.abort(failure));
   const orExit = <V>(pending: Promise<V>): Promise<V> =>
     watch === undefined ? pending : Promise.race([pending, watch.gone]);
-  let lastError: unknown;
   try {
-    for (;;) {
-      try {
-        const value = await orExit(Promise.resolve().then(check));
-        if (value !== undefined) return value;
-      } catch (error) {
-        if (error !== undefined && error === watch?.failure()) throw error;
-        lastError = error;
-      }
-      if (Date.now() >= deadline) {
+    return await pollUntil(() => orExit(Promise.resolve().then(check)), {
+      timeoutMs,
+      intervalMs: options.intervalMs ?? 50,
+      signal: exited.signal,
+      transient: (error) => error === undefined || error !== watch?.failure(),
+      onTimeout: (lastError) => {
         const last = lastError instanceof Error ? lastError.message : JSON.stringify(lastError);
         const suffix = lastError === undefined ? '' : `; last error: ${last}`;
-        throw new Error(`${message} within ${timeoutMs} ms${suffix}`);
-      }
-      await orExit(delay(options.intervalMs ?? 50));
-    }
+        return new Error(`${message} within ${timeoutMs} ms${suffix}`);
+      },
+    });
   } finally {
     watch?.cancel();
   }
