@@ -19,7 +19,7 @@ const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
 
 interface ComposeService {
   image?: string;
-  build?: { context: string; dockerfile: string };
+  build?: { context: string; dockerfile: string; args?: Record<string, string> };
   environment?: Record<string, string | number>;
   depends_on?: Record<string, { condition: string }>;
   ports?: string[];
@@ -192,7 +192,147 @@ describe.each([...SERVICE_NAMES, 'order-service-shared-db'])(
   },
 );
 
-describe.each([...SERVICE_NAMES, 'loadgen'])('apps/%s/Dockerfile', (app) => {
+/** One Dockerfile instruction: its keyword, its arguments, and the stage it is in. */
+interface Instruction {
+  readonly keyword: string;
+  readonly args: string;
+  readonly stage: number;
+}
+
+/** The instructions of a Dockerfile: comments dropped, continuation lines joined. */
+function instructionsOf(text: string): Instruction[] {
+  const logical = text
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'));
+  let stage = -1;
+  return logical.map((line) => {
+    const [keyword = '', ...rest] = line.split(/\s+/);
+    if (keyword.toUpperCase() === 'FROM') stage += 1;
+    return { keyword: keyword.toUpperCase(), args: rest.join(' '), stage };
+  });
+}
+
+/**
+ * The instructions as `docker build --build-arg` would expand them, with
+ * Docker's scoping: an ARG before the first FROM is visible only in FROM
+ * lines, and a stage sees a build argument only after its own `ARG`.
+ */
+function expand(instructions: Instruction[], buildArgs: Record<string, string>): Instruction[] {
+  const global: Record<string, string> = {};
+  let scope: Record<string, string> = {};
+  const substitute = (text: string, vars: Record<string, string>) =>
+    text.replace(/\$\{(\w+)\}/g, (match, name: string) => vars[name] ?? match);
+  return instructions.map((instruction) => {
+    if (instruction.keyword === 'ARG') {
+      const [name = '', fallback] = instruction.args.split('=');
+      const value = buildArgs[name] ?? fallback ?? global[name];
+      if (instruction.stage < 0) {
+        if (value !== undefined) global[name] = value;
+      } else if (value !== undefined) scope[name] = value;
+      return instruction;
+    }
+    if (instruction.keyword === 'FROM') {
+      scope = {};
+      return { ...instruction, args: substitute(instruction.args, global) };
+    }
+    return { ...instruction, args: substitute(instruction.args, scope) };
+  });
+}
+
+const SERVICE_DOCKERFILE = 'infra/docker/service.Dockerfile';
+
+describe(`${SERVICE_DOCKERFILE}, the one image recipe of the services`, () => {
+  const instructions = instructionsOf(read(SERVICE_DOCKERFILE));
+
+  it.each([...SERVICE_NAMES, 'order-service-shared-db'])(
+    'compose service %s builds from it, the service as its only build argument',
+    (composeName) => {
+      const app = composeName === 'order-service-shared-db' ? 'order-service' : composeName;
+      expect(compose.services[composeName]?.build).toEqual({
+        context: '.',
+        dockerfile: SERVICE_DOCKERFILE,
+        args: { SERVICE: app },
+      });
+    },
+  );
+
+  it('uses SERVICE only in stages that declare it (Docker scopes build arguments per stage)', () => {
+    const declared = new Set(
+      instructions.filter((i) => i.keyword === 'ARG' && i.args === 'SERVICE').map((i) => i.stage),
+    );
+    const using = instructions.filter((i) => i.keyword !== 'ARG' && i.args.includes('${SERVICE}'));
+    expect(using.length).toBeGreaterThan(0);
+    for (const instruction of using)
+      expect(declared.has(instruction.stage), `${instruction.keyword} ${instruction.args}`).toBe(
+        true,
+      );
+  });
+
+  it('refuses to build without SERVICE, naming the values it takes', () => {
+    const check = instructions.find((i) => i.keyword === 'RUN' && i.args.includes('test -n'));
+    expect(check?.stage).toBe(0);
+    for (const name of SERVICE_NAMES) expect(check?.args).toContain(name);
+  });
+
+  describe.each(SERVICE_NAMES)('with SERVICE=%s', (service) => {
+    const built = expand(instructions, { SERVICE: service });
+    const stages = built.filter((i) => i.keyword === 'FROM').map((i) => i.args);
+    const runtime = stages.length - 1;
+    const inRuntime = built.filter((i) => i.stage === runtime);
+
+    it('runs on node 24, slim bookworm, in every stage', () => {
+      for (const from of stages) expect(from).toMatch(/^node:24-bookworm-slim AS \w+$/);
+      expect(stages[runtime]).toBe('node:24-bookworm-slim AS runtime');
+    });
+
+    it('copies only paths that exist in the repository', () => {
+      const sources = built
+        .filter((i) => i.keyword === 'COPY' && !i.args.startsWith('--from'))
+        .map((i) => i.args.split(' ')[0] ?? '');
+      expect(sources.length).toBeGreaterThan(0);
+      for (const source of sources) expect(existsSync(join(ROOT, source)), source).toBe(true);
+    });
+
+    it('prunes, builds and installs that workspace only', () => {
+      const runs = built.filter((i) => i.keyword === 'RUN').map((i) => i.args);
+      expect(runs).toContain(`npx --yes turbo@2.11.9 prune @comms/${service} --docker`);
+      expect(runs).toContain(`npx turbo run build --filter=@comms/${service}`);
+      expect(
+        runs.some((run) => run.includes(`--omit=dev`) && run.includes(`@comms/${service}`)),
+      ).toBe(true);
+    });
+
+    it('starts the service from its built server.js, as a non-root user', () => {
+      const workdir = inRuntime.filter((i) => i.keyword === 'WORKDIR').at(-1)?.args;
+      expect(workdir).toBe(`/app/apps/${service}`);
+      expect(inRuntime.map((i) => `${i.keyword} ${i.args}`)).toContain(
+        `COPY --from=build /repo/apps/${service}/dist ./apps/${service}/dist`,
+      );
+      const cmd = JSON.parse(inRuntime.find((i) => i.keyword === 'CMD')?.args ?? '[]') as string[];
+      expect(cmd).toEqual(['node', 'dist/server.js']);
+      expect(existsSync(join(ROOT, 'apps', service, 'src', 'server.ts'))).toBe(true);
+      expect(inRuntime.find((i) => i.keyword === 'USER')?.args).toBe('node');
+    });
+
+    it("probes /healthz on the port the service's own config chooses", () => {
+      const probe = inRuntime.find((i) => i.keyword === 'HEALTHCHECK')?.args ?? '';
+      const script = /CMD \["node", "(\/app\/[^"]+)"\]$/.exec(probe)?.[1];
+      expect(script).toBe('/app/healthcheck.mjs');
+      expect(inRuntime.map((i) => `${i.keyword} ${i.args}`)).toContain(
+        'COPY infra/docker/healthcheck.mjs ./healthcheck.mjs',
+      );
+      const source = read('infra/docker/healthcheck.mjs');
+      expect(source).toContain("resolve('dist/config.js')");
+      expect(source).toContain('/healthz');
+      expect(existsSync(join(ROOT, 'apps', service, 'src', 'config.ts'))).toBe(true);
+    });
+  });
+});
+
+describe('apps/loadgen/Dockerfile', () => {
+  const app = 'loadgen';
   const dockerfile = read(`apps/${app}/Dockerfile`);
 
   it('copies only paths that exist in the repository', () => {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { SERVICE_NAMES, SERVICES } from '@comms/endpoints';
 import { SERVICE_DATABASES } from '@comms/infra';
 import { checkCopilotWorkspace } from '@comms/manifests';
@@ -16,6 +17,7 @@ import type { TaskValue } from '@comms/manifests';
  */
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
 const workspace = checkCopilotWorkspace(ROOT);
 const REGION = 'eu-west-1';
 const MSK_BROKERS = `boot-a1b2c3.c2.kafka-serverless.${REGION}.amazonaws.com:9098`;
@@ -93,6 +95,17 @@ describe.each(SERVICE_NAMES)('the Copilot task of %s', (service) => {
       expect(config.userServiceHttp).toBe('http://user-service:8081');
     if (config.userServiceGrpc !== undefined)
       expect(config.userServiceGrpc).toBe('user-service-grpc:50051');
+  });
+
+  it('builds its image from the one service Dockerfile, the service as its build argument', () => {
+    const manifest = parse(read(join('copilot', service, 'manifest.yml'))) as {
+      image: { build: unknown };
+    };
+    expect(manifest.image.build).toEqual({
+      context: '.',
+      dockerfile: 'infra/docker/service.Dockerfile',
+      args: { SERVICE: service },
+    });
   });
 
   it('is given the database name its addon creates', () => {

@@ -6,6 +6,7 @@ import { FLAGS } from 'aws-cdk-lib/cx-api';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createApp, FEATURE_FLAGS, findRepoRoot, synthTemplates } from './app.js';
 import { settingsFromContext } from './config.js';
+import { SERVICE_DOCKERFILE } from './service.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'comms-cdk-app-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -103,10 +104,11 @@ describe('synthTemplates', () => {
 });
 
 describe('findRepoRoot', () => {
-  it('finds the directory that holds the Dockerfiles', () => {
+  it('finds the directory that holds the services and their Dockerfile', () => {
     const root = findRepoRoot(import.meta.dirname);
+    expect(existsSync(join(root, SERVICE_DOCKERFILE))).toBe(true);
     for (const service of ['user-service', 'order-service', 'notification-service']) {
-      expect(existsSync(join(root, 'apps', service, 'Dockerfile'))).toBe(true);
+      expect(existsSync(join(root, 'apps', service, 'package.json'))).toBe(true);
     }
   });
 

@@ -9,6 +9,7 @@ export {
   DATABASE_ENGINE_VERSION,
   DEFAULT_SERVICE_CONNECT_TIMEOUTS,
   POSTGRES_PORT,
+  SERVICE_DOCKERFILE,
 } from './service.js';
 export type { CommsServiceProps, ServiceConnectTimeouts } from './service.js';
 export { CommsStack } from './stack.js';

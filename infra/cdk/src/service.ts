@@ -16,6 +16,13 @@ export const DATABASE_ENGINE_VERSION = rds.AuroraPostgresEngineVersion.VER_17_9;
 /** The port of every service database. */
 export const POSTGRES_PORT = 5432;
 
+/**
+ * The one Dockerfile of the services, relative to the repository root; the
+ * service is its `SERVICE` build argument (as in docker-compose.yml and the
+ * Copilot manifests).
+ */
+export const SERVICE_DOCKERFILE = 'infra/docker/service.Dockerfile';
+
 /** Per-request and idle timeouts of one Service Connect endpoint. */
 export interface ServiceConnectTimeouts {
   /** Longest a request may take through the proxy. */
@@ -52,9 +59,9 @@ export interface CommsServiceProps {
 
 /**
  * One of the three services: its Aurora Serverless v2 database, its Fargate
- * service built from `apps/<name>/Dockerfile`, registered with Service Connect
- * on every port that `SERVICES` in @comms/endpoints gives it, and its access
- * to Kafka. No public IP; only its own tasks may reach its database.
+ * service built from {@link SERVICE_DOCKERFILE} with `SERVICE=<name>`,
+ * registered with Service Connect on every port that `SERVICES` in
+ * @comms/endpoints gives it, and its access to Kafka. No public IP; only its own tasks may reach its database.
  */
 export class CommsService extends Construct {
   readonly name: ServiceName;
@@ -156,7 +163,8 @@ export class CommsService extends Construct {
     this.container = taskDefinition.addContainer('App', {
       containerName: name,
       image: ecs.ContainerImage.fromAsset(props.repoRoot, {
-        file: `apps/${name}/Dockerfile`,
+        file: SERVICE_DOCKERFILE,
+        buildArgs: { SERVICE: name },
         platform: Platform.LINUX_AMD64,
         // .dockerignore already keeps node_modules, dist and .git out; a
         // cdk.out left anywhere in the tree must not become build context.

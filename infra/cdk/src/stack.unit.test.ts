@@ -6,7 +6,7 @@ import { SERVICE_NAMES, SERVICES } from '@comms/endpoints';
 import type { ServiceName } from '@comms/endpoints';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createApp, findRepoRoot } from './app.js';
-import { DEFAULT_SERVICE_CONNECT_TIMEOUTS } from './service.js';
+import { DEFAULT_SERVICE_CONNECT_TIMEOUTS, SERVICE_DOCKERFILE } from './service.js';
 
 // One synthesis for the whole file: offline, no asset staging (the Docker
 // context is the repository; nothing is copied), into a temporary directory.
@@ -270,11 +270,14 @@ describe('containers', () => {
     ]);
   });
 
-  it('builds each image from its own Dockerfile with the repository root as context', () => {
+  it('builds each image from the one service Dockerfile, the service as its build argument', () => {
     const assets = JSON.parse(
       readFileSync(join(outdir, `${stack.artifactId}.assets.json`), 'utf8'),
     ) as {
-      dockerImages: Record<string, { source: { directory: string; dockerFile: string } }>;
+      dockerImages: Record<
+        string,
+        { source: { directory: string; dockerFile: string; dockerBuildArgs?: unknown } }
+      >;
     };
     const repoRoot = findRepoRoot(import.meta.dirname);
     for (const name of SERVICE_NAMES) {
@@ -283,7 +286,8 @@ describe('containers', () => {
       expect(tag, `${name} image tag`).toBeDefined();
       expect(assets.dockerImages[tag!]?.source).toEqual({
         directory: repoRoot,
-        dockerFile: `apps/${name}/Dockerfile`,
+        dockerFile: SERVICE_DOCKERFILE,
+        dockerBuildArgs: { SERVICE: name },
         platform: 'linux/amd64',
       });
     }
