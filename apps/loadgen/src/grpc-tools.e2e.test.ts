@@ -6,8 +6,8 @@ import type { DescriptorProto } from '@bufbuild/protobuf/wkt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { descriptorSetBase64 } from '@comms/contracts/grpc';
 import { buf, grpcurl, testInfra } from '@comms/testing';
-import { startSystem } from './system.js';
-import type { RunningSystem } from './system.js';
+import { startSystem } from '@comms/local-system';
+import type { RunningSystem } from '@comms/local-system';
 
 /**
  * The gRPC servers as people first meet them: through stock tools that

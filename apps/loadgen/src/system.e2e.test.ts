@@ -14,9 +14,8 @@ import { listGrpcServices, testInfra, waitFor, waitForSpans } from '@comms/testi
 import type { SpanRecord } from '@comms/testing';
 import { markdownReport, svgChart } from './bench/report.js';
 import { runBenchmarks } from './bench/run.js';
-import { runDemo } from './demo.js';
-import { startSystem } from './system.js';
-import type { RunningSystem } from './system.js';
+import { startSystem } from '@comms/local-system';
+import type { RunningSystem } from '@comms/local-system';
 
 /**
  * The whole system as a user runs it: real PostgreSQL and Kafka, the three
@@ -525,41 +524,6 @@ describe('supervision (as under npm start)', () => {
     );
     expect(await json<{ userName: string }>(created)).toMatchObject({ userName: 'Barbara Liskov' });
   }, 120_000);
-});
-
-describe('npm run demo', () => {
-  it('walks through every style against the running system, each step answering', async () => {
-    const s = system.services;
-    const lines: string[] = [];
-    const steps = await runDemo(
-      [],
-      {
-        PATH: process.env['PATH'],
-        USER_SERVICE_HTTP_URL: s['user-service'].http,
-        USER_SERVICE_GRPC_ADDR: s['user-service'].grpc,
-        ORDER_SERVICE_HTTP_URL: s['order-service'].http,
-        ORDER_SERVICE_GRPC_ADDR: s['order-service'].grpc,
-        NOTIFICATION_SERVICE_HTTP_URL: s['notification-service'].http,
-        USERS_DATABASE_URL: system.databases['shared-db reader'],
-        ORDERS_DATABASE_URL: system.databases['order-service'],
-      },
-      (line) => lines.push(line),
-    );
-    expect(steps.map((step) => step.title.split(':')[0])).toEqual([
-      'REST',
-      'gRPC',
-      'REST',
-      'gRPC',
-      'Kafka',
-      'Shared database',
-      'Event sourcing',
-      'Event sourcing',
-      'Event sourcing',
-    ]);
-    expect(steps[5]?.result).toMatch(/reading the users table is refused/);
-    expect(steps[7]?.result).toMatch(/v1 order.created.v1, v2 order.paid.v1/);
-    expect(lines.join('\n')).toMatch(/\(\d+\.\d ms\)/);
-  });
 });
 
 describe('the benchmark harness (npm run bench)', () => {

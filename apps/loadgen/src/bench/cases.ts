@@ -7,7 +7,7 @@ import { createKafka } from '@comms/kafka';
 import type { IncomingMessage } from '@comms/kafka';
 import { createUserValidator } from '@comms/order-service/user-validation';
 import { createPool, withDatabase, withTransaction } from '@comms/postgres';
-import type { RunningSystem } from '../system.js';
+import type { RunningSystem } from '@comms/local-system';
 import { withCpu } from './cpu.js';
 import type { Classifier } from './cpu.js';
 import { ECHO_SERVICE } from './echo.js';

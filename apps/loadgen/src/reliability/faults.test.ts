@@ -6,8 +6,8 @@ import { TOPICS } from '@comms/contracts';
 import { createKafka } from '@comms/kafka';
 import type { ServiceName } from '@comms/endpoints';
 import type { ServerControl } from '@comms/infra';
-import { startSystem } from '../system.js';
-import type { RunningSystem } from '../system.js';
+import { startSystem } from '@comms/local-system';
+import type { RunningSystem } from '@comms/local-system';
 import {
   confirmations,
   createdOrders,
@@ -253,7 +253,7 @@ async function whereStuck(eventIds: readonly string[]): Promise<string> {
 
 const ms = (value: number) => `${(value / 1000).toFixed(1)} s`;
 
-describe.sequential(`fault injection (${PROFILE.name} profile)`, () => {
+describe(`fault injection (${PROFILE.name} profile)`, { concurrent: false }, () => {
   const rate = PROFILE.ordersPerSecond;
 
   it('notification-service SIGTERM under load: commits cleanly, continues, nothing twice', async () => {

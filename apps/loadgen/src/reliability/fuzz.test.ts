@@ -7,8 +7,8 @@ import { CreateOrderRequest, GRPC_SERVICE_NAMES } from '@comms/contracts/grpc';
 import { createKafka } from '@comms/kafka';
 import type { KafkaProducer } from '@comms/kafka';
 import type { ServiceName } from '@comms/endpoints';
-import { startSystem } from '../system.js';
-import type { RunningSystem } from '../system.js';
+import { startSystem } from '@comms/local-system';
+import type { RunningSystem } from '@comms/local-system';
 import { query, registerUsers, tapTopics, until } from './harness.js';
 import { PROFILE } from './profile.js';
 import { recordRow, writeSuiteTable } from './report.js';
@@ -65,7 +65,7 @@ async function allReady(): Promise<boolean> {
   return answers.every((s) => s === 200);
 }
 
-describe.sequential(`bad input (${PROFILE.name} profile)`, () => {
+describe(`bad input (${PROFILE.name} profile)`, { concurrent: false }, () => {
   let schemathesis: string;
 
   beforeAll(async () => {

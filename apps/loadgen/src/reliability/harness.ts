@@ -4,7 +4,7 @@ import { TOPICS } from '@comms/contracts';
 import { createKafka } from '@comms/kafka';
 import type { KafkaConsumer } from '@comms/kafka';
 import type { ServiceName } from '@comms/endpoints';
-import type { RunningSystem } from '../system.js';
+import type { RunningSystem } from '@comms/local-system';
 
 /**
  * Tools for the fault-injection suite: a steady order load that records

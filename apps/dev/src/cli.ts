@@ -2,8 +2,7 @@
 import { describeError } from '@comms/infra';
 import type { ServiceName } from '@comms/endpoints';
 import { runDemo } from './demo.js';
-import { DEFAULT_RESTART_POLICY } from './supervisor.js';
-import { startSystem } from './system.js';
+import { DEFAULT_RESTART_POLICY, startSystem } from '@comms/local-system';
 
 const COLORS: Record<ServiceName, string> = {
   'user-service': '\u001b[36m',

@@ -70,11 +70,17 @@ export interface SystemOptions {
   readonly infraEnv?: Readonly<Record<string, string | undefined>>;
 }
 
+// The services' built entry points. Whoever starts the system depends on the
+// three service workspaces, so turbo has built them first (apps/dev, apps/loadgen).
 const ENTRY: Record<ServiceName, string> = {
-  'user-service': fileURLToPath(new URL('../../user-service/dist/server.js', import.meta.url)),
-  'order-service': fileURLToPath(new URL('../../order-service/dist/server.js', import.meta.url)),
+  'user-service': fileURLToPath(
+    new URL('../../../apps/user-service/dist/server.js', import.meta.url),
+  ),
+  'order-service': fileURLToPath(
+    new URL('../../../apps/order-service/dist/server.js', import.meta.url),
+  ),
   'notification-service': fileURLToPath(
-    new URL('../../notification-service/dist/server.js', import.meta.url),
+    new URL('../../../apps/notification-service/dist/server.js', import.meta.url),
   ),
 };
 

@@ -5,8 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { SERVICE_NAMES, SERVICES } from '@comms/endpoints';
 import { SERVICE_DATABASES } from '@comms/infra';
-import { checkCopilotWorkspace } from '@comms/manifests';
-import type { TaskValue } from '@comms/manifests';
+import { checkCopilotWorkspace } from './index.js';
+import type { TaskValue } from './index.js';
 
 /**
  * Nothing here can reach AWS, so the Copilot deployment is checked the way a

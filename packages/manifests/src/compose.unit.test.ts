@@ -331,8 +331,8 @@ describe(`${SERVICE_DOCKERFILE}, the one image recipe of the services`, () => {
   });
 });
 
-describe('apps/loadgen/Dockerfile', () => {
-  const app = 'loadgen';
+describe('apps/dev/Dockerfile (the demo as a container)', () => {
+  const app = 'dev';
   const dockerfile = read(`apps/${app}/Dockerfile`);
 
   it('copies only paths that exist in the repository', () => {

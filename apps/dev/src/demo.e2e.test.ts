@@ -1,0 +1,56 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSystem } from '@comms/local-system';
+import type { RunningSystem } from '@comms/local-system';
+import { testInfra } from '@comms/testing';
+import { runDemo } from './demo.js';
+
+/** `npm run demo` against the system as `npm start` runs it (random ports here). */
+
+let system: RunningSystem;
+
+beforeAll(async () => {
+  const { databaseUrl, kafkaBrokers } = testInfra();
+  system = await startSystem({
+    ports: 'random',
+    infraEnv: { DATABASE_URL: databaseUrl, KAFKA_BROKERS: kafkaBrokers },
+  });
+});
+
+afterAll(async () => {
+  await system?.stop();
+});
+
+describe('npm run demo', () => {
+  it('walks through every style against the running system, each step answering', async () => {
+    const s = system.services;
+    const lines: string[] = [];
+    const steps = await runDemo(
+      [],
+      {
+        PATH: process.env['PATH'],
+        USER_SERVICE_HTTP_URL: s['user-service'].http,
+        USER_SERVICE_GRPC_ADDR: s['user-service'].grpc,
+        ORDER_SERVICE_HTTP_URL: s['order-service'].http,
+        ORDER_SERVICE_GRPC_ADDR: s['order-service'].grpc,
+        NOTIFICATION_SERVICE_HTTP_URL: s['notification-service'].http,
+        USERS_DATABASE_URL: system.databases['shared-db reader'],
+        ORDERS_DATABASE_URL: system.databases['order-service'],
+      },
+      (line) => lines.push(line),
+    );
+    expect(steps.map((step) => step.title.split(':')[0])).toEqual([
+      'REST',
+      'gRPC',
+      'REST',
+      'gRPC',
+      'Kafka',
+      'Shared database',
+      'Event sourcing',
+      'Event sourcing',
+      'Event sourcing',
+    ]);
+    expect(steps[5]?.result).toMatch(/reading the users table is refused/);
+    expect(steps[7]?.result).toMatch(/v1 order.created.v1, v2 order.paid.v1/);
+    expect(lines.join('\n')).toMatch(/\(\d+\.\d ms\)/);
+  });
+});
