@@ -1,8 +1,10 @@
 import { TOPICS } from '@comms/contracts';
 import { createKafka, keepTopics } from '@comms/kafka';
+import type { KafkaProducer, TopicKeeper } from '@comms/kafka';
 import { startOutboxRelay } from '@comms/outbox';
+import type { OutboxRelay } from '@comms/outbox';
 import { createPool, migrate } from '@comms/postgres';
-import { createLogger, handleShutdown } from '@comms/service-kit';
+import { createLogger, startService } from '@comms/service-kit';
 import { buildApp } from './app.js';
 import type { Config } from './config.js';
 import { buildGrpcServer } from './grpc.js';
@@ -10,9 +12,10 @@ import { MIGRATIONS } from './migrations.js';
 import { createUsers } from './users.js';
 
 /**
- * Wires user-service from its configuration and starts serving. Kafka may be
- * down at start: users are still created, their events wait in the outbox,
- * and /readyz says Kafka is missing until it answers.
+ * Declares user-service's adapters and starts it through the service kit.
+ * Kafka may be down at start: users are still created, their events wait in
+ * the outbox, and /readyz says Kafka is missing until it answers. The handle
+ * is what `server.ts` and the integration tests both run.
  */
 export async function startUserService(
   config: Config,
@@ -24,62 +27,78 @@ export async function startUserService(
     applicationName: 'user-service',
     onError: (error) => logger.warn({ err: error }, 'database connection failed'),
   });
-  const applied = await migrate(pool, MIGRATIONS);
-  if (applied.length > 0) logger.info({ applied }, 'migrations applied');
-
   const kafka = createKafka({
     ...config.kafka,
     clientId: 'user-service',
     log: ({ level, message }) => logger[level]({ component: 'kafka' }, message),
   });
-  const producer = await kafka.producer({ idempotent: true, lazy: true });
-  const relay = startOutboxRelay({ pool, producer, pollMs: config.OUTBOX_POLL_MS, log: logger });
+  let producer: KafkaProducer | undefined;
+  let topics: TopicKeeper | undefined;
+  let relay: OutboxRelay | undefined;
 
-  // Topics are created explicitly; keep trying in the background while Kafka is away.
-  const topics = keepTopics(kafka, [{ topic: TOPICS.users, partitions: 3 }], (error) =>
-    logger.warn({ err: error }, 'Kafka not reachable yet; retrying'),
-  );
-
-  const users = createUsers({ pool, outboxWritten: () => relay.wake() });
-  const app = await buildApp({
-    users,
+  const users = createUsers({ pool, outboxWritten: () => relay?.wake() });
+  const service = await startService({
+    name: 'user-service',
     logger,
-    readiness: {
-      database: async () => {
-        await pool.query('SELECT 1');
-      },
-      kafka: () => topics.check(),
-    },
-  });
-  const grpc = buildGrpcServer({ users, logger });
-
-  await app.listen({ host: config.HOST, port: config.PORT });
-  const grpcPort = await grpc.listen(config.HOST, config.GRPC_PORT);
-  logger.info({ http: config.PORT, grpc: grpcPort }, 'user-service ready');
-
-  const shutdown = handleShutdown({
-    timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
-    log: logger,
-    steps: [
-      { name: 'stop accepting HTTP, finish in-flight requests', run: () => app.close() },
+    shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+    adapters: [
       {
-        name: 'stop accepting gRPC, finish in-flight calls',
-        run: () => grpc.close(config.SHUTDOWN_TIMEOUT_MS / 2),
+        name: 'telemetry',
+        closing: 'send the last spans and metrics',
+        close: () => options.telemetry?.shutdown(),
       },
-      { name: 'flush the outbox', run: () => relay.stop() },
       {
-        name: 'close Kafka',
-        run: async () => {
-          await topics.close();
-          await producer.close().catch(() => undefined);
+        name: 'database',
+        closing: 'close the database pool',
+        start: async () => {
+          const applied = await migrate(pool, MIGRATIONS);
+          if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+        },
+        close: () => pool.end(),
+        ready: async () => {
+          await pool.query('SELECT 1');
         },
       },
-      { name: 'close the database pool', run: () => pool.end() },
       {
-        name: 'send the last spans and metrics',
-        run: () => options.telemetry?.shutdown() ?? Promise.resolve(),
+        name: 'kafka',
+        closing: 'close Kafka',
+        start: async () => {
+          producer = await kafka.producer({ idempotent: true, lazy: true });
+          // Topics are created explicitly; keep trying in the background while Kafka is away.
+          topics = keepTopics(kafka, [{ topic: TOPICS.users, partitions: 3 }], (error) =>
+            logger.warn({ err: error }, 'Kafka not reachable yet; retrying'),
+          );
+        },
+        close: async () => {
+          await topics?.close();
+          await producer?.close().catch(() => undefined);
+        },
+        ready: () => topics?.check() ?? Promise.reject(new Error('not started')),
+      },
+      {
+        name: 'outbox',
+        closing: 'flush the outbox',
+        start: () => {
+          if (producer === undefined) throw new Error('the outbox relay needs the Kafka producer');
+          relay = startOutboxRelay({ pool, producer, pollMs: config.OUTBOX_POLL_MS, log: logger });
+        },
+        close: () => relay?.stop(),
       },
     ],
+    grpc: {
+      host: config.HOST,
+      port: config.GRPC_PORT,
+      server: buildGrpcServer({ users, logger }),
+    },
+    http: {
+      host: config.HOST,
+      port: config.PORT,
+      build: (readiness) => buildApp({ users, logger, readiness }),
+    },
   });
-  return { app, grpc, grpcPort, relay, pool, shutdown };
+  return Object.assign(service, {
+    pool,
+    /** The outbox relay, started: tests wait on its backlog. */
+    relay: relay as OutboxRelay,
+  });
 }

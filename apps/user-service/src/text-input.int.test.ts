@@ -8,10 +8,9 @@ import {
   UserServiceClient,
   UserServiceService,
 } from '@comms/contracts/grpc';
-import { createPool, migrate } from '@comms/postgres';
 import type { Pool } from '@comms/postgres';
 import { createLogger } from '@comms/service-kit';
-import type { GrpcServer, HttpApp } from '@comms/service-kit';
+import type { HttpApp } from '@comms/service-kit';
 import {
   asLoneSurrogate,
   callWithBytes,
@@ -22,13 +21,14 @@ import {
   restRequest,
   restTextInputs,
   SURROGATE_MARKER,
+  testInfra,
   UNSTORABLE_TEXT,
   withValueAt,
 } from '@comms/testing';
 import type { RestRequestParts, TestDatabase } from '@comms/testing';
 import { buildApp } from './app.js';
-import { buildGrpcServer } from './grpc.js';
-import { MIGRATIONS } from './migrations.js';
+import { loadConfig } from './config.js';
+import { startUserService } from './main.js';
 import { createUsers } from './users.js';
 
 /**
@@ -38,28 +38,33 @@ import { createUsers } from './users.js';
  */
 
 let db: TestDatabase;
+let service: Awaited<ReturnType<typeof startUserService>>;
 let pool: Pool;
 let app: HttpApp;
-let grpc: GrpcServer;
 let grpcAddress: string;
 let userId: string;
 
 beforeAll(async () => {
   db = await createTestDatabase('user_text');
-  pool = createPool({ url: db.url });
-  await migrate(pool, MIGRATIONS);
-  const logger = createLogger('user-text-test', 'silent');
-  const users = createUsers({ pool });
-  app = await buildApp({ users, logger, readiness: {} });
-  grpc = buildGrpcServer({ users, logger });
-  grpcAddress = `127.0.0.1:${await grpc.listen('127.0.0.1', 0)}`;
-  userId = (await users.create({ name: 'Existing', email: 'existing@example.com' })).id;
+  const config = loadConfig({
+    DATABASE_URL: db.url,
+    KAFKA_BROKERS: testInfra().kafkaBrokers,
+    LOG_LEVEL: 'silent',
+  });
+  service = await startUserService({ ...config, PORT: 0, GRPC_PORT: 0 });
+  ({ app, pool } = service);
+  grpcAddress = service.grpc?.address ?? '';
+  const created = await app.inject({
+    method: 'POST',
+    url: '/users',
+    payload: { name: 'Existing', email: 'existing@example.com' },
+  });
+  expect(created.statusCode).toBe(201);
+  userId = created.json<{ id: string }>().id;
 });
 
 afterAll(async () => {
-  await grpc.close(1_000);
-  await app.close();
-  await pool.end();
+  expect(await service.stop()).toBe(0);
   await db.drop();
 });
 

@@ -15,55 +15,51 @@ import type {
   ValidateUserResponse,
 } from '@comms/contracts/grpc';
 import { createKafka } from '@comms/kafka';
-import type { KafkaConsumer, KafkaProducer } from '@comms/kafka';
-import { startOutboxRelay } from '@comms/outbox';
+import type { KafkaConsumer } from '@comms/kafka';
 import type { OutboxRelay } from '@comms/outbox';
 import { createPool, migrate } from '@comms/postgres';
 import type { Pool } from '@comms/postgres';
-import { createLogger } from '@comms/service-kit';
-import type { GrpcServer, HttpApp } from '@comms/service-kit';
+import type { HttpApp } from '@comms/service-kit';
 import { createTestDatabase, testInfra, uniqueName, waitFor } from '@comms/testing';
 import type { TestDatabase } from '@comms/testing';
-import { buildApp } from './app.js';
-import { buildGrpcServer } from './grpc.js';
+import { loadConfig } from './config.js';
+import { startUserService } from './main.js';
 import { MIGRATIONS } from './migrations.js';
-import { createUsers } from './users.js';
 
 let db: TestDatabase;
+let service: Awaited<ReturnType<typeof startUserService>>;
 let pool: Pool;
 let app: HttpApp;
-let grpc: GrpcServer;
 let client: UserServiceClient;
 let relay: OutboxRelay;
-let producer: KafkaProducer;
 let consumer: KafkaConsumer;
 const events: AnyEvent[] = [];
 
 beforeAll(async () => {
   db = await createTestDatabase('users');
-  pool = createPool({ url: db.url });
-  // Twice, and concurrently: migrations are safe to run from two instances at once.
-  await Promise.all([migrate(pool, MIGRATIONS), migrate(pool, MIGRATIONS)]);
-  const logger = createLogger('user-service-test', 'silent');
-  const users = createUsers({ pool });
-  app = await buildApp({
-    users,
-    logger,
-    readiness: { database: async () => void (await pool.query('SELECT 1')) },
-  });
-  grpc = buildGrpcServer({ users, logger });
-  const port = await grpc.listen('127.0.0.1', 0);
-  client = new UserServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
-
-  const kafka = createKafka({
-    brokers: testInfra().kafkaBrokers.split(','),
-    clientId: 'user-service-test',
-  });
+  const { kafkaBrokers } = testInfra();
+  const kafka = createKafka({ brokers: kafkaBrokers.split(','), clientId: 'user-service-test' });
   const admin = await kafka.admin();
   await admin.ensureTopics([{ topic: TOPICS.users, partitions: 3 }]);
   await admin.close();
-  producer = await kafka.producer();
-  relay = startOutboxRelay({ pool, producer, pollMs: 20 });
+
+  // The service as server.ts starts it, on ports of its own. Its migrations run
+  // beside a second instance's, at once: they are safe to run concurrently.
+  const other = createPool({ url: db.url });
+  const config = loadConfig({
+    DATABASE_URL: db.url,
+    KAFKA_BROKERS: kafkaBrokers,
+    LOG_LEVEL: 'silent',
+    OUTBOX_POLL_MS: '20',
+  });
+  [service] = await Promise.all([
+    startUserService({ ...config, PORT: 0, GRPC_PORT: 0 }),
+    migrate(other, MIGRATIONS),
+  ]);
+  await other.end();
+  ({ app, pool, relay } = service);
+  client = new UserServiceClient(service.grpc?.address ?? '', credentials.createInsecure());
+
   consumer = await kafka.consumer({ groupId: uniqueName('user-events'), topics: [TOPICS.users] });
   await consumer.run((message) => {
     events.push(parseEvent(message.value));
@@ -74,11 +70,7 @@ beforeAll(async () => {
 afterAll(async () => {
   client.close();
   await consumer.close();
-  await relay.stop();
-  await producer.close();
-  await grpc.close(1_000);
-  await app.close();
-  await pool.end();
+  expect(await service.stop()).toBe(0);
   await db.drop();
 });
 

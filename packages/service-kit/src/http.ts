@@ -32,6 +32,29 @@ export type HttpApp = FastifyInstance<
 /** What `/readyz` asks: each check resolves when its dependency answers. */
 export type ReadinessChecks = Record<string, () => Promise<void>>;
 
+/** What `/readyz` answers, and a service handle's `ready()` resolves with. */
+export interface Readiness {
+  readonly status: 'ready' | 'not ready';
+  /** Each check by name: `ok`, or what is missing. */
+  readonly checks: Readonly<Record<string, string>>;
+}
+
+/** Runs readiness checks concurrently; each one's error message says what is missing. */
+export async function checkReadiness(checks: ReadinessChecks): Promise<Readiness> {
+  const results = await Promise.all(
+    Object.entries(checks).map(async ([name, check]) => {
+      try {
+        await check();
+        return [name, 'ok'] as const;
+      } catch (error) {
+        return [name, error instanceof Error ? error.message : 'failed'] as const;
+      }
+    }),
+  );
+  const ready = results.every(([, result]) => result === 'ok');
+  return { status: ready ? 'ready' : 'not ready', checks: Object.fromEntries(results) };
+}
+
 /** Options for {@link createHttpApp}. */
 export interface HttpAppOptions {
   readonly title: string;
@@ -295,19 +318,9 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
     }
   });
   app.get('/readyz', { logLevel: 'warn', schema: { hide: true } }, async (_request, reply) => {
-    const results = await Promise.all(
-      Object.entries(options.readiness).map(async ([name, check]) => {
-        try {
-          await check();
-          return [name, 'ok'] as const;
-        } catch (error) {
-          return [name, error instanceof Error ? error.message : 'failed'] as const;
-        }
-      }),
-    );
-    const checks = Object.fromEntries(results);
-    const ready = results.every(([, result]) => result === 'ok');
-    return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks });
+    const { status, checks } = await checkReadiness(options.readiness);
+    const ready = status === 'ready';
+    return reply.status(ready ? 200 : 503).send({ status, checks });
   });
 
   return app;

@@ -2,7 +2,9 @@ export { AppError, grpcStatusOf, httpStatusOf, toGrpcError, toProblem } from './
 export type { Code, FieldViolation, Problem } from './errors.js';
 export { grpcPortEnv, parseEnv, serviceEnv } from './config.js';
 export { createHttpApp, ProblemSchema } from './http.js';
-export type { HttpApp, HttpAppOptions, ReadinessChecks } from './http.js';
+export type { HttpApp, HttpAppOptions, Readiness, ReadinessChecks } from './http.js';
+export { startService } from './bootstrap.js';
+export type { Adapter, ServiceDeclaration, ServiceHandle } from './bootstrap.js';
 export { createGrpcServer, GRPC_MAX_MESSAGE_BYTES, grpcClientInterceptors, unary } from './grpc.js';
 export type { GrpcServer } from './grpc.js';
 export { createLogger } from './logger.js';

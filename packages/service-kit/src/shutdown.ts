@@ -4,46 +4,93 @@ export interface ShutdownStep {
   run(): Promise<void>;
 }
 
+/** Where shutdown says what it did. */
+export interface ShutdownLog {
+  info(msg: string): void;
+  error(obj: unknown, msg: string): void;
+}
+
 /**
- * Runs the steps in order when SIGTERM or SIGINT arrives (once), bounded by
- * `timeoutMs`: whatever has not finished by then is abandoned and the
- * process exits with code 1. A clean shutdown exits with code 0.
+ * Runs the steps in order, bounded by `timeoutMs`, and resolves with the
+ * exit code the process should use: 0 when every step finished, 1 when one
+ * failed or the bound passed (what has not finished by then is abandoned).
+ * It never exits the process itself; `server.ts` does, with this code.
+ */
+export function runShutdown(options: {
+  readonly steps: readonly ShutdownStep[];
+  readonly timeoutMs: number;
+  readonly log: ShutdownLog;
+}): Promise<number> {
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<number>((resolve) => {
+    timer = setTimeout(() => {
+      options.log.error({}, `shutdown did not finish within ${options.timeoutMs} ms; exiting`);
+      resolve(1);
+    }, options.timeoutMs);
+    timer.unref();
+  });
+  const steps = (async () => {
+    let failed = false;
+    for (const step of options.steps) {
+      try {
+        await step.run();
+        options.log.info(`shutdown: ${step.name} done`);
+      } catch (error) {
+        failed = true;
+        options.log.error({ err: error }, `shutdown: ${step.name} failed`);
+      }
+    }
+    clearTimeout(timer);
+    return failed ? 1 : 0;
+  })();
+  return Promise.race([steps, bound]);
+}
+
+/** The signals that ask a service to stop. */
+export const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+
+/**
+ * Calls `onSignal` once, on the first SIGTERM or SIGINT. Returns a function
+ * that removes the listeners again (for a service stopped another way).
+ */
+export function onShutdownSignal(
+  onSignal: (signal: (typeof SHUTDOWN_SIGNALS)[number]) => void,
+): () => void {
+  const listeners = SHUTDOWN_SIGNALS.map((signal) => {
+    const listener = () => {
+      remove();
+      onSignal(signal);
+    };
+    process.once(signal, listener);
+    return [signal, listener] as const;
+  });
+  const remove = () => {
+    for (const [signal, listener] of listeners) process.removeListener(signal, listener);
+  };
+  return remove;
+}
+
+/**
+ * Runs the steps when SIGTERM or SIGINT arrives (once), then calls `exit`
+ * with the code of {@link runShutdown}.
+ * @deprecated Services start through `startService`, which owns shutdown;
+ * this stays until the last of them has moved.
  */
 export function handleShutdown(options: {
   steps: readonly ShutdownStep[];
   timeoutMs: number;
-  log: { info(msg: string): void; error(obj: unknown, msg: string): void };
+  log: ShutdownLog;
   exit?: (code: number) => void;
 }): () => Promise<void> {
   const exit = options.exit ?? ((code: number) => process.exit(code));
   let started: Promise<void> | undefined;
   const shutdown = () => {
-    started ??= (async () => {
-      const timer = setTimeout(() => {
-        options.log.error({}, `shutdown did not finish within ${options.timeoutMs} ms; exiting`);
-        exit(1);
-      }, options.timeoutMs);
-      timer.unref();
-      let failed = false;
-      for (const step of options.steps) {
-        try {
-          await step.run();
-          options.log.info(`shutdown: ${step.name} done`);
-        } catch (error) {
-          failed = true;
-          options.log.error({ err: error }, `shutdown: ${step.name} failed`);
-        }
-      }
-      clearTimeout(timer);
-      exit(failed ? 1 : 0);
-    })();
+    started ??= runShutdown(options).then(exit);
     return started;
   };
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, () => {
-      options.log.info(`${signal} received, shutting down`);
-      void shutdown();
-    });
-  }
+  onShutdownSignal((signal) => {
+    options.log.info(`${signal} received, shutting down`);
+    void shutdown();
+  });
   return shutdown;
 }
