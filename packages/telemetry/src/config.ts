@@ -2,6 +2,11 @@
  * What `startTelemetry` switches on, read from the standard OpenTelemetry
  * variables plus this project's `TELEMETRY_SPANS_DIR`. Anything unknown is an error at
  * startup that names the variable, never a silent fallback.
+ *
+ * Since SDK 3.x the tracer provider, the batch span processor and the
+ * periodic metric reader read no variables themselves (only the OTLP
+ * exporters and the resource detector still do), so the sampler, batching
+ * and push interval settings are read here and passed in as options.
  */
 
 /** Where finished spans go. */
@@ -19,7 +24,46 @@ export interface TelemetryConfig {
   readonly otlpProtocol: 'http/protobuf' | 'http/json';
   /** `TELEMETRY_SPANS_DIR`: every span is also appended, as one JSON line, to a file there. */
   readonly spansDir: string | undefined;
+  /** `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG`. */
+  readonly sampler: SamplerConfig;
+  /** `OTEL_BSP_*`: batching of OTLP span export; unset fields keep the SDK's defaults. */
+  readonly spanBatch: SpanBatchConfig;
+  /** `OTEL_METRIC_EXPORT_*`: pushing metrics (OTLP, console); unset fields keep the SDK's defaults. */
+  readonly metricExport: MetricExportConfig;
 }
+
+/** The samplers of the specification that the SDK ships. */
+export type SamplerName = (typeof SAMPLERS)[number];
+
+/** Which spans are recorded and exported. */
+export interface SamplerConfig {
+  readonly name: SamplerName;
+  /** The share of root traces kept by the `traceidratio` samplers, 0 to 1. */
+  readonly ratio: number;
+}
+
+/** Options of the batch span processor, in milliseconds and spans. */
+export interface SpanBatchConfig {
+  readonly scheduledDelayMillis?: number;
+  readonly exportTimeoutMillis?: number;
+  readonly maxQueueSize?: number;
+  readonly maxExportBatchSize?: number;
+}
+
+/** Options of the periodic metric reader, in milliseconds. */
+export interface MetricExportConfig {
+  readonly exportIntervalMillis?: number;
+  readonly exportTimeoutMillis?: number;
+}
+
+const SAMPLERS = [
+  'always_on',
+  'always_off',
+  'traceidratio',
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+] as const;
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -44,6 +88,54 @@ function list<T extends string>(
       throw new Error(`${name} must be a list of ${[...allowed, 'none'].join(', ')}; got '${raw}'`);
   }
   return [...new Set(items as T[])];
+}
+
+function sampler(env: Env): SamplerConfig {
+  const raw = env['OTEL_TRACES_SAMPLER'];
+  const name = set(raw) ? raw.trim().toLowerCase() : 'parentbased_always_on';
+  if (!(SAMPLERS as readonly string[]).includes(name))
+    throw new Error(`OTEL_TRACES_SAMPLER must be one of ${SAMPLERS.join(', ')}; got '${raw}'`);
+  const arg = env['OTEL_TRACES_SAMPLER_ARG'];
+  if (!name.endsWith('traceidratio') || !set(arg)) return { name: name as SamplerName, ratio: 1 };
+  const ratio = Number(arg);
+  if (!Number.isFinite(ratio) || ratio < 0 || ratio > 1)
+    throw new Error(`OTEL_TRACES_SAMPLER_ARG must be a number from 0 to 1; got '${arg}'`);
+  return { name: name as SamplerName, ratio };
+}
+
+function metricExport(env: Env): MetricExportConfig {
+  const config = counts(
+    env,
+    {
+      exportIntervalMillis: 'OTEL_METRIC_EXPORT_INTERVAL',
+      exportTimeoutMillis: 'OTEL_METRIC_EXPORT_TIMEOUT',
+    },
+    1,
+  );
+  const { exportIntervalMillis: interval, exportTimeoutMillis: timeout } = config;
+  if (interval !== undefined && timeout !== undefined && timeout > interval)
+    throw new Error(
+      `OTEL_METRIC_EXPORT_TIMEOUT must not exceed OTEL_METRIC_EXPORT_INTERVAL; got ${String(timeout)} and ${String(interval)}`,
+    );
+  return config;
+}
+
+/** The named variables that are set, as whole numbers of at least `min`, under their option names. */
+function counts<K extends string>(
+  env: Env,
+  names: Readonly<Record<K, string>>,
+  min: number,
+): Partial<Record<K, number>> {
+  const out: Partial<Record<K, number>> = {};
+  for (const [option, name] of Object.entries(names) as [K, string][]) {
+    const raw = env[name];
+    if (!set(raw)) continue;
+    const value = Number(raw);
+    if (!Number.isSafeInteger(value) || value < min)
+      throw new Error(`${name} must be a whole number of at least ${String(min)}; got '${raw}'`);
+    out[option] = value;
+  }
+  return out;
 }
 
 /**
@@ -88,5 +180,19 @@ export function telemetryConfigFromEnv(env: Env): TelemetryConfig {
     metricExporters,
     otlpProtocol: protocol,
     spansDir: set(env['TELEMETRY_SPANS_DIR']) ? env['TELEMETRY_SPANS_DIR'] : undefined,
+    sampler: sampler(env),
+    spanBatch: {
+      ...counts(env, { scheduledDelayMillis: 'OTEL_BSP_SCHEDULE_DELAY' }, 0),
+      ...counts(
+        env,
+        {
+          exportTimeoutMillis: 'OTEL_BSP_EXPORT_TIMEOUT',
+          maxQueueSize: 'OTEL_BSP_MAX_QUEUE_SIZE',
+          maxExportBatchSize: 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE',
+        },
+        1,
+      ),
+    },
+    metricExport: metricExport(env),
   };
 }

@@ -9,6 +9,9 @@ describe('telemetryConfigFromEnv', () => {
       metricExporters: ['prometheus'],
       otlpProtocol: 'http/protobuf',
       spansDir: undefined,
+      sampler: { name: 'parentbased_always_on', ratio: 1 },
+      spanBatch: {},
+      metricExport: {},
     });
   });
 
@@ -48,6 +51,42 @@ describe('telemetryConfigFromEnv', () => {
     expect(() => telemetryConfigFromEnv({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' })).toThrow(
       /OTEL_EXPORTER_OTLP_PROTOCOL must be http\/protobuf or http\/json/,
     );
+  });
+
+  it('reads the sampler, span batching and metric push settings the SDK no longer reads', () => {
+    const config = telemetryConfigFromEnv({
+      OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+      OTEL_TRACES_SAMPLER_ARG: '0.25',
+      OTEL_BSP_SCHEDULE_DELAY: '200',
+      OTEL_BSP_MAX_QUEUE_SIZE: '4096',
+      OTEL_METRIC_EXPORT_INTERVAL: '10000',
+    });
+    expect(config.sampler).toEqual({ name: 'parentbased_traceidratio', ratio: 0.25 });
+    expect(config.spanBatch).toEqual({ scheduledDelayMillis: 200, maxQueueSize: 4096 });
+    expect(config.metricExport).toEqual({ exportIntervalMillis: 10_000 });
+    // A ratio sampler without its argument keeps every trace, as the specification says.
+    expect(telemetryConfigFromEnv({ OTEL_TRACES_SAMPLER: 'traceidratio' }).sampler.ratio).toBe(1);
+  });
+
+  it('rejects sampler and batching settings it cannot use, naming the variable', () => {
+    expect(() => telemetryConfigFromEnv({ OTEL_TRACES_SAMPLER: 'jaeger_remote' })).toThrow(
+      /OTEL_TRACES_SAMPLER must be one of always_on, .*; got 'jaeger_remote'/,
+    );
+    expect(() =>
+      telemetryConfigFromEnv({ OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '2' }),
+    ).toThrow(/OTEL_TRACES_SAMPLER_ARG must be a number from 0 to 1; got '2'/);
+    expect(() => telemetryConfigFromEnv({ OTEL_BSP_MAX_QUEUE_SIZE: '0' })).toThrow(
+      /OTEL_BSP_MAX_QUEUE_SIZE must be a whole number of at least 1; got '0'/,
+    );
+    expect(() => telemetryConfigFromEnv({ OTEL_BSP_SCHEDULE_DELAY: '5s' })).toThrow(
+      /OTEL_BSP_SCHEDULE_DELAY must be a whole number of at least 0; got '5s'/,
+    );
+    expect(() =>
+      telemetryConfigFromEnv({
+        OTEL_METRIC_EXPORT_INTERVAL: '1000',
+        OTEL_METRIC_EXPORT_TIMEOUT: '5000',
+      }),
+    ).toThrow(/OTEL_METRIC_EXPORT_TIMEOUT must not exceed OTEL_METRIC_EXPORT_INTERVAL/);
   });
 
   it('is off entirely with OTEL_SDK_DISABLED=true', () => {

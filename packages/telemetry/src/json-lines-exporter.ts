@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { SpanKind } from '@opentelemetry/api';
 import { ExportResultCode } from '@opentelemetry/core';
 import type { ExportResult } from '@opentelemetry/core';
-import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-node';
+import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
 
 /** One span as a line of the file {@link JsonLinesSpanExporter} writes. */
 export interface SpanRecord {

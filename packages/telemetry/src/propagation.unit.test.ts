@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   InMemorySpanExporter,
-  NodeTracerProvider,
   SimpleSpanProcessor,
-} from '@opentelemetry/sdk-trace-node';
+  TracerProvider,
+} from '@opentelemetry/sdk-trace';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   consumerSpanParent,
@@ -20,21 +20,22 @@ import {
 } from './index.js';
 import { JsonLinesSpanExporter } from './json-lines-exporter.js';
 import type { SpanRecord } from './json-lines-exporter.js';
+import { registerTracerProvider } from './register.js';
 
 // A real SDK in this process: spans are kept in memory and written as JSON lines.
 const memory = new InMemorySpanExporter();
 let dir: string;
-let provider: NodeTracerProvider;
+let provider: TracerProvider;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'telemetry-test-'));
-  provider = new NodeTracerProvider({
+  provider = new TracerProvider({
     spanProcessors: [
-      new SimpleSpanProcessor(memory),
-      new SimpleSpanProcessor(new JsonLinesSpanExporter(dir, 'test-service')),
+      new SimpleSpanProcessor({ exporter: memory }),
+      new SimpleSpanProcessor({ exporter: new JsonLinesSpanExporter(dir, 'test-service') }),
     ],
   });
-  provider.register();
+  registerTracerProvider(provider);
 });
 afterAll(async () => {
   await provider.shutdown();

@@ -22,12 +22,16 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import type { MetricReader } from '@opentelemetry/sdk-metrics';
 import {
+  AlwaysOffSampler,
+  AlwaysOnSampler,
   BatchSpanProcessor,
   ConsoleSpanExporter,
-  NodeTracerProvider,
+  ParentBasedSampler,
   SimpleSpanProcessor,
-} from '@opentelemetry/sdk-trace-node';
-import type { SpanProcessor } from '@opentelemetry/sdk-trace-node';
+  TraceIdRatioBasedSampler,
+  TracerProvider,
+} from '@opentelemetry/sdk-trace';
+import type { Sampler, SpanProcessor } from '@opentelemetry/sdk-trace';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { OTLPMetricExporter as OtlpJsonMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { OTLPMetricExporter as OtlpProtoMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
@@ -35,8 +39,9 @@ import { OTLPTraceExporter as OtlpJsonTraceExporter } from '@opentelemetry/expor
 import { OTLPTraceExporter as OtlpProtoTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import { telemetryConfigFromEnv } from './config.js';
-import type { TelemetryConfig } from './config.js';
+import type { SamplerConfig, TelemetryConfig } from './config.js';
 import { JsonLinesSpanExporter } from './json-lines-exporter.js';
+import { registerTracerProvider } from './register.js';
 import { setMetricsHandler } from './state.js';
 
 /** Requests that are never traced or counted: probes and scrapes. */
@@ -59,6 +64,27 @@ const DIAG_LEVELS: Record<string, DiagLogLevel> = {
   all: DiagLogLevel.ALL,
 };
 
+function createSampler({ name, ratio }: SamplerConfig): Sampler {
+  switch (name) {
+    case 'always_on':
+      return new AlwaysOnSampler();
+    case 'always_off':
+      return new AlwaysOffSampler();
+    case 'traceidratio':
+      return new TraceIdRatioBasedSampler(ratio);
+    case 'parentbased_always_on':
+      return new ParentBasedSampler({ root: new AlwaysOnSampler() });
+    case 'parentbased_always_off':
+      return new ParentBasedSampler({ root: new AlwaysOffSampler() });
+    case 'parentbased_traceidratio':
+      return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio) });
+    default: {
+      const unknown: never = name;
+      throw new Error(`no sampler named '${String(unknown)}'`);
+    }
+  }
+}
+
 /**
  * Starts telemetry for a service, configured by the standard `OTEL_*`
  * variables (see `docs/observability.md`). Tracing always runs, so trace
@@ -80,28 +106,36 @@ export function startTelemetry(options: { readonly serviceName: string }): Telem
   const resource = resourceFromAttributes({ [ATTR_SERVICE_NAME]: options.serviceName }).merge(
     detectResources({ detectors: [envDetector] }),
   );
-  const serviceName = String(resource.attributes[ATTR_SERVICE_NAME] ?? options.serviceName);
+  const named = resource.attributes[ATTR_SERVICE_NAME];
+  const serviceName = typeof named === 'string' ? named : options.serviceName;
 
   const spanProcessors: SpanProcessor[] = [];
   for (const name of config.traceExporters) {
-    if (name === 'console') spanProcessors.push(new SimpleSpanProcessor(new ConsoleSpanExporter()));
+    if (name === 'console')
+      spanProcessors.push(new SimpleSpanProcessor({ exporter: new ConsoleSpanExporter() }));
     else
       spanProcessors.push(
-        new BatchSpanProcessor(
-          config.otlpProtocol === 'http/json'
-            ? new OtlpJsonTraceExporter()
-            : new OtlpProtoTraceExporter(),
-        ),
+        new BatchSpanProcessor({
+          ...config.spanBatch,
+          exporter:
+            config.otlpProtocol === 'http/json'
+              ? new OtlpJsonTraceExporter()
+              : new OtlpProtoTraceExporter(),
+        }),
       );
   }
   if (config.spansDir !== undefined)
     spanProcessors.push(
-      new SimpleSpanProcessor(new JsonLinesSpanExporter(config.spansDir, serviceName)),
+      new SimpleSpanProcessor({
+        exporter: new JsonLinesSpanExporter(config.spansDir, serviceName),
+      }),
     );
-  // The sampler comes from OTEL_TRACES_SAMPLER (default: parent-based, always on).
-  const tracerProvider = new NodeTracerProvider({ resource, spanProcessors });
-  // AsyncLocalStorage context, W3C trace context and baggage propagation.
-  tracerProvider.register();
+  const tracerProvider = new TracerProvider({
+    resource,
+    spanProcessors,
+    sampler: createSampler(config.sampler),
+  });
+  registerTracerProvider(tracerProvider);
 
   const readers: MetricReader[] = [];
   for (const name of config.metricExporters) {
@@ -114,6 +148,7 @@ export function startTelemetry(options: { readonly serviceName: string }): Telem
     } else {
       readers.push(
         new PeriodicExportingMetricReader({
+          ...config.metricExport,
           exporter:
             name === 'console'
               ? new ConsoleMetricExporter()
