@@ -10,12 +10,9 @@ import type { CreateOrderRequest, CreateOrderResponse } from '@comms/contracts/g
 import { findFreePort } from '@comms/infra';
 import { createKafka } from '@comms/kafka';
 import type { KafkaClient, KafkaConsumer } from '@comms/kafka';
-import { startOutboxRelay } from '@comms/outbox';
-import type { OutboxRelay } from '@comms/outbox';
 import { createPool, migrate } from '@comms/postgres';
 import type { Pool } from '@comms/postgres';
-import { createLogger } from '@comms/service-kit';
-import type { GrpcServer, HttpApp } from '@comms/service-kit';
+import type { HttpApp } from '@comms/service-kit';
 import {
   createTestDatabase,
   startServiceProcess,
@@ -24,18 +21,15 @@ import {
   waitFor,
 } from '@comms/testing';
 import type { ServiceProcess, TestDatabase } from '@comms/testing';
-import { buildApp } from './app.js';
-import { buildGrpcServer } from './grpc.js';
+import { loadConfig } from './config.js';
+import { startOrderService } from './main.js';
 import { MIGRATIONS } from './migrations.js';
-import { createOrders } from './orders.js';
 import { readAll } from './event-store.js';
 import type { Checkpoint } from './event-store.js';
 import { rebuildReadModel } from './projection.js';
-import { createUserValidator } from './user-validation.js';
-import type { UserValidator, ValidationMode } from './user-validation.js';
+import type { ValidationMode } from './user-validation.js';
 
 const USER_SERVICE = createRequire(import.meta.url).resolve('@comms/user-service');
-const logger = createLogger('order-service-test', 'silent');
 
 let usersDb: TestDatabase;
 let ordersDb: TestDatabase;
@@ -49,48 +43,26 @@ let consumer: KafkaConsumer;
 const published: AnyEvent[] = [];
 
 /** One order-service instance, in process, over the shared orders database. */
-interface Instance {
-  app: HttpApp;
-  grpc: GrpcServer;
-  grpcPort: number;
-  relay: OutboxRelay;
-  validator: UserValidator;
-  close(): Promise<void>;
-}
+type Instance = Awaited<ReturnType<typeof startOrderService>>;
 const instances: Instance[] = [];
 
 // A generous deadline by default: a busy CI machine can stall a call for a
 // second, and a breaker opened by stalls would fail unrelated tests. The
 // user-service-down test sets the production deadline.
 async function instance(mode: ValidationMode = 'grpc', timeoutMs = 5_000): Promise<Instance> {
-  const validator = createUserValidator({
-    mode,
-    grpcAddress: userGrpc,
-    httpUrl: userHttp,
-    usersDatabaseUrl: readerUrl,
-    timeoutMs,
-    breakerOpenMs: 1_000,
+  const config = loadConfig({
+    DATABASE_URL: ordersDb.url,
+    KAFKA_BROKERS: testInfra().kafkaBrokers,
+    LOG_LEVEL: 'silent',
+    USER_VALIDATION: mode,
+    USERS_DATABASE_URL: readerUrl,
+    USER_SERVICE_GRPC_ADDR: userGrpc,
+    USER_SERVICE_HTTP_URL: userHttp,
+    USER_CALL_TIMEOUT_MS: String(timeoutMs),
+    OUTBOX_POLL_MS: '10',
+    RATE_LIMIT_PER_MINUTE: '0',
   });
-  const orders = createOrders({ pool, validator });
-  const app = await buildApp({ orders, logger, readiness: {} });
-  const grpc = buildGrpcServer({ orders, logger });
-  const grpcPort = await grpc.listen('127.0.0.1', 0);
-  const producer = await kafka.producer();
-  const relay = startOutboxRelay({ pool, producer, pollMs: 10 });
-  const created: Instance = {
-    app,
-    grpc,
-    grpcPort,
-    relay,
-    validator,
-    async close() {
-      await relay.stop();
-      await producer.close();
-      await grpc.close(500);
-      await app.close();
-      await validator.close();
-    },
-  };
+  const created = await startOrderService({ ...config, PORT: 0, GRPC_PORT: 0 });
   instances.push(created);
   return created;
 }
@@ -144,7 +116,7 @@ beforeAll(async () => {
 }, 90_000);
 
 afterAll(async () => {
-  await Promise.all(instances.map((i) => i.close()));
+  expect(await Promise.all(instances.map((i) => i.stop()))).toEqual(instances.map(() => 0));
   await consumer.close();
   await userService.stop();
   await pool.end();
@@ -374,8 +346,8 @@ describe('REST commands and concurrency', () => {
 
 describe('gRPC order.v1.OrderService', () => {
   it('creates an order, reports REJECTED for an unknown user, and gets an order', async () => {
-    const { grpcPort } = await instance();
-    const client = new OrderServiceClient(`127.0.0.1:${grpcPort}`, credentials.createInsecure());
+    const { grpc } = await instance();
+    const client = new OrderServiceClient(grpc?.address ?? '', credentials.createInsecure());
     const create = (request: Partial<CreateOrderRequest>) =>
       new Promise<CreateOrderResponse>((resolve, reject) =>
         client.createOrder(

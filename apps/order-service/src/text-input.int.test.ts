@@ -9,10 +9,8 @@ import {
   OrderServiceService,
 } from '@comms/contracts/grpc';
 import { findFreePort } from '@comms/infra';
-import { createPool, migrate } from '@comms/postgres';
-import type { Pool } from '@comms/postgres';
 import { createLogger } from '@comms/service-kit';
-import type { GrpcServer, HttpApp } from '@comms/service-kit';
+import type { HttpApp } from '@comms/service-kit';
 import {
   asLoneSurrogate,
   callWithBytes,
@@ -31,12 +29,9 @@ import {
 } from '@comms/testing';
 import type { RestRequestParts, ServiceProcess, TestDatabase } from '@comms/testing';
 import { buildApp } from './app.js';
-import { buildGrpcServer } from './grpc.js';
-import { MIGRATIONS } from './migrations.js';
-import { createOrders } from './orders.js';
+import { loadConfig } from './config.js';
+import { startOrderService } from './main.js';
 import type { Orders } from './orders.js';
-import { createUserValidator } from './user-validation.js';
-import type { UserValidator } from './user-validation.js';
 
 /**
  * Every text input of order-service, REST and gRPC, found from the service's
@@ -52,10 +47,8 @@ const logger = createLogger('order-text-test', 'silent');
 let usersDb: TestDatabase;
 let ordersDb: TestDatabase;
 let userService: ServiceProcess;
-let pool: Pool;
-let validator: UserValidator;
+let service: Awaited<ReturnType<typeof startOrderService>>;
 let app: HttpApp;
-let grpc: GrpcServer;
 let grpcAddress: string;
 let userId: string;
 let orderId: string;
@@ -84,28 +77,29 @@ beforeAll(async () => {
   });
   userId = ((await registered.json()) as { id: string }).id;
 
-  pool = createPool({ url: ordersDb.url });
-  await migrate(pool, MIGRATIONS);
-  validator = createUserValidator({
-    mode: 'grpc',
-    grpcAddress: `127.0.0.1:${grpcPort}`,
-    timeoutMs: 5_000,
+  const config = loadConfig({
+    DATABASE_URL: ordersDb.url,
+    KAFKA_BROKERS: kafkaBrokers,
+    LOG_LEVEL: 'silent',
+    USER_SERVICE_GRPC_ADDR: `127.0.0.1:${grpcPort}`,
+    USER_CALL_TIMEOUT_MS: '5000',
+    RATE_LIMIT_PER_MINUTE: '0',
   });
-  const orders = createOrders({ pool, validator });
-  app = await buildApp({ orders, logger, readiness: {} });
-  grpc = buildGrpcServer({ orders, logger });
-  grpcAddress = `127.0.0.1:${await grpc.listen('127.0.0.1', 0)}`;
-  orderId = (
-    await orders.create({ userId, items: [{ productId: 'book', quantity: 1, price: '9.99' }] })
-  ).orderId;
+  service = await startOrderService({ ...config, PORT: 0, GRPC_PORT: 0 });
+  app = service.app;
+  grpcAddress = service.grpc?.address ?? '';
+  const created = await app.inject({
+    method: 'POST',
+    url: '/orders',
+    payload: { userId, items: [{ productId: 'book', quantity: 1, price: '9.99' }] },
+  });
+  expect(created.statusCode).toBe(201);
+  orderId = created.json<{ orderId: string }>().orderId;
 }, 90_000);
 
 afterAll(async () => {
-  await grpc.close(1_000);
-  await app.close();
-  await validator.close();
+  expect(await service.stop()).toBe(0);
   await userService.stop();
-  await pool.end();
   await ordersDb.drop();
   await usersDb.drop();
 });
