@@ -1,5 +1,12 @@
 import Type from 'typebox';
-import { MONEY_PATTERN, Text } from '@comms/contracts';
+import {
+  MAX_CANCEL_REASON_LENGTH,
+  MAX_ITEM_QUANTITY,
+  MAX_ORDER_ITEMS,
+  MAX_PRODUCT_ID_LENGTH,
+  MONEY_PATTERN,
+  Text,
+} from '@comms/contracts';
 import { AppError, createHttpApp, ProblemSchema } from '@comms/service-kit';
 import type { HttpApp, Logger, ReadinessChecks } from '@comms/service-kit';
 import type { OrderView, Orders } from './orders.js';
@@ -12,8 +19,8 @@ const Status = Type.Union([
 ]);
 const Item = Type.Object(
   {
-    productId: Text({ minLength: 1, maxLength: 100 }),
-    quantity: Type.Integer({ minimum: 1, maximum: 10_000 }),
+    productId: Text({ minLength: 1, maxLength: MAX_PRODUCT_ID_LENGTH }),
+    quantity: Type.Integer({ minimum: 1, maximum: MAX_ITEM_QUANTITY }),
     price: Type.String({
       pattern: MONEY_PATTERN,
       description: 'unit price as a decimal string, e.g. "19.99"',
@@ -42,7 +49,7 @@ const VersionBody = Type.Object(
 const CancelBody = Type.Object(
   {
     expectedVersion: Type.Optional(Type.Integer({ minimum: 1 })),
-    reason: Type.Optional(Text({ maxLength: 500 })),
+    reason: Type.Optional(Text({ maxLength: MAX_CANCEL_REASON_LENGTH })),
   },
   { additionalProperties: false },
 );
@@ -111,7 +118,7 @@ export async function buildApp(deps: {
         body: Type.Object(
           {
             userId: Type.String({ format: 'uuid' }),
-            items: Type.Array(Item, { minItems: 1, maxItems: 100 }),
+            items: Type.Array(Item, { minItems: 1, maxItems: MAX_ORDER_ITEMS }),
           },
           { additionalProperties: false },
         ),

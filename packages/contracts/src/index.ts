@@ -1,3 +1,11 @@
+export {
+  MAX_CANCEL_REASON_LENGTH,
+  MAX_ITEM_PRICE_MINOR,
+  MAX_ITEM_QUANTITY,
+  MAX_ORDER_ITEMS,
+  MAX_PRODUCT_ID_LENGTH,
+  MAX_PUBLISHED_PRODUCT_ID_LENGTH,
+} from './limits.js';
 export { formatMoney, MONEY_PATTERN, parseMoney } from './money.js';
 export {
   findUnstorableText,

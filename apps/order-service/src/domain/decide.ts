@@ -1,4 +1,12 @@
-import { unstorableReason } from '@comms/contracts';
+import {
+  formatMoney,
+  MAX_CANCEL_REASON_LENGTH,
+  MAX_ITEM_PRICE_MINOR,
+  MAX_ITEM_QUANTITY,
+  MAX_ORDER_ITEMS,
+  MAX_PRODUCT_ID_LENGTH,
+  unstorableReason,
+} from '@comms/contracts';
 import { AppError } from '@comms/service-kit';
 import type { FieldViolation } from '@comms/service-kit';
 import type { Order, OrderEvent, OrderLine } from './order.js';
@@ -28,38 +36,40 @@ export type ShipOrder = { readonly type: 'ShipOrder'; readonly data: { readonly 
 
 export type OrderCommand = CreateOrder | PayOrder | CancelOrder | ShipOrder;
 
-export const MAX_ITEMS = 100;
-export const MAX_QUANTITY = 10_000;
-/** 1,000,000.00 in minor units: the most one line may cost. */
-export const MAX_PRICE_MINOR = 100_000_000;
-
 function checkItems(items: readonly OrderLine[]): void {
   const violations: FieldViolation[] = [];
   if (items.length === 0)
     violations.push({ field: 'items', message: 'must have at least one item' });
-  if (items.length > MAX_ITEMS)
-    violations.push({ field: 'items', message: `must have at most ${MAX_ITEMS} items` });
+  if (items.length > MAX_ORDER_ITEMS)
+    violations.push({ field: 'items', message: `must have at most ${MAX_ORDER_ITEMS} items` });
   items.forEach((item, i) => {
     const unstorable = unstorableReason(item.productId);
     if (unstorable !== undefined) {
       violations.push({ field: `items[${i}].productId`, message: unstorable });
-    } else if (item.productId.trim() === '' || item.productId.length > 100) {
-      violations.push({ field: `items[${i}].productId`, message: 'must be 1-100 characters' });
+    } else if (item.productId.trim() === '' || item.productId.length > MAX_PRODUCT_ID_LENGTH) {
+      violations.push({
+        field: `items[${i}].productId`,
+        message: `must be 1-${MAX_PRODUCT_ID_LENGTH} characters`,
+      });
     }
-    if (!Number.isInteger(item.quantity) || item.quantity < 1 || item.quantity > MAX_QUANTITY) {
+    if (
+      !Number.isInteger(item.quantity) ||
+      item.quantity < 1 ||
+      item.quantity > MAX_ITEM_QUANTITY
+    ) {
       violations.push({
         field: `items[${i}].quantity`,
-        message: `must be a whole number from 1 to ${MAX_QUANTITY}`,
+        message: `must be a whole number from 1 to ${MAX_ITEM_QUANTITY}`,
       });
     }
     if (
       !Number.isSafeInteger(item.priceMinor) ||
       item.priceMinor < 1 ||
-      item.priceMinor > MAX_PRICE_MINOR
+      item.priceMinor > MAX_ITEM_PRICE_MINOR
     ) {
       violations.push({
         field: `items[${i}].price`,
-        message: 'must be greater than 0 and at most 1000000.00',
+        message: `must be greater than 0 and at most ${formatMoney(MAX_ITEM_PRICE_MINOR)}`,
       });
     }
   });
@@ -128,10 +138,9 @@ export function decide(command: OrderCommand, state: Order): OrderEvent[] {
           { field: 'reason', message: unstorable },
         ]);
       }
-      if (command.data.reason.length > 500) {
-        throw new AppError('INVALID_ARGUMENT', 'reason must be at most 500 characters', [
-          { field: 'reason', message: 'must be at most 500 characters' },
-        ]);
+      if (command.data.reason.length > MAX_CANCEL_REASON_LENGTH) {
+        const message = `must be at most ${MAX_CANCEL_REASON_LENGTH} characters`;
+        throw new AppError('INVALID_ARGUMENT', `reason ${message}`, [{ field: 'reason', message }]);
       }
       return [
         {

@@ -1,3 +1,10 @@
+import {
+  MAX_CANCEL_REASON_LENGTH,
+  MAX_ITEM_PRICE_MINOR,
+  MAX_ITEM_QUANTITY,
+  MAX_ORDER_ITEMS,
+  MAX_PRODUCT_ID_LENGTH,
+} from '@comms/contracts';
 import { describe, expect, it } from 'vitest';
 import { decide } from './decide.js';
 import type { OrderCommand } from './decide.js';
@@ -89,6 +96,64 @@ describe('CreateOrder', () => {
   });
 });
 
+describe('CreateOrder at the limits', () => {
+  const line = (patch: Partial<OrderLine> = {}): OrderLine => ({
+    productId: 'a',
+    quantity: 1,
+    priceMinor: 1,
+    ...patch,
+  });
+
+  it('given no order, when created with every limit reached, then OrderCreated', () => {
+    const lines = Array.from({ length: MAX_ORDER_ITEMS }, (_, i) =>
+      line({
+        productId: `${i}`.padEnd(MAX_PRODUCT_ID_LENGTH, 'p'),
+        quantity: i === 0 ? MAX_ITEM_QUANTITY : 1,
+        priceMinor: i === 0 ? MAX_ITEM_PRICE_MINOR : 1,
+      }),
+    );
+    const totalMinor = MAX_ITEM_QUANTITY * MAX_ITEM_PRICE_MINOR + (MAX_ORDER_ITEMS - 1);
+    given([])
+      .when(create(lines))
+      .then([
+        {
+          type: 'OrderCreated',
+          data: { ...created.data, items: lines, totalMinor },
+        },
+      ]);
+  });
+
+  it.each<[string, OrderLine[], RegExp]>([
+    [
+      'one line too many',
+      Array.from({ length: MAX_ORDER_ITEMS + 1 }, () => line()),
+      new RegExp(`items must have at most ${MAX_ORDER_ITEMS} items`),
+    ],
+    [
+      'a quantity over the limit',
+      [line({ quantity: MAX_ITEM_QUANTITY + 1 })],
+      new RegExp(`items\\[0\\]\\.quantity must be a whole number from 1 to ${MAX_ITEM_QUANTITY}`),
+    ],
+    [
+      'a product id over the limit',
+      [line(), line({ productId: 'p'.repeat(MAX_PRODUCT_ID_LENGTH + 1) })],
+      new RegExp(`items\\[1\\]\\.productId must be 1-${MAX_PRODUCT_ID_LENGTH} characters`),
+    ],
+    [
+      'a price over the limit',
+      [line({ priceMinor: MAX_ITEM_PRICE_MINOR + 1 })],
+      /items\[0\]\.price must be greater than 0 and at most 1000000\.00/,
+    ],
+    [
+      'NUL in a product id',
+      [line({ productId: 'a\u0000b' })],
+      /items\[0\]\.productId must not contain NUL/,
+    ],
+  ])('given no order, when created with %s, then it is invalid', (_label, lines, message) => {
+    given([]).when(create(lines)).thenFails('INVALID_ARGUMENT', message);
+  });
+});
+
 describe('PayOrder', () => {
   it('given a created order, when paid, then OrderPaid for the total', () => {
     given([created]).when(pay).then([paid]);
@@ -120,6 +185,33 @@ describe('CancelOrder', () => {
       .when(cancel)
       .thenFails('FAILED_PRECONDITION', /has shipped/);
   });
+  it('given a created order, when cancelled with a reason of the longest length, then OrderCancelled', () => {
+    const reason = 'r'.repeat(MAX_CANCEL_REASON_LENGTH);
+    given([created])
+      .when({ type: 'CancelOrder', data: { reason, now } })
+      .then([{ type: 'OrderCancelled', data: { ...cancelled.data, reason } }]);
+  });
+  it('given a created order, when cancelled with a reason one too long, then it is invalid', () => {
+    given([created])
+      .when({
+        type: 'CancelOrder',
+        data: { reason: 'r'.repeat(MAX_CANCEL_REASON_LENGTH + 1), now },
+      })
+      .thenFails(
+        'INVALID_ARGUMENT',
+        new RegExp(`reason must be at most ${MAX_CANCEL_REASON_LENGTH} characters`),
+      );
+  });
+  it('given a created order, when cancelled with NUL in the reason, then it is invalid', () => {
+    given([created])
+      .when({ type: 'CancelOrder', data: { reason: 'a\u0000', now } })
+      .thenFails('INVALID_ARGUMENT', /reason must not contain NUL/);
+  });
+  it('given no order, when cancelled, then it is not found', () => {
+    given([])
+      .when(cancel)
+      .thenFails('NOT_FOUND', /not found/);
+  });
   it('given a cancelled order, when cancelled again, then it is refused', () => {
     given([created, cancelled])
       .when(cancel)
@@ -140,6 +232,11 @@ describe('ShipOrder', () => {
     given([created, cancelled])
       .when(ship)
       .thenFails('FAILED_PRECONDITION', /cancelled/);
+  });
+  it('given no order, when shipped, then it is not found', () => {
+    given([])
+      .when(ship)
+      .thenFails('NOT_FOUND', /not found/);
   });
   it('given a shipped order, when shipped again, then it is refused', () => {
     given([created, paid, shipped])

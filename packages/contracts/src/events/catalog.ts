@@ -1,5 +1,6 @@
 import Type from 'typebox';
 import type { Static, TSchema } from 'typebox';
+import { MAX_CANCEL_REASON_LENGTH, MAX_PUBLISHED_PRODUCT_ID_LENGTH } from '../limits.js';
 import { MONEY_PATTERN } from '../money.js';
 import { Text } from '../text.js';
 
@@ -22,7 +23,11 @@ const Money = Type.String({ pattern: MONEY_PATTERN });
 const NonEmpty = Text({ minLength: 1, maxLength: 200 });
 
 const OrderLine = Type.Object({
-  productId: NonEmpty,
+  // The published limit, looser than what new orders may use: consumers keep
+  // accepting every event that was ever published (see ../limits.ts).
+  productId: Text({ minLength: 1, maxLength: MAX_PUBLISHED_PRODUCT_ID_LENGTH }),
+  // v1 never bounded the quantity or the number of lines (MAX_ITEM_QUANTITY,
+  // MAX_ORDER_ITEMS); a bound is a tightening, so it waits for a v2.
   quantity: Type.Integer({ minimum: 1 }),
   price: Money,
 });
@@ -63,7 +68,7 @@ export const OrderPaidV1 = Type.Object({
 export const OrderCancelledV1 = Type.Object({
   orderId: Uuid,
   userId: Uuid,
-  reason: Text({ maxLength: 500 }),
+  reason: Text({ maxLength: MAX_CANCEL_REASON_LENGTH }),
   cancelledAt: Timestamp,
 });
 

@@ -1,5 +1,10 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
+import {
+  MAX_CANCEL_REASON_LENGTH,
+  MAX_PRODUCT_ID_LENGTH,
+  MAX_PUBLISHED_PRODUCT_ID_LENGTH,
+} from '../limits.js';
 import { EVENT_CATALOG } from './catalog.js';
 import { createEvent, EventValidationError, parseEvent, topicOf } from './codec.js';
 import type { EventType } from './catalog.js';
@@ -120,6 +125,30 @@ describe('parseEvent rejects invalid events with the field at fault', () => {
     const error = rejection(bytes);
     expect(error.problem).toBe('not-json');
     expect(error.reason).toMatch(/not UTF-8/);
+  });
+
+  it('keeps accepting product ids as long as any order.created.v1 ever published, and no longer', async () => {
+    const created = await fixture('order.created.v1');
+    const data = created['data'] as { items: Record<string, unknown>[] };
+    const withProductId = (productId: string) => ({
+      ...created,
+      data: { ...data, items: [{ ...data.items[0], productId }] },
+    });
+    expect(MAX_PUBLISHED_PRODUCT_ID_LENGTH).toBeGreaterThanOrEqual(MAX_PRODUCT_ID_LENGTH);
+    const longest = 'p'.repeat(MAX_PUBLISHED_PRODUCT_ID_LENGTH);
+    expect(parseEvent(withProductId(longest)).type).toBe('order.created.v1');
+    expect(rejection(withProductId(`${longest}p`)).field).toBe('data.items[0].productId');
+  });
+
+  it('accepts a cancellation reason up to the one limit, and no longer', async () => {
+    const cancelled = await fixture('order.cancelled.v1');
+    const withReason = (reason: string) => ({
+      ...cancelled,
+      data: { ...(cancelled['data'] as object), reason },
+    });
+    const longest = 'r'.repeat(MAX_CANCEL_REASON_LENGTH);
+    expect(parseEvent(withReason(longest)).type).toBe('order.cancelled.v1');
+    expect(rejection(withReason(`${longest}r`)).field).toBe('data.reason');
   });
 
   it('accepts fields it does not know in data (additive changes do not break consumers)', async () => {
