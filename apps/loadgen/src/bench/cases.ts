@@ -5,7 +5,6 @@ import autocannon from 'autocannon';
 import { UserServiceClient, ValidateUserRequest } from '@comms/contracts/grpc';
 import { createKafka } from '@comms/kafka';
 import type { IncomingMessage } from '@comms/kafka';
-import { createUserValidator } from '@comms/order-service/user-validation';
 import { createPool, withDatabase, withTransaction } from '@comms/postgres';
 import type { RunningSystem } from '@comms/local-system';
 import { withCpu } from './cpu.js';
@@ -176,33 +175,43 @@ export async function grpcCase(context: CaseContext) {
 }
 
 /**
- * Shared database: order-service's own user check (its validator, with
- * the same deadline, retries and circuit breaker) reading user-service's
- * view directly, beside the same check asked over gRPC.
+ * Shared database: the user check order-service makes with
+ * USER_VALIDATION=shared-db, the same query on user-service's `user_directory`
+ * view through the read-only role, beside the same check asked over gRPC
+ * (ValidateUser). Both sides go through public contracts only (the view and
+ * the proto), so neither carries order-service's deadline, retries or breaker.
  */
 export async function sharedDbCase(context: CaseContext) {
   const users = context.system.services['user-service'];
-  const validators = {
-    sharedDb: createUserValidator({
-      mode: 'shared-db',
-      usersDatabaseUrl: context.system.databases['shared-db reader'] ?? '',
-    }),
-    grpc: createUserValidator({ mode: 'grpc', grpcAddress: users.grpc ?? '' }),
-  };
-  const check = (validator: typeof validators.grpc) => async () => {
-    const answer = await validator.validate(context.userId);
-    if (!answer.valid) throw new Error(`the bench user is not valid: ${answer.errorMessage}`);
-  };
+  const client = new UserServiceClient(users.grpc ?? '', credentials.createInsecure());
+  const directory = createPool({
+    url: context.system.databases['shared-db reader'] ?? '',
+    applicationName: 'bench-user-check',
+    // As many connections as the closed loop has callers: the pool is not the bottleneck.
+    max: context.concurrency,
+  });
   try {
     const baseline = await measured(context, () =>
-      closedLoop('user check over gRPC (ValidateUser)', context, check(validators.grpc)),
+      closedLoop('user check over gRPC (ValidateUser)', context, async () => {
+        const answer = await unary<{ valid: boolean; errorMessage: string }>((done) => {
+          client.validateUser({ userId: context.userId }, new Metadata(), done);
+        });
+        if (!answer.valid) throw new Error(`the bench user is not valid: ${answer.errorMessage}`);
+      }),
     );
     const subject = await measured(context, () =>
-      closedLoop('user check reading user_directory', context, check(validators.sharedDb)),
+      closedLoop('user check reading user_directory', context, async () => {
+        const { rows } = await directory.query<{ status: string }>(
+          'SELECT name, status FROM user_directory WHERE id = $1',
+          [context.userId],
+        );
+        if (rows[0]?.status !== 'active') throw new Error('the bench user is not active');
+      }),
     );
     return { subject, baseline };
   } finally {
-    await Promise.all([validators.sharedDb.close(), validators.grpc.close()]);
+    client.close();
+    await directory.end();
   }
 }
 

@@ -241,7 +241,9 @@ export async function runBenchmarks(options: BenchOptions): Promise<BenchReport>
       ),
     );
 
-    log("Shared database: order-service's user check reading the users view vs asking over gRPC");
+    log(
+      'Shared database: the shared-db user check (its query on the users view) vs asking over gRPC',
+    );
     comparisons.push(
       compare(
         'Shared database',
