@@ -1,16 +1,22 @@
 import { createKafka, keepTopics } from '@comms/kafka';
-import type { KafkaConsumer } from '@comms/kafka';
+import type { KafkaConsumer, KafkaProducer, TopicKeeper } from '@comms/kafka';
 import { createPool, migrate } from '@comms/postgres';
-import { createLogger, handleShutdown } from '@comms/service-kit';
+import { createLogger, startService } from '@comms/service-kit';
 import { buildApp } from './app.js';
 import type { Config } from './config.js';
 import { startConsumer } from './consumer.js';
 import { createFeed } from './feed.js';
+import type { Feed } from './feed.js';
 import { MIGRATIONS } from './migrations.js';
 import { createProcessor } from './processor.js';
 import { createRecipients } from './recipients.js';
 
-/** Wires notification-service from its configuration and starts consuming and serving. */
+/**
+ * Declares notification-service's adapters and starts it through the service
+ * kit: it consumes once its group is joined (retrying while Kafka is away)
+ * and serves REST and SSE. The handle is what `server.ts` and the
+ * integration tests both run.
+ */
 export async function startNotificationService(
   config: Config,
   options: { readonly telemetry?: { shutdown(): Promise<void> } } = {},
@@ -21,23 +27,11 @@ export async function startNotificationService(
     applicationName: 'notification-service',
     onError: (error) => logger.warn({ err: error }, 'database connection failed'),
   });
-  const applied = await migrate(pool, MIGRATIONS);
-  if (applied.length > 0) logger.info({ applied }, 'migrations applied');
-
   const kafka = createKafka({
     ...config.kafka,
     clientId: 'notification-service',
     log: ({ level, message }) => logger[level]({ component: 'kafka' }, message),
   });
-  const topics = keepTopics(
-    kafka,
-    [config.USERS_TOPIC, config.ORDERS_TOPIC, config.DLQ_TOPIC].map((topic) => ({
-      topic,
-      partitions: 3,
-    })),
-    (error) => logger.warn({ err: error }, 'Kafka not reachable yet; retrying'),
-  );
-  const producer = await kafka.producer({ idempotent: true, lazy: true });
   const recipients = createRecipients({
     pool,
     userServiceUrl: config.userServiceHttp,
@@ -45,15 +39,19 @@ export async function startNotificationService(
     logger,
   });
   const processor = createProcessor({ pool, recipients });
-  const feed = createFeed({ databaseUrl: config.DATABASE_URL, logger });
+  let producer: KafkaProducer | undefined;
+  let topics: TopicKeeper | undefined;
+  let feed: Feed | undefined;
 
   // Join the group once the topics exist; keep trying while Kafka is away.
   let consumer: KafkaConsumer | undefined;
   let stopping = false;
   let joinTimer: NodeJS.Timeout | undefined;
+  let pendingTimer: NodeJS.Timeout | undefined;
   let joinFailures = 0;
   const join = async () => {
     try {
+      if (topics === undefined || producer === undefined) throw new Error('Kafka is not started');
       await topics.check();
       consumer = await startConsumer({
         kafka,
@@ -79,69 +77,101 @@ export async function startNotificationService(
       if (!stopping) joinTimer = setTimeout(() => void join(), 1_000);
     }
   };
-  void join();
 
-  const pendingTimer = setInterval(() => {
-    processor
-      .retryPending()
-      .catch((error: unknown) => logger.warn({ err: error }, 'retrying pending events failed'));
-  }, config.PENDING_RETRY_MS);
-
-  const app = await buildApp({
-    pool,
-    feed,
-    consumer: () => consumer,
-    group: config.CONSUMER_GROUP,
+  const service = await startService({
+    name: 'notification-service',
     logger,
-    readiness: {
-      database: async () => {
-        await pool.query('SELECT 1');
-      },
-      consumer: () =>
-        consumer?.joined() === true
-          ? Promise.resolve()
-          : Promise.reject(new Error('not in the consumer group')),
-    },
-  });
-  await app.listen({ host: config.HOST, port: config.PORT });
-  logger.info({ http: config.PORT, group: config.CONSUMER_GROUP }, 'notification-service ready');
-
-  const shutdown = handleShutdown({
-    timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
-    log: logger,
-    steps: [
+    shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+    readyFields: { group: config.CONSUMER_GROUP },
+    adapters: [
       {
-        // First, so that live streams end at once (their clients reconnect,
-        // elsewhere, with Last-Event-ID) rather than after the consumer has left.
-        name: 'close HTTP, its live streams and the feed',
-        run: async () => {
-          await app.close();
-          await feed.close();
+        name: 'telemetry',
+        closing: 'send the last spans and metrics',
+        close: () => options.telemetry?.shutdown(),
+      },
+      {
+        name: 'database',
+        closing: 'close the database pool',
+        start: async () => {
+          const applied = await migrate(pool, MIGRATIONS);
+          if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+        },
+        close: () => pool.end(),
+        ready: async () => {
+          await pool.query('SELECT 1');
         },
       },
       {
+        name: 'kafka',
+        closing: 'close Kafka',
+        start: async () => {
+          topics = keepTopics(
+            kafka,
+            [config.USERS_TOPIC, config.ORDERS_TOPIC, config.DLQ_TOPIC].map((topic) => ({
+              topic,
+              partitions: 3,
+            })),
+            (error) => logger.warn({ err: error }, 'Kafka not reachable yet; retrying'),
+          );
+          producer = await kafka.producer({ idempotent: true, lazy: true });
+        },
+        close: async () => {
+          await topics?.close();
+          await producer?.close().catch(() => undefined);
+        },
+      },
+      {
+        name: 'consumer',
         // Stop fetching, finish the message in hand, commit, leave the group.
-        name: 'leave the consumer group',
-        run: async () => {
+        closing: 'leave the consumer group',
+        start: () => {
+          void join();
+          pendingTimer = setInterval(() => {
+            processor
+              .retryPending()
+              .catch((error: unknown) =>
+                logger.warn({ err: error }, 'retrying pending events failed'),
+              );
+          }, config.PENDING_RETRY_MS);
+        },
+        close: async () => {
           stopping = true;
           clearTimeout(joinTimer);
           clearInterval(pendingTimer);
           await consumer?.close();
         },
+        ready: () =>
+          consumer?.joined() === true
+            ? Promise.resolve()
+            : Promise.reject(new Error('not in the consumer group')),
       },
       {
-        name: 'close Kafka',
-        run: async () => {
-          await topics.close();
-          await producer.close().catch(() => undefined);
+        name: 'feed',
+        closing: 'close the feed',
+        start: () => {
+          feed = createFeed({ databaseUrl: config.DATABASE_URL, logger });
         },
-      },
-      { name: 'close the database pool', run: () => pool.end() },
-      {
-        name: 'send the last spans and metrics',
-        run: () => options.telemetry?.shutdown() ?? Promise.resolve(),
+        close: () => feed?.close(),
       },
     ],
+    http: {
+      host: config.HOST,
+      port: config.PORT,
+      // Closed first, so that live streams end at once (their clients reconnect,
+      // elsewhere, with Last-Event-ID) rather than after the consumer has left.
+      closing: 'close HTTP and its live streams',
+      build: (readiness) => {
+        if (feed === undefined) throw new Error('the HTTP server needs the feed');
+        return buildApp({
+          pool,
+          feed,
+          consumer: () => consumer,
+          group: config.CONSUMER_GROUP,
+          logger,
+          readiness,
+        });
+      },
+    },
   });
-  return { app, pool, processor, consumer: () => consumer, shutdown };
+  return Object.assign(service, { pool, processor, consumer: () => consumer });
 }

@@ -9,7 +9,6 @@ import type { IncomingMessage, KafkaClient, KafkaConsumer, KafkaProducer } from 
 import { createPool, migrate } from '@comms/postgres';
 import type { Pool } from '@comms/postgres';
 import { createLogger } from '@comms/service-kit';
-import type { HttpApp } from '@comms/service-kit';
 import {
   createTestDatabase,
   startServiceProcess,
@@ -18,10 +17,9 @@ import {
   waitFor,
 } from '@comms/testing';
 import type { ServiceProcess, TestDatabase } from '@comms/testing';
-import { buildApp } from './app.js';
+import { loadConfig } from './config.js';
 import { DLQ_HEADERS, startConsumer } from './consumer.js';
-import { createFeed } from './feed.js';
-import type { Feed } from './feed.js';
+import { startNotificationService } from './main.js';
 import { MIGRATIONS } from './migrations.js';
 import { createProcessor } from './processor.js';
 import type { Outcome, Processor } from './processor.js';
@@ -38,7 +36,6 @@ let producer: KafkaProducer;
 let userService: ServiceProcess;
 let userHttp: string;
 let processor: Processor;
-let feed: Feed;
 const topics = { users: uniqueName('users'), orders: uniqueName('orders'), dlq: uniqueName('dlq') };
 const group = uniqueName('notifications');
 const consumers: KafkaConsumer[] = [];
@@ -95,12 +92,10 @@ beforeAll(async () => {
   });
   const recipients = createRecipients({ pool, userServiceUrl: userHttp, timeoutMs: 500 });
   processor = createProcessor({ pool, recipients });
-  feed = createFeed({ databaseUrl: db.url, logger });
 }, 90_000);
 
 afterAll(async () => {
   for (const consumer of consumers) await consumer.close().catch(() => undefined);
-  await feed.close();
   await producer.close();
   await userService.stop();
   await pool.end();
@@ -192,8 +187,32 @@ async function readDlq(count: number): Promise<IncomingMessage[]> {
 }
 
 describe('notification-service consumer', () => {
+  // The service as server.ts starts it, reading the test's topics in the test's group.
+  let service: Awaited<ReturnType<typeof startNotificationService>>;
   beforeAll(async () => {
-    await consume();
+    const config = loadConfig({
+      DATABASE_URL: db.url,
+      KAFKA_BROKERS: testInfra().kafkaBrokers,
+      LOG_LEVEL: 'silent',
+      USERS_TOPIC: topics.users,
+      ORDERS_TOPIC: topics.orders,
+      DLQ_TOPIC: topics.dlq,
+      CONSUMER_GROUP: group,
+      MAX_ATTEMPTS: '3',
+      RETRY_BASE_MS: '20',
+      USER_SERVICE_HTTP_URL: userHttp,
+      USER_CALL_TIMEOUT_MS: '500',
+    });
+    service = await startNotificationService({ ...config, PORT: 0 });
+    await waitFor(async () => ((await service.ready()).status === 'ready' ? true : undefined), {
+      timeoutMs: 30_000,
+      message: 'consumer did not join',
+    });
+  }, 60_000);
+
+  // It leaves the group before the failure tests bring consumers of their own.
+  afterAll(async () => {
+    expect(await service.stop()).toBe(0);
   });
 
   it('gives one notification for an event delivered twice', async () => {
@@ -282,17 +301,7 @@ describe('notification-service consumer', () => {
   });
 
   it('pushes a notification made from a Kafka event to a Server-Sent Events client', async () => {
-    const app: HttpApp = await buildApp({
-      pool,
-      feed,
-      consumer: () => consumers[0],
-      group,
-      logger,
-      readiness: {},
-    });
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    const address = app.server.address();
-    const port = typeof address === 'object' && address !== null ? address.port : 0;
+    const port = service.http.port;
     const user = registered(randomUUID(), 'Streaming Sam');
     const controller = new AbortController();
     try {
@@ -337,7 +346,6 @@ describe('notification-service consumer', () => {
       expect(lag.partitions.length).toBeGreaterThanOrEqual(6);
     } finally {
       controller.abort();
-      await app.close();
     }
   });
 });

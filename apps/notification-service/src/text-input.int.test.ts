@@ -8,8 +8,7 @@ import { EVENT_CATALOG, EventEnvelope } from '@comms/contracts/events';
 import type { EventType } from '@comms/contracts/events';
 import { findFreePort } from '@comms/infra';
 import { createKafka } from '@comms/kafka';
-import type { IncomingMessage, KafkaClient, KafkaConsumer, KafkaProducer } from '@comms/kafka';
-import { createPool, migrate } from '@comms/postgres';
+import type { IncomingMessage, KafkaClient, KafkaProducer } from '@comms/kafka';
 import type { Pool } from '@comms/postgres';
 import { createLogger } from '@comms/service-kit';
 import type { HttpApp } from '@comms/service-kit';
@@ -26,12 +25,10 @@ import {
 } from '@comms/testing';
 import type { FieldPath, RestRequestParts, TestDatabase } from '@comms/testing';
 import { buildApp } from './app.js';
-import { DLQ_HEADERS, startConsumer } from './consumer.js';
-import { createFeed } from './feed.js';
+import { loadConfig } from './config.js';
+import { DLQ_HEADERS } from './consumer.js';
 import type { Feed } from './feed.js';
-import { MIGRATIONS } from './migrations.js';
-import { createProcessor } from './processor.js';
-import { createRecipients } from './recipients.js';
+import { startNotificationService } from './main.js';
 
 /**
  * Every text field of every event type (the envelope and each type's data,
@@ -56,56 +53,45 @@ const topics = {
 const group = uniqueName('text-notifications');
 
 let db: TestDatabase;
+let service: Awaited<ReturnType<typeof startNotificationService>>;
 let pool: Pool;
 let kafka: KafkaClient;
 let producer: KafkaProducer;
-let consumer: KafkaConsumer;
-let feed: Feed;
 let app: HttpApp;
 
 beforeAll(async () => {
   db = await createTestDatabase('notification_text');
-  pool = createPool({ url: db.url });
-  await migrate(pool, MIGRATIONS);
-  kafka = createKafka({ brokers: testInfra().kafkaBrokers.split(','), clientId: 'text-test' });
+  const { kafkaBrokers } = testInfra();
+  kafka = createKafka({ brokers: kafkaBrokers.split(','), clientId: 'text-test' });
   const admin = await kafka.admin();
   await admin.ensureTopics(Object.values(topics).map((topic) => ({ topic, partitions: 3 })));
   await admin.close();
   producer = await kafka.producer();
-  // Nobody answers there: these events never need a contact looked up.
-  const recipients = createRecipients({
-    pool,
-    userServiceUrl: `http://127.0.0.1:${await findFreePort()}`,
-    timeoutMs: 200,
+  const config = loadConfig({
+    DATABASE_URL: db.url,
+    KAFKA_BROKERS: kafkaBrokers,
+    LOG_LEVEL: 'silent',
+    USERS_TOPIC: topics.users,
+    ORDERS_TOPIC: topics.orders,
+    DLQ_TOPIC: topics.dlq,
+    CONSUMER_GROUP: group,
+    MAX_ATTEMPTS: '3',
+    RETRY_BASE_MS: '20',
+    // Nobody answers there: these events never need a contact looked up.
+    USER_SERVICE_HTTP_URL: `http://127.0.0.1:${await findFreePort()}`,
+    USER_CALL_TIMEOUT_MS: '200',
   });
-  consumer = await startConsumer({
-    kafka,
-    producer,
-    processor: createProcessor({ pool, recipients }),
-    logger,
-    config: {
-      group,
-      topics: [topics.users, topics.orders],
-      dlqTopic: topics.dlq,
-      maxAttempts: 3,
-      retryBaseMs: 20,
-      sessionTimeoutMs: 6_000,
-    },
-  });
-  await waitFor(() => (consumer.joined() ? true : undefined), {
+  service = await startNotificationService({ ...config, PORT: 0 });
+  ({ app, pool } = service);
+  await waitFor(async () => ((await service.ready()).status === 'ready' ? true : undefined), {
     timeoutMs: 30_000,
     message: 'consumer did not join',
   });
-  feed = createFeed({ databaseUrl: db.url, logger });
-  app = await buildApp({ pool, feed, consumer: () => consumer, group, logger, readiness: {} });
 }, 90_000);
 
 afterAll(async () => {
-  await app.close();
-  await feed.close();
-  await consumer.close();
+  expect(await service.stop()).toBe(0);
   await producer.close();
-  await pool.end();
   await db.drop();
 });
 

@@ -9,7 +9,5 @@ export { createGrpcServer, GRPC_MAX_MESSAGE_BYTES, grpcClientInterceptors, unary
 export type { GrpcServer } from './grpc.js';
 export { createLogger } from './logger.js';
 export type { Logger } from './logger.js';
-export { handleShutdown } from './shutdown.js';
-export type { ShutdownStep } from './shutdown.js';
 export { createCircuitBreaker, retry } from './resilience.js';
 export type { BreakerOptions, BreakerState, CircuitBreaker } from './resilience.js';

@@ -69,28 +69,3 @@ export function onShutdownSignal(
   };
   return remove;
 }
-
-/**
- * Runs the steps when SIGTERM or SIGINT arrives (once), then calls `exit`
- * with the code of {@link runShutdown}.
- * @deprecated Services start through `startService`, which owns shutdown;
- * this stays until the last of them has moved.
- */
-export function handleShutdown(options: {
-  steps: readonly ShutdownStep[];
-  timeoutMs: number;
-  log: ShutdownLog;
-  exit?: (code: number) => void;
-}): () => Promise<void> {
-  const exit = options.exit ?? ((code: number) => process.exit(code));
-  let started: Promise<void> | undefined;
-  const shutdown = () => {
-    started ??= runShutdown(options).then(exit);
-    return started;
-  };
-  onShutdownSignal((signal) => {
-    options.log.info(`${signal} received, shutting down`);
-    void shutdown();
-  });
-  return shutdown;
-}
