@@ -1,6 +1,12 @@
 export { parseDatabaseUrl, redactDatabaseUrl, withDatabase } from './database-url.js';
 export type { DatabaseUrl } from './database-url.js';
-export { createPool, preparePerConnection, statementName, withTransaction } from './pool.js';
+export {
+  createPool,
+  DEFAULT_POOL_SIZE,
+  preparePerConnection,
+  statementName,
+  withTransaction,
+} from './pool.js';
 export type { CreatePoolOptions, Pool, PoolClient } from './pool.js';
 export { migrate } from './migrate.js';
 export type { Migration } from './migrate.js';

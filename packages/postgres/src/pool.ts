@@ -7,13 +7,19 @@ export type Pool = pg.Pool;
 /** A client checked out of a {@link Pool}, or a single connection. */
 export type PoolClient = pg.PoolClient;
 
+/**
+ * Connections a pool opens when {@link CreatePoolOptions.max} is not given;
+ * the size of every service pool that does not choose its own.
+ */
+export const DEFAULT_POOL_SIZE = 10;
+
 /** Options for {@link createPool}. */
 export interface CreatePoolOptions {
   /** A PostgreSQL URL, validated with {@link parseDatabaseUrl}. */
   readonly url: string;
   /** Shown in `pg_stat_activity`, so an operator sees who holds a connection. */
   readonly applicationName?: string;
-  /** Largest number of connections the pool opens. Default 10. */
+  /** Largest number of connections the pool opens. Default {@link DEFAULT_POOL_SIZE}. */
   readonly max?: number;
   /** Give up connecting after this many milliseconds. Default 5000. */
   readonly connectionTimeoutMillis?: number;
@@ -68,7 +74,7 @@ export function createPool(options: CreatePoolOptions): Pool {
   const pool = new pg.Pool({
     connectionString: options.url,
     application_name: options.applicationName ?? 'comms',
-    max: options.max ?? 10,
+    max: options.max ?? DEFAULT_POOL_SIZE,
     connectionTimeoutMillis: options.connectionTimeoutMillis ?? 5_000,
     idleTimeoutMillis: 30_000,
     ...(options.queryTimeoutMillis === undefined

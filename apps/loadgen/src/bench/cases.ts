@@ -5,7 +5,7 @@ import autocannon from 'autocannon';
 import { UserServiceClient, ValidateUserRequest } from '@comms/contracts/grpc';
 import { createKafka } from '@comms/kafka';
 import type { IncomingMessage } from '@comms/kafka';
-import { createPool, withDatabase, withTransaction } from '@comms/postgres';
+import { createPool, DEFAULT_POOL_SIZE, withDatabase, withTransaction } from '@comms/postgres';
 import type { RunningSystem } from '@comms/local-system';
 import { withCpu } from './cpu.js';
 import type { Classifier } from './cpu.js';
@@ -27,9 +27,11 @@ export interface CaseContext {
   readonly log: (line: string) => void;
 }
 
-// Pool sizes of the services (see each service's main.ts): a raw baseline
-// gets the same number of connections as the service it is compared with.
-export const USER_SERVICE_POOL = 10;
+// Pool sizes of the services: a raw baseline gets the same number of
+// connections as the service it is compared with. user-service keeps the
+// default of packages/postgres; order-service chooses its own in its main.ts,
+// which nothing outside it can read yet, so that one is a copy.
+export const USER_SERVICE_POOL = DEFAULT_POOL_SIZE;
 export const ORDER_SERVICE_POOL = 20;
 
 /** Runs a measurement and attaches the cores each party used meanwhile. */
