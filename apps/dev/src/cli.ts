@@ -3,6 +3,7 @@ import { describeError } from '@comms/infra';
 import type { ServiceName } from '@comms/endpoints';
 import { runDemo } from './demo.js';
 import { DEFAULT_RESTART_POLICY, startSystem } from '@comms/local-system';
+import { loadConfig } from './config.js';
 
 const COLORS: Record<ServiceName, string> = {
   'user-service': '\u001b[36m',
@@ -10,7 +11,8 @@ const COLORS: Record<ServiceName, string> = {
   'notification-service': '\u001b[33m',
 };
 const RESET = '\u001b[0m';
-const color = process.stdout.isTTY && process.env['NO_COLOR'] === undefined;
+const config = loadConfig();
+const { color } = config;
 const LEVELS: Record<number, string> = {
   10: 'trace',
   20: 'debug',
@@ -40,6 +42,7 @@ async function start(): Promise<void> {
   console.log('starting PostgreSQL, Kafka and the three services...');
   const system = await startSystem({
     ports: 'default',
+    infraEnv: config.infraEnv,
     log: (line) => console.log(`[system]                ${line}`),
     onLine: (service, line) => console.log(format(service, line)),
     // A service that dies is named with its exit and last lines, then restarted.
@@ -85,7 +88,7 @@ async function start(): Promise<void> {
 const command = process.argv[2];
 try {
   if (command === 'start') await start();
-  else if (command === 'demo') await runDemo(process.argv.slice(3));
+  else if (command === 'demo') await runDemo(process.argv.slice(3), config.demoEnv);
   else {
     console.error('usage: comms start | comms demo');
     process.exitCode = 2;

@@ -30,7 +30,7 @@ const REBUILD = fileURLToPath(new URL('../../order-service/dist/rebuild.js', imp
  */
 export async function runDemo(
   _args: string[],
-  env: DemoEnv = process.env,
+  env: DemoEnv,
   print: (line: string) => void = console.log,
 ): Promise<DemoStep[]> {
   const resolver = createResolver(env);
@@ -244,7 +244,7 @@ export async function runDemo(
     `node apps/order-service/dist/rebuild.js (DATABASE_URL=${ordersUrl.replace(/:[^:@/]+@/, ':***@')})`,
     async () => {
       const { stdout } = await promisify(execFile)(process.execPath, [REBUILD], {
-        env: { PATH: env['PATH'] ?? process.env['PATH'] ?? '', DATABASE_URL: ordersUrl },
+        env: { PATH: env['PATH'] ?? '', DATABASE_URL: ordersUrl },
       });
       if (!stdout.includes(' 0 rows differ')) throw new Error(stdout.trim());
       return stdout.trim();
