@@ -8,6 +8,7 @@ import { AppError } from '@comms/service-kit';
 import { fromContract, toContract } from './contract-events.js';
 import { decide } from './domain/decide.js';
 import type { OrderCommand } from './domain/decide.js';
+import { DomainError } from './domain/errors.js';
 import { evolve, initialState, replay } from './domain/order.js';
 import type { Order, OrderLine, OrderStatus } from './domain/order.js';
 import { appendToStream, readStream } from './event-store.js';
@@ -54,6 +55,21 @@ function requireUuid(value: string, field: string): void {
 }
 
 const SOURCE = '/order-service';
+
+/**
+ * Runs the pure domain and turns its refusals into the service's AppError
+ * (same code, message and field violations), which service-kit maps to HTTP
+ * and gRPC. The one place the domain meets the edge.
+ */
+function domain<T>(run: () => T): T {
+  try {
+    return run();
+  } catch (error) {
+    if (error instanceof DomainError)
+      throw new AppError(error.code, error.message, error.violations, { cause: error });
+    throw error;
+  }
+}
 
 interface ViewRow {
   order_id: string;
@@ -104,7 +120,7 @@ export function createOrders(deps: {
     version: number,
     command: OrderCommand,
   ) => {
-    const decided = decide(command, state);
+    const decided = domain(() => decide(command, state));
     let running = state;
     const newEvents: NewEvent[] = decided.map((event) => {
       const contract = toContract(event, running);
@@ -192,12 +208,14 @@ export function createOrders(deps: {
       const earlier = await replayed(pool);
       if (earlier !== undefined) return earlier;
       // Cheap checks first: a malformed order never costs a call to user-service.
-      decide(
-        {
-          type: 'CreateOrder',
-          data: { orderId: newId(), userId: input.userId, userName: '-', items, now: now() },
-        },
-        initialState,
+      domain(() =>
+        decide(
+          {
+            type: 'CreateOrder',
+            data: { orderId: newId(), userId: input.userId, userName: '-', items, now: now() },
+          },
+          initialState,
+        ),
       );
 
       const check = await validator.validate(input.userId);

@@ -7,8 +7,8 @@ import {
   MAX_PRODUCT_ID_LENGTH,
   unstorableReason,
 } from '@comms/contracts';
-import { AppError } from '@comms/service-kit';
-import type { FieldViolation } from '@comms/service-kit';
+import { DomainError } from './errors.js';
+import type { FieldViolation } from './errors.js';
 import type { Order, OrderEvent, OrderLine } from './order.js';
 
 /**
@@ -74,7 +74,7 @@ function checkItems(items: readonly OrderLine[]): void {
     }
   });
   if (violations.length > 0) {
-    throw new AppError(
+    throw new DomainError(
       'INVALID_ARGUMENT',
       violations.map((v) => `${v.field} ${v.message}`).join('; '),
       violations,
@@ -83,7 +83,7 @@ function checkItems(items: readonly OrderLine[]): void {
 }
 
 function notAllowed(message: string): never {
-  throw new AppError('FAILED_PRECONDITION', message);
+  throw new DomainError('FAILED_PRECONDITION', message);
 }
 
 /** The events a command causes in the given state; throws when it breaks a rule. */
@@ -91,7 +91,7 @@ export function decide(command: OrderCommand, state: Order): OrderEvent[] {
   switch (command.type) {
     case 'CreateOrder': {
       if (state.status !== 'NONE')
-        throw new AppError('ALREADY_EXISTS', `order ${command.data.orderId} already exists`);
+        throw new DomainError('ALREADY_EXISTS', `order ${command.data.orderId} already exists`);
       checkItems(command.data.items);
       const totalMinor = command.data.items.reduce(
         (sum, item) => sum + item.quantity * item.priceMinor,
@@ -112,7 +112,7 @@ export function decide(command: OrderCommand, state: Order): OrderEvent[] {
       ];
     }
     case 'PayOrder': {
-      if (state.status === 'NONE') throw new AppError('NOT_FOUND', 'order not found');
+      if (state.status === 'NONE') throw new DomainError('NOT_FOUND', 'order not found');
       if (state.status === 'CANCELLED')
         notAllowed(`order ${state.orderId} is cancelled and cannot be paid`);
       if (state.status !== 'CREATED') notAllowed(`order ${state.orderId} is already paid`);
@@ -128,19 +128,21 @@ export function decide(command: OrderCommand, state: Order): OrderEvent[] {
       ];
     }
     case 'CancelOrder': {
-      if (state.status === 'NONE') throw new AppError('NOT_FOUND', 'order not found');
+      if (state.status === 'NONE') throw new DomainError('NOT_FOUND', 'order not found');
       if (state.status === 'CANCELLED') notAllowed(`order ${state.orderId} is already cancelled`);
       if (state.status === 'SHIPPED')
         notAllowed(`order ${state.orderId} has shipped and cannot be cancelled`);
       const unstorable = unstorableReason(command.data.reason);
       if (unstorable !== undefined) {
-        throw new AppError('INVALID_ARGUMENT', `reason ${unstorable}`, [
+        throw new DomainError('INVALID_ARGUMENT', `reason ${unstorable}`, [
           { field: 'reason', message: unstorable },
         ]);
       }
       if (command.data.reason.length > MAX_CANCEL_REASON_LENGTH) {
         const message = `must be at most ${MAX_CANCEL_REASON_LENGTH} characters`;
-        throw new AppError('INVALID_ARGUMENT', `reason ${message}`, [{ field: 'reason', message }]);
+        throw new DomainError('INVALID_ARGUMENT', `reason ${message}`, [
+          { field: 'reason', message },
+        ]);
       }
       return [
         {
@@ -154,7 +156,7 @@ export function decide(command: OrderCommand, state: Order): OrderEvent[] {
       ];
     }
     case 'ShipOrder': {
-      if (state.status === 'NONE') throw new AppError('NOT_FOUND', 'order not found');
+      if (state.status === 'NONE') throw new DomainError('NOT_FOUND', 'order not found');
       if (state.status === 'CREATED')
         notAllowed(`order ${state.orderId} is not paid and cannot ship`);
       if (state.status === 'CANCELLED')
@@ -169,7 +171,7 @@ export function decide(command: OrderCommand, state: Order): OrderEvent[] {
     }
     default: {
       const unknown: never = command;
-      throw new AppError('INVALID_ARGUMENT', `unknown command ${JSON.stringify(unknown)}`);
+      throw new DomainError('INVALID_ARGUMENT', `unknown command ${JSON.stringify(unknown)}`);
     }
   }
 }

@@ -8,6 +8,7 @@ import {
 import { describe, expect, it } from 'vitest';
 import { decide } from './decide.js';
 import type { OrderCommand } from './decide.js';
+import { DomainError } from './errors.js';
 import { replay } from './order.js';
 import type { OrderEvent, OrderLine } from './order.js';
 
@@ -151,6 +152,20 @@ describe('CreateOrder at the limits', () => {
     ],
   ])('given no order, when created with %s, then it is invalid', (_label, lines, message) => {
     given([]).when(create(lines)).thenFails('INVALID_ARGUMENT', message);
+  });
+
+  it('given no order, when created with several bad lines, then each is named in the violations', () => {
+    let refusal: unknown;
+    try {
+      decide(create([line({ quantity: 0 }), line({ priceMinor: 0 })]), replay([]));
+    } catch (error) {
+      refusal = error;
+    }
+    expect(refusal).toBeInstanceOf(DomainError);
+    expect((refusal as DomainError).violations.map((v) => v.field)).toEqual([
+      'items[0].quantity',
+      'items[1].price',
+    ]);
   });
 });
 
