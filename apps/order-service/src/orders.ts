@@ -1,19 +1,26 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { CLOUDEVENTS_CONTENT_TYPE, createEvent, parseMoney, TOPICS } from '@comms/contracts';
+import {
+  CLOUDEVENTS_CONTENT_TYPE,
+  createEvent,
+  formatMoney,
+  parseMoney,
+  TOPICS,
+} from '@comms/contracts';
 import type { EventType } from '@comms/contracts';
 import { enqueue } from '@comms/outbox';
 import { withTransaction } from '@comms/postgres';
 import type { Pool, PoolClient } from '@comms/postgres';
 import { AppError } from '@comms/service-kit';
-import { fromContract, toContract } from './contract-events.js';
-import { decide } from './domain/decide.js';
+import { toContract } from './contract-events.js';
+import { checkItems, decide } from './domain/decide.js';
 import type { OrderCommand } from './domain/decide.js';
 import { DomainError } from './domain/errors.js';
-import { evolve, initialState, replay } from './domain/order.js';
+import { evolve, initialState } from './domain/order.js';
 import type { Order, OrderLine, OrderStatus } from './domain/order.js';
 import { appendToStream, readStream } from './event-store.js';
 import type { NewEvent, StoredEvent } from './event-store.js';
-import { project } from './projection.js';
+import { foldRow, project } from './projection.js';
+import type { OrderRow } from './projection.js';
 import type { UserValidator } from './user-validation.js';
 
 /** An order as the read model shows it. */
@@ -71,6 +78,23 @@ function domain<T>(run: () => T): T {
   }
 }
 
+/** The order as the caller sees it, from a row of the read model as projected. */
+const rowView = (row: OrderRow): OrderView => ({
+  orderId: row.state.orderId,
+  userId: row.state.userId,
+  userName: row.state.userName,
+  status: row.state.status,
+  items: row.state.items.map((item) => ({
+    productId: item.productId,
+    quantity: item.quantity,
+    price: formatMoney(item.priceMinor),
+  })),
+  totalAmount: formatMoney(row.state.totalMinor),
+  version: row.version,
+  createdAt: row.createdAt,
+  updatedAt: row.updatedAt,
+});
+
 interface ViewRow {
   order_id: string;
   user_id: string;
@@ -112,14 +136,18 @@ export function createOrders(deps: {
   const now = deps.now ?? (() => new Date());
   const newId = deps.newId ?? randomUUID;
 
-  /** Appends, projects and enqueues what a command decided, atomically with the caller's transaction. */
+  /**
+   * Decides a command once, on the state folded from the stream, and in the
+   * caller's transaction appends the events at the version it read, projects
+   * them and enqueues them. Answers the order's row after them.
+   */
   const commit = async (
     client: PoolClient,
     orderId: string,
-    state: Order,
-    version: number,
+    before: OrderRow | undefined,
     command: OrderCommand,
-  ) => {
+  ): Promise<OrderRow> => {
+    const state: Order = before?.state ?? initialState;
     const decided = domain(() => decide(command, state));
     let running = state;
     const newEvents: NewEvent[] = decided.map((event) => {
@@ -132,8 +160,9 @@ export function createOrders(deps: {
         occurredAt: command.data.now,
       };
     });
-    const stored = await appendToStream(client, orderId, version, newEvents);
-    await project(client, stored);
+    const stored = await appendToStream(client, orderId, before?.version ?? 0, newEvents);
+    const after = await project(client, before, stored);
+    if (after === undefined) throw new Error(`order ${orderId} has no state after ${command.type}`);
     await enqueue(
       client,
       stored.map((event) => {
@@ -152,7 +181,7 @@ export function createOrders(deps: {
         };
       }),
     );
-    return stored;
+    return after;
   };
 
   const view = async (db: Pool | PoolClient, orderId: string): Promise<OrderView> => {
@@ -208,15 +237,7 @@ export function createOrders(deps: {
       const earlier = await replayed(pool);
       if (earlier !== undefined) return earlier;
       // Cheap checks first: a malformed order never costs a call to user-service.
-      domain(() =>
-        decide(
-          {
-            type: 'CreateOrder',
-            data: { orderId: newId(), userId: input.userId, userName: '-', items, now: now() },
-          },
-          initialState,
-        ),
-      );
+      domain(() => checkItems(items));
 
       const check = await validator.validate(input.userId);
       if (!check.valid) throw new OrderRejected(check.errorMessage);
@@ -225,17 +246,18 @@ export function createOrders(deps: {
       const at = now();
       try {
         const accepted = await withTransaction(pool, async (client) => {
-          const stored = await commit(client, orderId, initialState, 0, {
-            type: 'CreateOrder',
-            data: { orderId, userId: input.userId, userName: check.userName, items, now: at },
-          });
-          const created = (stored[0]?.data ?? {}) as { totalAmount: string };
+          const order = rowView(
+            await commit(client, orderId, undefined, {
+              type: 'CreateOrder',
+              data: { orderId, userId: input.userId, userName: check.userName, items, now: at },
+            }),
+          );
           const response: Created = {
-            orderId,
+            orderId: order.orderId,
             status: 'CREATED',
-            userName: check.userName,
-            totalAmount: created.totalAmount,
-            version: stored.length,
+            userName: order.userName,
+            totalAmount: order.totalAmount,
+            version: order.version,
           };
           if (key !== undefined) {
             // The unique key makes a concurrent duplicate wait for us, then fail here and replay.
@@ -301,7 +323,6 @@ export function createOrders(deps: {
                 `order ${orderId} is at version ${version}, not ${options.expectedVersion}: it changed meanwhile; read it again and retry`,
               );
             }
-            const state = replay(stream.map((e) => fromContract(e.type, e.data)));
             const at = now();
             const command: OrderCommand =
               action === 'pay'
@@ -309,8 +330,7 @@ export function createOrders(deps: {
                 : action === 'ship'
                   ? { type: 'ShipOrder', data: { now: at } }
                   : { type: 'CancelOrder', data: { reason: options.reason ?? '', now: at } };
-            await commit(client, orderId, state, version, command);
-            return view(client, orderId);
+            return rowView(await commit(client, orderId, foldRow(stream), command));
           });
           outboxWritten();
           return changed;

@@ -1,55 +1,93 @@
+import { formatMoney } from '@comms/contracts';
 import type { Pool, PoolClient } from '@comms/postgres';
+import { fromContract } from './contract-events.js';
+import { evolve, initialState } from './domain/order.js';
+import type { PlacedOrder } from './domain/order.js';
 import type { StoredEvent } from './event-store.js';
 
 /**
- * The read model `orders_view`, one row per order, kept by applying each
- * stored event. The live model is updated in the same transaction as the
- * append; a rebuild replays every stream into a fresh table and must come
- * out identical.
+ * The read model `orders_view`, one row per order. A row is the aggregate's
+ * own state, folded by the domain's `evolve` (there is no second fold that
+ * could drift from it), plus what the stream adds: its version and when it
+ * began and last changed. The live model is written in the same transaction
+ * as the append; a rebuild replays every stream into a fresh table and must
+ * come out identical.
  */
-const STATUS: Record<string, string> = {
-  'order.created.v1': 'CREATED',
-  'order.paid.v1': 'PAID',
-  'order.cancelled.v1': 'CANCELLED',
-  'order.shipped.v1': 'SHIPPED',
-};
 
+/** One order of the read model before it is written. */
+export interface OrderRow {
+  readonly state: PlacedOrder;
+  readonly version: number;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+}
+
+/**
+ * Applies one stored event to a row (undefined: the order has no event
+ * yet). The state comes from `evolve`; an event type the aggregate does not
+ * know fails here as it does there.
+ */
+export function evolveRow(row: OrderRow | undefined, event: StoredEvent): OrderRow | undefined {
+  const state = evolve(row?.state ?? initialState, fromContract(event.type, event.data));
+  if (state.status === 'NONE') return row;
+  return {
+    state,
+    version: event.version,
+    createdAt: row?.createdAt ?? event.occurredAt,
+    updatedAt: event.occurredAt,
+  };
+}
+
+/** Folds a stream's events (in version order) onto a row. */
+export function foldRow(
+  events: readonly StoredEvent[],
+  row: OrderRow | undefined = undefined,
+): OrderRow | undefined {
+  return events.reduce(evolveRow, row);
+}
+
+/** Writes a row: inserted when the order is new, else replaced but for its creation time. */
+async function writeRow(client: PoolClient, row: OrderRow, table: string): Promise<void> {
+  const { state } = row;
+  await client.query(
+    `INSERT INTO ${table} (order_id, user_id, user_name, status, items, total_amount, version, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+     ON CONFLICT (order_id) DO UPDATE SET user_id = EXCLUDED.user_id, user_name = EXCLUDED.user_name,
+       status = EXCLUDED.status, items = EXCLUDED.items, total_amount = EXCLUDED.total_amount,
+       version = EXCLUDED.version, updated_at = EXCLUDED.updated_at`,
+    [
+      state.orderId,
+      state.userId,
+      state.userName,
+      state.status,
+      JSON.stringify(
+        state.items.map((item) => ({
+          productId: item.productId,
+          quantity: item.quantity,
+          price: formatMoney(item.priceMinor),
+        })),
+      ),
+      formatMoney(state.totalMinor),
+      row.version,
+      row.createdAt,
+      row.updatedAt,
+    ],
+  );
+}
+
+/**
+ * Projects newly stored events of one stream onto its row as it was before
+ * them (undefined for a new order), writes the result and returns it.
+ */
 export async function project(
   client: PoolClient,
+  before: OrderRow | undefined,
   events: readonly StoredEvent[],
   table = 'orders_view',
-): Promise<void> {
-  for (const event of events) {
-    const status = STATUS[event.type];
-    if (status === undefined) continue;
-    if (event.type === 'order.created.v1') {
-      const data = event.data as {
-        userId: string;
-        userName: string;
-        items: unknown;
-        totalAmount: string;
-      };
-      await client.query(
-        `INSERT INTO ${table} (order_id, user_id, user_name, status, items, total_amount, version, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`,
-        [
-          event.streamId,
-          data.userId,
-          data.userName,
-          status,
-          JSON.stringify(data.items),
-          data.totalAmount,
-          event.version,
-          event.occurredAt,
-        ],
-      );
-    } else {
-      await client.query(
-        `UPDATE ${table} SET status = $2, version = $3, updated_at = $4 WHERE order_id = $1`,
-        [event.streamId, status, event.version, event.occurredAt],
-      );
-    }
-  }
+): Promise<OrderRow | undefined> {
+  const after = foldRow(events, before);
+  if (after !== undefined && after !== before) await writeRow(client, after, table);
+  return after;
 }
 
 /**
@@ -72,6 +110,8 @@ export async function rebuildReadModel(
     await client.query('CREATE TABLE orders_view_rebuilt (LIKE orders_view INCLUDING ALL)');
     let after = { streamId: '00000000-0000-0000-0000-000000000000', version: 0 };
     let events = 0;
+    // A stream may go on in the next page, so its row is written when the next stream begins.
+    let pending: { streamId: string; row: OrderRow | undefined } | undefined;
     for (;;) {
       // Keyset pages over a unique key: every event exactly once.
       const page = await client.query<{
@@ -89,21 +129,25 @@ export async function rebuildReadModel(
       );
       if (page.rows.length === 0) break;
       events += page.rows.length;
-      await project(
-        client,
-        page.rows.map((r) => ({
+      for (const r of page.rows) {
+        if (pending !== undefined && pending.streamId !== r.stream_id) {
+          if (pending.row !== undefined) await writeRow(client, pending.row, 'orders_view_rebuilt');
+          pending = undefined;
+        }
+        pending ??= { streamId: r.stream_id, row: undefined };
+        pending.row = evolveRow(pending.row, {
           streamId: r.stream_id,
           version: r.version,
           eventId: r.event_id,
           type: r.type,
           data: r.data,
           occurredAt: r.occurred_at,
-        })),
-        'orders_view_rebuilt',
-      );
+        });
+      }
       const last = page.rows.at(-1);
       if (last !== undefined) after = { streamId: last.stream_id, version: last.version };
     }
+    if (pending?.row !== undefined) await writeRow(client, pending.row, 'orders_view_rebuilt');
     const diff = await client.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM (
          (SELECT * FROM orders_view EXCEPT SELECT * FROM orders_view_rebuilt)

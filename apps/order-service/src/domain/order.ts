@@ -60,6 +60,9 @@ export type Order =
       readonly totalMinor: number;
     };
 
+/** An order once it exists: every state but the one before the first event. */
+export type PlacedOrder = Exclude<Order, { readonly status: 'NONE' }>;
+
 export const initialState: Order = { status: 'NONE' };
 
 /** Applies one event to the state. */
