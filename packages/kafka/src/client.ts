@@ -1,7 +1,9 @@
 import { pollUntil } from '@comms/resilience';
 import { parseBrokers } from './brokers.js';
 import type { DriverAdmin, DriverFactory, KafkaDriver } from './driver.js';
+import type { KafkaClientName } from './connection.js';
 import { kafkajsDriver } from './drivers/kafkajs.js';
+import { platformaticDriver } from './drivers/platformatic.js';
 import { groupLag, observeLag } from './lag.js';
 import type {
   ConsumerOptions,
@@ -10,21 +12,30 @@ import type {
   KafkaConfig,
   KafkaConsumer,
   KafkaProducer,
+  OutgoingMessage,
 } from './port.js';
 import { kafkaMetrics, tracedHandle, tracedSend } from './telemetry.js';
 
 const TOPIC_READY_TIMEOUT_MS = 30_000;
 
+const DRIVERS: Readonly<Record<KafkaClientName, DriverFactory>> = {
+  kafkajs: kafkajsDriver,
+  platformatic: platformaticDriver,
+};
+
+/** The driver of a client library, as `KAFKA_CLIENT` names it. */
+export function driverFor(client: KafkaClientName): DriverFactory {
+  return DRIVERS[client];
+}
+
 /**
- * Creates the adapter for a cluster on a driver (kafkajs unless told
- * otherwise). Validates the broker list first.
+ * Creates the adapter for a cluster on a driver: `driverFactory` if given,
+ * else the one `config.client` names (kafkajs by default). Validates the
+ * broker list first.
  */
-export function createKafka(
-  config: KafkaConfig,
-  driverFactory: DriverFactory = kafkajsDriver,
-): KafkaClient {
+export function createKafka(config: KafkaConfig, driverFactory?: DriverFactory): KafkaClient {
   const brokers = parseBrokers(config.brokers.join(','));
-  const driver = driverFactory(config, brokers);
+  const driver = (driverFactory ?? driverFor(config.client ?? 'kafkajs'))(config, brokers);
   return {
     brokers,
     async admin() {
@@ -106,6 +117,9 @@ function wrapAdmin(admin: DriverAdmin, driver: KafkaDriver): KafkaAdmin {
 /**
  * A failed send drops the connection and the next send connects again, so
  * a producer outlives a broker restart; the caller decides whether to retry.
+ * Sends go one at a time: both kafkajs 2.2.4 and @platformatic/kafka 2.12.1
+ * wrote some records twice when an idempotent producer's sends overlapped
+ * (driver-contract.int.test.ts in packages/testing).
  */
 function wrapProducer(driver: KafkaDriver, idempotent: boolean): KafkaProducer {
   const producer = driver.producer({ idempotent });
@@ -118,19 +132,25 @@ function wrapProducer(driver: KafkaDriver, idempotent: boolean): KafkaProducer {
     });
     return connected;
   };
+  const sendNow = async (topic: string, messages: readonly OutgoingMessage[]) => {
+    try {
+      await tracedSend(topic, messages, metrics, async (records) => {
+        await connect();
+        await producer.send(topic, records);
+      });
+    } catch (error) {
+      connected = undefined;
+      await producer.close().catch(() => undefined);
+      throw error;
+    }
+  };
+  let sending: Promise<unknown> = Promise.resolve();
   return {
     connect,
-    async send(topic, messages) {
-      try {
-        await tracedSend(topic, messages, metrics, async (records) => {
-          await connect();
-          await producer.send(topic, records);
-        });
-      } catch (error) {
-        connected = undefined;
-        await producer.close().catch(() => undefined);
-        throw error;
-      }
+    send(topic, messages) {
+      const turn = sending.then(() => sendNow(topic, messages));
+      sending = turn.catch(() => undefined);
+      return turn;
     },
     async close() {
       connected = undefined;

@@ -15,9 +15,16 @@ export type KafkaAuth =
       readonly password: string;
     };
 
+/** The client libraries the adapter runs on (`KAFKA_CLIENT`). */
+export type KafkaClientName = 'kafkajs' | 'platformatic';
+
+const CLIENTS: readonly KafkaClientName[] = ['kafkajs', 'platformatic'];
+
 /** Where the cluster is and how to talk to it, as read from the environment. */
 export interface KafkaConnection {
   readonly brokers: string[];
+  /** The client library; `createKafka` picks its driver from this. */
+  readonly client: KafkaClientName;
   /** TLS to the brokers (with the system's certificate authorities). */
   readonly ssl: boolean;
   readonly sasl?: KafkaAuth;
@@ -33,7 +40,8 @@ const MECHANISMS = ['aws-msk-iam', 'plain', 'scram-sha-256', 'scram-sha-512'] as
  *   `scram-sha-512` (unset: no authentication);
  * - `AWS_REGION` for `aws-msk-iam` (ECS sets it in every task);
  * - `KAFKA_SASL_USERNAME` and `KAFKA_SASL_PASSWORD` for the others;
- * - `KAFKA_SSL` `true`/`false`, by default true exactly when SASL is on.
+ * - `KAFKA_SSL` `true`/`false`, by default true exactly when SASL is on;
+ * - `KAFKA_CLIENT` `kafkajs` (default) or `platformatic` (@platformatic/kafka).
  *
  * Throws naming the variable and what it expects; never echoes a password.
  */
@@ -75,7 +83,8 @@ export function kafkaConnectionFromEnv(
     throw new Error(`KAFKA_SSL must be true or false, got '${sslText}'`);
   }
   const ssl = sslText === undefined ? sasl !== undefined : sslText === 'true';
-  return sasl === undefined ? { brokers, ssl } : { brokers, ssl, sasl };
+  const client = parseClient(env['KAFKA_CLIENT']);
+  return sasl === undefined ? { brokers, client, ssl } : { brokers, client, ssl, sasl };
 }
 
 /**
@@ -87,6 +96,17 @@ export function kafkaConnectionFromEnv(
 export async function mskIamToken(region: string): Promise<{ value: string; expiresAt: number }> {
   const { token, expiryTime } = await generateAuthToken({ region });
   return { value: token, expiresAt: expiryTime };
+}
+
+function parseClient(value: string | undefined): KafkaClientName {
+  const text = blankToUndefined(value)?.toLowerCase() ?? 'kafkajs';
+  const client = CLIENTS.find((name) => name === text);
+  if (client === undefined) {
+    throw new Error(
+      `KAFKA_CLIENT must be one of ${CLIENTS.join(', ')} (or unset for kafkajs), got '${text}'`,
+    );
+  }
+  return client;
 }
 
 function blankToUndefined(value: string | undefined): string | undefined {

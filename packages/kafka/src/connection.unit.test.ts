@@ -5,6 +5,7 @@ describe('kafkaConnectionFromEnv', () => {
   it('reads the plain local form: brokers only, no TLS, no SASL', () => {
     expect(kafkaConnectionFromEnv({ KAFKA_BROKERS: '127.0.0.1:9092' })).toEqual({
       brokers: ['127.0.0.1:9092'],
+      client: 'kafkajs',
       ssl: false,
     });
   });
@@ -17,6 +18,7 @@ describe('kafkaConnectionFromEnv', () => {
     });
     expect(connection).toEqual({
       brokers: ['boot-abc.c2.kafka-serverless.eu-west-1.amazonaws.com:9098'],
+      client: 'kafkajs',
       ssl: true,
       sasl: { mechanism: 'aws-msk-iam', region: 'eu-west-1' },
     });
@@ -33,6 +35,7 @@ describe('kafkaConnectionFromEnv', () => {
       }),
     ).toEqual({
       brokers: ['kafka:9093'],
+      client: 'kafkajs',
       ssl: false,
       sasl: { mechanism: 'scram-sha-512', username: 'orders', password: 's3cret' },
     });
@@ -49,9 +52,25 @@ describe('kafkaConnectionFromEnv', () => {
       /needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD/,
     ],
     [{ KAFKA_BROKERS: 'k:9092', KAFKA_SSL: 'yes' }, /KAFKA_SSL must be true or false, got 'yes'/],
+    [
+      { KAFKA_BROKERS: 'k:9092', KAFKA_CLIENT: 'node-rdkafka' },
+      /KAFKA_CLIENT must be one of kafkajs, platformatic \(or unset for kafkajs\), got 'node-rdkafka'/,
+    ],
     [{ KAFKA_BROKERS: 'k' }, /KAFKA_BROKERS must be a comma-separated list of host:port/],
   ])('rejects %j with a message naming the variable', (env, message) => {
     expect(() => kafkaConnectionFromEnv(env)).toThrow(message);
+  });
+
+  it.each([
+    [undefined, 'kafkajs'],
+    ['  ', 'kafkajs'],
+    ['kafkajs', 'kafkajs'],
+    ['platformatic', 'platformatic'],
+    [' Platformatic ', 'platformatic'],
+  ])('reads KAFKA_CLIENT=%j as the %s driver', (value, client) => {
+    expect(kafkaConnectionFromEnv({ KAFKA_BROKERS: 'k:9092', KAFKA_CLIENT: value }).client).toBe(
+      client,
+    );
   });
 
   it('never echoes the password in an error', () => {

@@ -1,7 +1,7 @@
 export { parseBrokers } from './brokers.js';
-export { createKafka } from './client.js';
+export { createKafka, driverFor } from './client.js';
 export { kafkaConnectionFromEnv, mskIamToken } from './connection.js';
-export type { KafkaAuth, KafkaConnection } from './connection.js';
+export type { KafkaAuth, KafkaClientName, KafkaConnection } from './connection.js';
 export type {
   ConsumerOptions,
   IncomingMessage,
@@ -27,5 +27,6 @@ export type {
   PartitionLeader,
 } from './driver.js';
 export { kafkajsDriver } from './drivers/kafkajs.js';
+export { platformaticDriver } from './drivers/platformatic.js';
 export { keepTopics } from './topics.js';
 export type { TopicKeeper } from './topics.js';

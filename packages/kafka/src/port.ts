@@ -1,5 +1,5 @@
 import type { TraceRelation } from '@comms/telemetry';
-import type { KafkaAuth } from './connection.js';
+import type { KafkaAuth, KafkaClientName } from './connection.js';
 
 /**
  * The port: the types every service uses to talk to Kafka. Nothing here
@@ -14,6 +14,12 @@ export interface KafkaConfig {
   readonly brokers: readonly string[];
   /** Identifies this process in broker logs and quotas. */
   readonly clientId: string;
+  /**
+   * The client library to run on, as `KAFKA_CLIENT` names it (a
+   * `KafkaConnection` spread into the config carries it). Default
+   * kafkajs. A driver passed to `createKafka` wins over it.
+   */
+  readonly client?: KafkaClientName;
   /** Milliseconds to wait for a TCP connection. Default 3000. */
   readonly connectionTimeoutMs?: number;
   /** Retries of a failed request or connection before giving up. Default: the client library's. */
