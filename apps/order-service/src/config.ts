@@ -76,3 +76,17 @@ export function loadConfig(
     userServiceHttp: addresses['user-service/http'] ?? '',
   };
 }
+
+/**
+ * What `npm run rebuild-read-model` needs: the orders database, and nothing
+ * else of the service's configuration.
+ */
+export function loadRebuildConfig(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): {
+  readonly DATABASE_URL: string;
+} {
+  const url = env['DATABASE_URL'];
+  parseDatabaseUrl(url, 'DATABASE_URL');
+  return { DATABASE_URL: url ?? '' };
+}

@@ -1,13 +1,13 @@
 // `npm run rebuild-read-model -w @comms/order-service`: replays every order
 // stream into a fresh read model, reports how it compares with the live one,
 // and with --replace swaps it in.
-import { createPool, parseDatabaseUrl } from '@comms/postgres';
+import { createPool } from '@comms/postgres';
+import { loadRebuildConfig } from './config.js';
 import { rebuildReadModel } from './projection.js';
 
-const url = process.env['DATABASE_URL'];
 try {
-  parseDatabaseUrl(url);
-  const pool = createPool({ url: url ?? '', applicationName: 'order-service-rebuild' });
+  const { DATABASE_URL } = loadRebuildConfig();
+  const pool = createPool({ url: DATABASE_URL, applicationName: 'order-service-rebuild' });
   const result = await rebuildReadModel(pool, { replace: process.argv.includes('--replace') });
   await pool.end();
   console.log(
