@@ -2,6 +2,7 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { infraEnv } from './config.js';
 import { describeError, InfraError } from './errors.js';
 import { isAlive, readIfExists, stopProcess } from './process-util.js';
 import { runSupervisor, sharedInfraStatus, STATE_DIR, stopSharedInfra } from './shared.js';
@@ -113,7 +114,7 @@ async function main(argv: string[]): Promise<void> {
       console.log(await sharedInfraStatus());
       return;
     case 'supervise':
-      return runSupervisor({ idleMs: Number(process.env['COMMS_INFRA_IDLE_MS'] ?? 30_000) });
+      return runSupervisor({ idleMs: infraEnv().idleMs });
     default:
       console.error(USAGE);
       process.exitCode = 2;

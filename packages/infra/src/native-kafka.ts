@@ -5,6 +5,7 @@ import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promise
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createKafka } from '@comms/kafka';
+import { infraEnv } from './config.js';
 import { InfraError } from './errors.js';
 import {
   exited,
@@ -33,8 +34,7 @@ export const KAFKA_HOME = fileURLToPath(new URL('../../../infra/kafka/', import.
 const LIB_ROOT = join(KAFKA_HOME, 'lib');
 
 function javaCommand(): string {
-  const home = process.env['JAVA_HOME'];
-  return home !== undefined && home !== '' ? join(home, 'bin', 'java') : 'java';
+  return infraEnv().java;
 }
 
 /** Checks that Java 17+ is present; Kafka 4's broker needs it. */

@@ -3,6 +3,7 @@ import { openSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { infraEnv } from './config.js';
 import { describeError, InfraError } from './errors.js';
 import { delay, isAlive, readIfExists, stopProcess, tailFile } from './process-util.js';
 import { createDataDir, describeInfra, startInfra } from './start.js';
@@ -156,7 +157,7 @@ export async function acquireSharedInfra(
       const child = spawn(process.execPath, [CLI, 'supervise'], {
         detached: true,
         stdio: ['ignore', logFd, logFd],
-        env: process.env,
+        env: infraEnv().all,
       });
       if (child.pid === undefined)
         throw new InfraError('could not spawn the infra supervisor', `see ${SUPERVISOR_LOG}`);

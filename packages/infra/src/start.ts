@@ -10,6 +10,7 @@ import {
   startContainerKafka,
   startContainerPostgres,
 } from './containers.js';
+import { infraEnv } from './config.js';
 import { InfraError } from './errors.js';
 import { startNativeKafka } from './native-kafka.js';
 import { startNativePostgres } from './native-postgres.js';
@@ -117,7 +118,7 @@ function asInfraError(variable: string, error: unknown): InfraError {
  * if one fails, the other is stopped before the error is thrown.
  */
 export async function startInfra(options: StartInfraOptions): Promise<RunningInfra> {
-  const env = options.env ?? process.env;
+  const env = options.env ?? infraEnv().all;
   const log = options.log ?? (() => undefined);
   const mode = readMode(env);
   const givenDb = env['DATABASE_URL']?.trim() || undefined;
