@@ -71,7 +71,11 @@ beforeAll(async () => {
   usersDb = await createTestDatabase('notification_users');
   pool = createPool({ url: db.url, max: 15 });
   await migrate(pool, MIGRATIONS);
-  kafka = createKafka({ brokers: kafkaBrokers.split(','), clientId: 'notification-test' });
+  kafka = createKafka({
+    brokers: kafkaBrokers.split(','),
+    clientId: 'notification-test',
+    client: testInfra().kafkaClient,
+  });
   const admin = await kafka.admin();
   await admin.ensureTopics(Object.values(topics).map((topic) => ({ topic, partitions: 3 })));
   await admin.close();
@@ -86,6 +90,7 @@ beforeAll(async () => {
       GRPC_PORT: String(grpcPort),
       DATABASE_URL: usersDb.url,
       KAFKA_BROKERS: kafkaBrokers,
+      KAFKA_CLIENT: testInfra().kafkaClient,
       LOG_LEVEL: 'warn',
     },
     healthUrl: `${userHttp}/healthz`,
@@ -193,6 +198,7 @@ describe('notification-service consumer', () => {
     const config = loadConfig({
       DATABASE_URL: db.url,
       KAFKA_BROKERS: testInfra().kafkaBrokers,
+      KAFKA_CLIENT: testInfra().kafkaClient,
       LOG_LEVEL: 'silent',
       USERS_TOPIC: topics.users,
       ORDERS_TOPIC: topics.orders,

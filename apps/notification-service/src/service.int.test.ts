@@ -32,7 +32,11 @@ const streams: Stream[] = [];
 beforeAll(async () => {
   const { kafkaBrokers } = testInfra();
   db = await createTestDatabase('notification_service');
-  kafka = createKafka({ brokers: kafkaBrokers.split(','), clientId: 'notification-service-test' });
+  kafka = createKafka({
+    brokers: kafkaBrokers.split(','),
+    clientId: 'notification-service-test',
+    client: testInfra().kafkaClient,
+  });
   const admin = await kafka.admin();
   await admin.ensureTopics(Object.values(topics).map((topic) => ({ topic, partitions: 3 })));
   await admin.close();
@@ -46,6 +50,7 @@ beforeAll(async () => {
       PORT: String(port),
       DATABASE_URL: db.url,
       KAFKA_BROKERS: kafkaBrokers,
+      KAFKA_CLIENT: testInfra().kafkaClient,
       USERS_TOPIC: topics.users,
       ORDERS_TOPIC: topics.orders,
       DLQ_TOPIC: topics.dlq,

@@ -62,7 +62,11 @@ let app: HttpApp;
 beforeAll(async () => {
   db = await createTestDatabase('notification_text');
   const { kafkaBrokers } = testInfra();
-  kafka = createKafka({ brokers: kafkaBrokers.split(','), clientId: 'text-test' });
+  kafka = createKafka({
+    brokers: kafkaBrokers.split(','),
+    clientId: 'text-test',
+    client: testInfra().kafkaClient,
+  });
   const admin = await kafka.admin();
   await admin.ensureTopics(Object.values(topics).map((topic) => ({ topic, partitions: 3 })));
   await admin.close();
@@ -70,6 +74,7 @@ beforeAll(async () => {
   const config = loadConfig({
     DATABASE_URL: db.url,
     KAFKA_BROKERS: kafkaBrokers,
+    KAFKA_CLIENT: testInfra().kafkaClient,
     LOG_LEVEL: 'silent',
     USERS_TOPIC: topics.users,
     ORDERS_TOPIC: topics.orders,

@@ -53,6 +53,7 @@ async function instance(mode: ValidationMode = 'grpc', timeoutMs = 5_000): Promi
   const config = loadConfig({
     DATABASE_URL: ordersDb.url,
     KAFKA_BROKERS: testInfra().kafkaBrokers,
+    KAFKA_CLIENT: testInfra().kafkaClient,
     LOG_LEVEL: 'silent',
     USER_VALIDATION: mode,
     USERS_DATABASE_URL: readerUrl,
@@ -95,6 +96,7 @@ beforeAll(async () => {
       GRPC_PORT: String(grpcPort),
       DATABASE_URL: usersDb.url,
       KAFKA_BROKERS: kafkaBrokers,
+      KAFKA_CLIENT: testInfra().kafkaClient,
       LOG_LEVEL: 'warn',
     },
     healthUrl: `${userHttp}/healthz`,
@@ -102,7 +104,11 @@ beforeAll(async () => {
 
   pool = createPool({ url: ordersDb.url, max: 20 });
   await migrate(pool, MIGRATIONS);
-  kafka = createKafka({ brokers: kafkaBrokers.split(','), clientId: 'order-service-test' });
+  kafka = createKafka({
+    brokers: kafkaBrokers.split(','),
+    clientId: 'order-service-test',
+    client: testInfra().kafkaClient,
+  });
   const kafkaAdmin = await kafka.admin();
   await kafkaAdmin.ensureTopics([{ topic: TOPICS.orders, partitions: 3 }]);
   await kafkaAdmin.close();

@@ -66,6 +66,7 @@ beforeAll(async () => {
       GRPC_PORT: String(grpcPort),
       DATABASE_URL: usersDb.url,
       KAFKA_BROKERS: kafkaBrokers,
+      KAFKA_CLIENT: testInfra().kafkaClient,
       LOG_LEVEL: 'warn',
     },
     healthUrl: `http://127.0.0.1:${httpPort}/healthz`,
@@ -80,6 +81,7 @@ beforeAll(async () => {
   const config = loadConfig({
     DATABASE_URL: ordersDb.url,
     KAFKA_BROKERS: kafkaBrokers,
+    KAFKA_CLIENT: testInfra().kafkaClient,
     LOG_LEVEL: 'silent',
     USER_SERVICE_GRPC_ADDR: `127.0.0.1:${grpcPort}`,
     USER_CALL_TIMEOUT_MS: '5000',

@@ -37,6 +37,7 @@ describe('user-service configuration', () => {
     });
     expect(config.kafka).toEqual({
       brokers: ['boot-x.c1.kafka-serverless.eu-west-1.amazonaws.com:9098'],
+      client: 'kafkajs',
       ssl: true,
       sasl: { mechanism: 'aws-msk-iam', region: 'eu-west-1' },
     });

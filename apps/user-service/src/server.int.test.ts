@@ -9,7 +9,13 @@ import { parseEvent } from '@comms/contracts';
 import { findFreePort, startNativeKafka } from '@comms/infra';
 import type { NativeKafka } from '@comms/infra';
 import { createKafka } from '@comms/kafka';
-import { createTestDatabase, listGrpcServices, uniqueName, waitFor } from '@comms/testing';
+import {
+  createTestDatabase,
+  listGrpcServices,
+  testInfra,
+  uniqueName,
+  waitFor,
+} from '@comms/testing';
 import type { TestDatabase } from '@comms/testing';
 
 /**
@@ -44,6 +50,7 @@ beforeAll(async () => {
       GRPC_PORT: String(grpcPort),
       DATABASE_URL: db.url,
       KAFKA_BROKERS: `127.0.0.1:${kafkaPort}`,
+      KAFKA_CLIENT: testInfra().kafkaClient,
       OUTBOX_POLL_MS: '50',
       SHUTDOWN_TIMEOUT_MS: '8000',
     },
@@ -98,6 +105,7 @@ describe('user-service process', () => {
     const consumer = await createKafka({
       brokers: [kafka.brokers],
       clientId: 'process-test',
+      client: testInfra().kafkaClient,
     }).consumer({
       groupId: uniqueName('process-test'),
       topics: ['users'],

@@ -49,6 +49,7 @@ beforeAll(async () => {
   const config = loadConfig({
     DATABASE_URL: db.url,
     KAFKA_BROKERS: testInfra().kafkaBrokers,
+    KAFKA_CLIENT: testInfra().kafkaClient,
     LOG_LEVEL: 'silent',
   });
   service = await startUserService({ ...config, PORT: 0, GRPC_PORT: 0 });

@@ -38,7 +38,11 @@ const events: AnyEvent[] = [];
 beforeAll(async () => {
   db = await createTestDatabase('users');
   const { kafkaBrokers } = testInfra();
-  const kafka = createKafka({ brokers: kafkaBrokers.split(','), clientId: 'user-service-test' });
+  const kafka = createKafka({
+    brokers: kafkaBrokers.split(','),
+    clientId: 'user-service-test',
+    client: testInfra().kafkaClient,
+  });
   const admin = await kafka.admin();
   await admin.ensureTopics([{ topic: TOPICS.users, partitions: 3 }]);
   await admin.close();
@@ -49,6 +53,7 @@ beforeAll(async () => {
   const config = loadConfig({
     DATABASE_URL: db.url,
     KAFKA_BROKERS: kafkaBrokers,
+    KAFKA_CLIENT: testInfra().kafkaClient,
     LOG_LEVEL: 'silent',
     OUTBOX_POLL_MS: '20',
   });

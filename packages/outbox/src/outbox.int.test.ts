@@ -19,7 +19,11 @@ beforeAll(async () => {
   db = await createTestDatabase('outbox');
   pool = createPool({ url: db.url, max: 12 });
   await migrate(pool, [OUTBOX_MIGRATION]);
-  kafka = createKafka({ brokers: testInfra().kafkaBrokers.split(','), clientId: 'outbox-test' });
+  kafka = createKafka({
+    brokers: testInfra().kafkaBrokers.split(','),
+    clientId: 'outbox-test',
+    client: testInfra().kafkaClient,
+  });
 });
 afterAll(async () => {
   await pool.end();
@@ -39,6 +43,7 @@ async function collect(topic: string, brokers = testInfra().kafkaBrokers) {
   const consumer = await createKafka({
     brokers: brokers.split(','),
     clientId: 'outbox-test-reader',
+    client: testInfra().kafkaClient,
   }).consumer({
     groupId: uniqueName('outbox-reader'),
     topics: [topic],
@@ -187,6 +192,7 @@ describe('outbox relay', () => {
     const producer = await createKafka({
       brokers: [brokers],
       clientId: 'outbox-down',
+      client: testInfra().kafkaClient,
       retries: 1,
     }).producer({
       lazy: true,
@@ -208,6 +214,7 @@ describe('outbox relay', () => {
       const admin = await createKafka({
         brokers: [brokers],
         clientId: 'outbox-down-admin',
+        client: testInfra().kafkaClient,
       }).admin();
       await admin.ensureTopics([{ topic: 'orders', partitions: 1 }]);
       await admin.close();

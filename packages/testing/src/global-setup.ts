@@ -1,10 +1,15 @@
 import { acquireSharedInfra, describeError } from '@comms/infra';
+import { kafkaConnectionFromEnv } from '@comms/kafka';
 import type { TestProject } from 'vitest/node';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     /** Connection details of the run's PostgreSQL and Kafka. */
-    commsInfra: { databaseUrl: string; kafkaBrokers: string };
+    commsInfra: {
+      databaseUrl: string;
+      kafkaBrokers: string;
+      kafkaClient: 'kafkajs' | 'platformatic';
+    };
   }
 }
 
@@ -23,7 +28,14 @@ export default async function setup(project: TestProject): Promise<() => Promise
     project.provide('commsInfra', {
       databaseUrl: infra.databaseUrl,
       kafkaBrokers: infra.kafkaBrokers,
+      // KAFKA_CLIENT picks the Kafka client the whole run tests with (.ci/run runs the
+      // integration tier once per client); validated as the services validate it.
+      kafkaClient: kafkaConnectionFromEnv({
+        KAFKA_BROKERS: infra.kafkaBrokers,
+        KAFKA_CLIENT: process.env['KAFKA_CLIENT'],
+      }).client,
     });
+    console.log(`[infra] Kafka client under test: ${process.env['KAFKA_CLIENT'] ?? 'kafkajs'}`);
     return () => infra.release();
   } catch (error) {
     throw new Error(describeError(error));

@@ -6,7 +6,11 @@ import { withDatabase } from '@comms/postgres';
 import { pollUntil } from '@comms/resilience';
 
 /** The run's PostgreSQL and Kafka, as provided by the global setup. */
-export function testInfra(): { databaseUrl: string; kafkaBrokers: string } {
+export function testInfra(): {
+  databaseUrl: string;
+  kafkaBrokers: string;
+  kafkaClient: 'kafkajs' | 'platformatic';
+} {
   const infra = inject('commsInfra');
   if (infra === undefined) {
     throw new Error(
