@@ -43,6 +43,7 @@ async function start(): Promise<void> {
   const system = await startSystem({
     ports: 'default',
     infraEnv: config.infraEnv,
+    env: config.serviceEnv,
     log: (line) => console.log(`[system]                ${line}`),
     onLine: (service, line) => console.log(format(service, line)),
     // A service that dies is named with its exit and last lines, then restarted.

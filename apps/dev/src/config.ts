@@ -12,7 +12,11 @@ export interface DevConfig {
   readonly demoEnv: DemoEnv;
   /** What `npm start` chooses PostgreSQL and Kafka from: DATABASE_URL, KAFKA_BROKERS, COMMS_INFRA. */
   readonly infraEnv: Readonly<Record<string, string | undefined>>;
+  /** Passed on to every service `npm start` runs: KAFKA_CLIENT, the Kafka client they use. */
+  readonly serviceEnv: Readonly<Record<string, string>>;
 }
+
+const KAFKA_CLIENTS = ['kafkajs', 'platformatic'];
 
 /** Reads the environment once, at start. */
 export function loadConfig(
@@ -20,5 +24,13 @@ export function loadConfig(
   isTTY: boolean = process.stdout.isTTY,
 ): DevConfig {
   const copy = { ...env };
-  return { color: isTTY && env['NO_COLOR'] === undefined, demoEnv: copy, infraEnv: copy };
+  const client = env['KAFKA_CLIENT'];
+  if (client !== undefined && client !== '' && !KAFKA_CLIENTS.includes(client))
+    throw new Error(`KAFKA_CLIENT must be one of ${KAFKA_CLIENTS.join(', ')}, got '${client}'`);
+  return {
+    color: isTTY && env['NO_COLOR'] === undefined,
+    demoEnv: copy,
+    infraEnv: copy,
+    serviceEnv: client === undefined || client === '' ? {} : { KAFKA_CLIENT: client },
+  };
 }
