@@ -1,7 +1,8 @@
 import { createKafka, keepTopics } from '@comms/kafka';
 import type { KafkaConsumer, KafkaProducer, TopicKeeper } from '@comms/kafka';
-import { createPool, migrate } from '@comms/postgres';
-import { createLogger, startService } from '@comms/service-kit';
+import { createPool } from '@comms/postgres';
+import { retry } from '@comms/resilience';
+import { createLogger, databaseAdapter, startService, telemetryAdapter } from '@comms/service-kit';
 import { buildApp } from './app.js';
 import type { Config } from './config.js';
 import { startConsumer } from './consumer.js';
@@ -45,38 +46,40 @@ export async function startNotificationService(
 
   // Join the group once the topics exist; keep trying while Kafka is away.
   let consumer: KafkaConsumer | undefined;
-  let stopping = false;
-  let joinTimer: NodeJS.Timeout | undefined;
+  const stopping = new AbortController();
   let pendingTimer: NodeJS.Timeout | undefined;
-  let joinFailures = 0;
   const join = async () => {
-    try {
-      if (topics === undefined || producer === undefined) throw new Error('Kafka is not started');
-      await topics.check();
-      consumer = await startConsumer({
-        kafka,
-        producer,
-        processor,
-        logger,
-        config: {
-          group: config.CONSUMER_GROUP,
-          topics: [config.USERS_TOPIC, config.ORDERS_TOPIC],
-          dlqTopic: config.DLQ_TOPIC,
-          maxAttempts: config.MAX_ATTEMPTS,
-          retryBaseMs: config.RETRY_BASE_MS,
-          maxEventBytes: config.MAX_EVENT_BYTES,
-          concurrency: config.CONSUMER_CONCURRENCY,
-          traceRelation: config.TELEMETRY_KAFKA_CONSUMER_RELATION,
-        },
-      });
-    } catch (error) {
-      joinFailures += 1;
-      // Kafka often needs a moment at startup; say so only when it lasts.
-      if (joinFailures > 3)
-        logger.warn({ err: error }, 'cannot join the consumer group yet; retrying');
-      if (!stopping) joinTimer = setTimeout(() => void join(), 1_000);
-    }
+    if (topics === undefined || producer === undefined) throw new Error('Kafka is not started');
+    await topics.check();
+    consumer = await startConsumer({
+      kafka,
+      producer,
+      processor,
+      logger,
+      config: {
+        group: config.CONSUMER_GROUP,
+        topics: [config.USERS_TOPIC, config.ORDERS_TOPIC],
+        dlqTopic: config.DLQ_TOPIC,
+        maxAttempts: config.MAX_ATTEMPTS,
+        retryBaseMs: config.RETRY_BASE_MS,
+        maxEventBytes: config.MAX_EVENT_BYTES,
+        concurrency: config.CONSUMER_CONCURRENCY,
+        traceRelation: config.TELEMETRY_KAFKA_CONSUMER_RELATION,
+      },
+    });
   };
+  const keepJoining = () =>
+    retry(join, {
+      attempts: Infinity,
+      baseDelayMs: 500,
+      maxDelayMs: 2_000,
+      signal: stopping.signal,
+      // Kafka often needs a moment at startup; say so only when it lasts.
+      onRetry: (error, attempt) => {
+        if (attempt > 3)
+          logger.warn({ err: error }, 'cannot join the consumer group yet; retrying');
+      },
+    }).catch(() => undefined);
 
   const service = await startService({
     name: 'notification-service',
@@ -84,23 +87,8 @@ export async function startNotificationService(
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
     readyFields: { group: config.CONSUMER_GROUP },
     adapters: [
-      {
-        name: 'telemetry',
-        closing: 'send the last spans and metrics',
-        close: () => options.telemetry?.shutdown(),
-      },
-      {
-        name: 'database',
-        closing: 'close the database pool',
-        start: async () => {
-          const applied = await migrate(pool, MIGRATIONS);
-          if (applied.length > 0) logger.info({ applied }, 'migrations applied');
-        },
-        close: () => pool.end(),
-        ready: async () => {
-          await pool.query('SELECT 1');
-        },
-      },
+      telemetryAdapter(options.telemetry),
+      databaseAdapter(pool, MIGRATIONS, logger),
       {
         name: 'kafka',
         closing: 'close Kafka',
@@ -125,7 +113,7 @@ export async function startNotificationService(
         // Stop fetching, finish the message in hand, commit, leave the group.
         closing: 'leave the consumer group',
         start: () => {
-          void join();
+          void keepJoining();
           pendingTimer = setInterval(() => {
             processor
               .retryPending()
@@ -135,8 +123,7 @@ export async function startNotificationService(
           }, config.PENDING_RETRY_MS);
         },
         close: async () => {
-          stopping = true;
-          clearTimeout(joinTimer);
+          stopping.abort();
           clearInterval(pendingTimer);
           await consumer?.close();
         },

@@ -1,10 +1,14 @@
 import { TOPICS } from '@comms/contracts';
-import { createKafka, keepTopics } from '@comms/kafka';
-import type { KafkaProducer, TopicKeeper } from '@comms/kafka';
-import { startOutboxRelay } from '@comms/outbox';
+import { createKafka } from '@comms/kafka';
 import type { OutboxRelay } from '@comms/outbox';
-import { createPool, migrate } from '@comms/postgres';
-import { createLogger, startService } from '@comms/service-kit';
+import { createPool } from '@comms/postgres';
+import {
+  createLogger,
+  databaseAdapter,
+  outboxPublishing,
+  startService,
+  telemetryAdapter,
+} from '@comms/service-kit';
 import { buildApp } from './app.js';
 import type { Config } from './config.js';
 import { buildGrpcServer } from './grpc.js';
@@ -42,33 +46,26 @@ export async function startOrderService(
     timeoutMs: config.USER_CALL_TIMEOUT_MS,
     logger,
   });
-  let producer: KafkaProducer | undefined;
-  let topics: TopicKeeper | undefined;
-  let relay: OutboxRelay | undefined;
+  const publishing = outboxPublishing({
+    kafka,
+    topics: [{ topic: TOPICS.orders, partitions: 3 }],
+    pool,
+    pollMs: config.OUTBOX_POLL_MS,
+    logger,
+  });
 
-  const orders = createOrders({ pool, validator, outboxWritten: () => relay?.wake() });
+  const orders = createOrders({
+    pool,
+    validator,
+    outboxWritten: () => publishing.relay()?.wake(),
+  });
   const service = await startService({
     name: 'order-service',
     logger,
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
     adapters: [
-      {
-        name: 'telemetry',
-        closing: 'send the last spans and metrics',
-        close: () => options.telemetry?.shutdown(),
-      },
-      {
-        name: 'database',
-        closing: 'close the database pool',
-        start: async () => {
-          const applied = await migrate(pool, MIGRATIONS);
-          if (applied.length > 0) logger.info({ applied }, 'migrations applied');
-        },
-        close: () => pool.end(),
-        ready: async () => {
-          await pool.query('SELECT 1');
-        },
-      },
+      telemetryAdapter(options.telemetry),
+      databaseAdapter(pool, MIGRATIONS, logger),
       {
         name: 'user-service',
         closing: 'close the user-service clients',
@@ -83,31 +80,7 @@ export async function startOrderService(
           ),
         close: () => validator.close(),
       },
-      {
-        name: 'kafka',
-        closing: 'close Kafka',
-        start: async () => {
-          producer = await kafka.producer({ idempotent: true, lazy: true });
-          // Topics are created explicitly; keep trying in the background while Kafka is away.
-          topics = keepTopics(kafka, [{ topic: TOPICS.orders, partitions: 3 }], (error) =>
-            logger.warn({ err: error }, 'Kafka not reachable yet; retrying'),
-          );
-        },
-        close: async () => {
-          await topics?.close();
-          await producer?.close().catch(() => undefined);
-        },
-        ready: () => topics?.check() ?? Promise.reject(new Error('not started')),
-      },
-      {
-        name: 'outbox',
-        closing: 'flush the outbox',
-        start: () => {
-          if (producer === undefined) throw new Error('the outbox relay needs the Kafka producer');
-          relay = startOutboxRelay({ pool, producer, pollMs: config.OUTBOX_POLL_MS, log: logger });
-        },
-        close: () => relay?.stop(),
-      },
+      ...publishing.adapters,
     ],
     grpc: {
       host: config.HOST,
@@ -129,6 +102,6 @@ export async function startOrderService(
   return Object.assign(service, {
     pool,
     /** The outbox relay, started: tests wait on its backlog. */
-    relay: relay as OutboxRelay,
+    relay: publishing.relay() as OutboxRelay,
   });
 }

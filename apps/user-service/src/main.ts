@@ -1,10 +1,14 @@
 import { TOPICS } from '@comms/contracts';
-import { createKafka, keepTopics } from '@comms/kafka';
-import type { KafkaProducer, TopicKeeper } from '@comms/kafka';
-import { startOutboxRelay } from '@comms/outbox';
+import { createKafka } from '@comms/kafka';
 import type { OutboxRelay } from '@comms/outbox';
-import { createPool, migrate } from '@comms/postgres';
-import { createLogger, startService } from '@comms/service-kit';
+import { createPool } from '@comms/postgres';
+import {
+  createLogger,
+  databaseAdapter,
+  outboxPublishing,
+  startService,
+  telemetryAdapter,
+} from '@comms/service-kit';
 import { buildApp } from './app.js';
 import type { Config } from './config.js';
 import { buildGrpcServer } from './grpc.js';
@@ -32,58 +36,23 @@ export async function startUserService(
     clientId: 'user-service',
     log: ({ level, message }) => logger[level]({ component: 'kafka' }, message),
   });
-  let producer: KafkaProducer | undefined;
-  let topics: TopicKeeper | undefined;
-  let relay: OutboxRelay | undefined;
+  const publishing = outboxPublishing({
+    kafka,
+    topics: [{ topic: TOPICS.users, partitions: 3 }],
+    pool,
+    pollMs: config.OUTBOX_POLL_MS,
+    logger,
+  });
 
-  const users = createUsers({ pool, outboxWritten: () => relay?.wake() });
+  const users = createUsers({ pool, outboxWritten: () => publishing.relay()?.wake() });
   const service = await startService({
     name: 'user-service',
     logger,
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
     adapters: [
-      {
-        name: 'telemetry',
-        closing: 'send the last spans and metrics',
-        close: () => options.telemetry?.shutdown(),
-      },
-      {
-        name: 'database',
-        closing: 'close the database pool',
-        start: async () => {
-          const applied = await migrate(pool, MIGRATIONS);
-          if (applied.length > 0) logger.info({ applied }, 'migrations applied');
-        },
-        close: () => pool.end(),
-        ready: async () => {
-          await pool.query('SELECT 1');
-        },
-      },
-      {
-        name: 'kafka',
-        closing: 'close Kafka',
-        start: async () => {
-          producer = await kafka.producer({ idempotent: true, lazy: true });
-          // Topics are created explicitly; keep trying in the background while Kafka is away.
-          topics = keepTopics(kafka, [{ topic: TOPICS.users, partitions: 3 }], (error) =>
-            logger.warn({ err: error }, 'Kafka not reachable yet; retrying'),
-          );
-        },
-        close: async () => {
-          await topics?.close();
-          await producer?.close().catch(() => undefined);
-        },
-        ready: () => topics?.check() ?? Promise.reject(new Error('not started')),
-      },
-      {
-        name: 'outbox',
-        closing: 'flush the outbox',
-        start: () => {
-          if (producer === undefined) throw new Error('the outbox relay needs the Kafka producer');
-          relay = startOutboxRelay({ pool, producer, pollMs: config.OUTBOX_POLL_MS, log: logger });
-        },
-        close: () => relay?.stop(),
-      },
+      telemetryAdapter(options.telemetry),
+      databaseAdapter(pool, MIGRATIONS, logger),
+      ...publishing.adapters,
     ],
     grpc: {
       host: config.HOST,
@@ -99,6 +68,6 @@ export async function startUserService(
   return Object.assign(service, {
     pool,
     /** The outbox relay, started: tests wait on its backlog. */
-    relay: relay as OutboxRelay,
+    relay: publishing.relay() as OutboxRelay,
   });
 }

@@ -4,6 +4,8 @@ export { grpcPortEnv, parseEnv, serviceEnv } from './config.js';
 export { createHttpApp, ProblemSchema } from './http.js';
 export type { HttpApp, HttpAppOptions, Readiness, ReadinessChecks } from './http.js';
 export { startService } from './bootstrap.js';
+export { databaseAdapter, outboxPublishing, telemetryAdapter } from './adapters.js';
+export type { OutboxPublishing } from './adapters.js';
 export type { Adapter, ServiceDeclaration, ServiceHandle } from './bootstrap.js';
 export { createGrpcServer, GRPC_MAX_MESSAGE_BYTES, grpcClientInterceptors, unary } from './grpc.js';
 export type { GrpcServer } from './grpc.js';
