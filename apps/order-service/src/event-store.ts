@@ -108,7 +108,9 @@ export async function readStream(db: Pool | PoolClient, streamId: string): Promi
  * Reads the whole store after `after`, in commit-safe order: only events of
  * transactions older than every transaction still running, ordered by
  * (transaction, position). A transaction that commits late can never be
- * skipped by a reader that moves its checkpoint forward.
+ * skipped by a reader that moves its checkpoint forward. Transaction ids are
+ * cluster-wide: a transaction left open anywhere on the server (any database)
+ * holds every reader back until it ends, so keep transactions short.
  */
 export async function readAll(
   db: Pool | PoolClient,

@@ -52,6 +52,12 @@ async function collect(topic: string, brokers = testInfra().kafkaBrokers) {
     received.push(m);
     return Promise.resolve();
   });
+  // Joined before a test opens a transaction: an open transaction holds back
+  // commit-safe readers of every database on the shared server.
+  await waitFor(() => (consumer.joined() ? true : undefined), {
+    timeoutMs: 30_000,
+    message: 'the reader never joined its group',
+  });
   return { received, close: () => consumer.close() };
 }
 
