@@ -14,7 +14,6 @@ import { AppError } from '@comms/service-kit';
 import { toContract } from './contract-events.js';
 import { checkItems, decide } from './domain/decide.js';
 import type { OrderCommand } from './domain/decide.js';
-import { DomainError } from './domain/errors.js';
 import { evolve, initialState } from './domain/order.js';
 import type { Order, OrderLine, OrderStatus } from './domain/order.js';
 import { appendToStream, readStream } from './event-store.js';
@@ -62,21 +61,6 @@ function requireUuid(value: string, field: string): void {
 }
 
 const SOURCE = '/order-service';
-
-/**
- * Runs the pure domain and turns its refusals into the service's AppError
- * (same code, message and field violations), which service-kit maps to HTTP
- * and gRPC. The one place the domain meets the edge.
- */
-function domain<T>(run: () => T): T {
-  try {
-    return run();
-  } catch (error) {
-    if (error instanceof DomainError)
-      throw new AppError(error.code, error.message, error.violations, { cause: error });
-    throw error;
-  }
-}
 
 /** The order as the caller sees it, from a row of the read model as projected. */
 const rowView = (row: OrderRow): OrderView => ({
@@ -148,7 +132,7 @@ export function createOrders(deps: {
     command: OrderCommand,
   ): Promise<OrderRow> => {
     const state: Order = before?.state ?? initialState;
-    const decided = domain(() => decide(command, state));
+    const decided = decide(command, state);
     let running = state;
     const newEvents: NewEvent[] = decided.map((event) => {
       const contract = toContract(event, running);
@@ -237,7 +221,7 @@ export function createOrders(deps: {
       const earlier = await replayed(pool);
       if (earlier !== undefined) return earlier;
       // Cheap checks first: a malformed order never costs a call to user-service.
-      domain(() => checkItems(items));
+      const lines = checkItems(items);
 
       const check = await validator.validate(input.userId);
       if (!check.valid) throw new OrderRejected(check.errorMessage);
@@ -249,7 +233,13 @@ export function createOrders(deps: {
           const order = rowView(
             await commit(client, orderId, undefined, {
               type: 'CreateOrder',
-              data: { orderId, userId: input.userId, userName: check.userName, items, now: at },
+              data: {
+                orderId,
+                userId: input.userId,
+                userName: check.userName,
+                items: lines,
+                now: at,
+              },
             }),
           );
           const response: Created = {

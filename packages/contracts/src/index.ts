@@ -1,3 +1,5 @@
+export { AppError } from './errors.js';
+export type { Code, FieldViolation } from './errors.js';
 export {
   MAX_CANCEL_REASON_LENGTH,
   MAX_ITEM_PRICE_MINOR,

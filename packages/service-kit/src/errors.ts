@@ -1,58 +1,30 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
+import { AppError } from '@comms/contracts';
+import type { Code, FieldViolation } from '@comms/contracts';
 import { isDatabaseUnavailable } from '@comms/postgres';
 
 /**
- * One error vocabulary for every service: gRPC status codes. Domain code
- * throws {@link AppError} with a code; {@link AppError.from} normalises
- * anything caught; {@link toProblem} and {@link toGrpcError} map it to the
- * two transports, one place each.
+ * The services' error vocabulary (AppError, in packages/contracts) at the
+ * edges: {@link toAppError} normalises anything caught; {@link toProblem} and
+ * {@link toGrpcError} map it to the two transports, one place each.
  */
-export type Code =
-  | 'INVALID_ARGUMENT'
-  | 'NOT_FOUND'
-  | 'ALREADY_EXISTS'
-  | 'FAILED_PRECONDITION'
-  | 'ABORTED'
-  | 'RESOURCE_EXHAUSTED'
-  | 'UNAVAILABLE'
-  | 'DEADLINE_EXCEEDED'
-  | 'UNAUTHENTICATED'
-  | 'PERMISSION_DENIED'
-  | 'INTERNAL';
+export { AppError };
+export type { Code, FieldViolation } from '@comms/contracts';
 
-/** A field-level detail of an {@link AppError}, such as which input was wrong. */
-export interface FieldViolation {
-  readonly field: string;
-  readonly message: string;
-}
-
-/** An error a caller may see: a code, a message that says what was wrong, optional details. */
-export class AppError extends Error {
-  override readonly name = 'AppError';
-  constructor(
-    readonly code: Code,
-    message: string,
-    readonly violations: readonly FieldViolation[] = [],
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-
-  /**
-   * Normalises anything thrown. An AppError passes through; a database that
-   * cannot be reached becomes UNAVAILABLE (a 503 the caller may retry);
-   * anything else becomes INTERNAL with a generic message, so no internals
-   * (SQL, stack traces) reach a caller. The original stays as `cause` for
-   * the logs.
-   */
-  static from(error: unknown): AppError {
-    if (error instanceof AppError) return error;
-    if (isDatabaseUnavailable(error))
-      return new AppError('UNAVAILABLE', 'the database is unavailable; try again shortly', [], {
-        cause: error,
-      });
-    return new AppError('INTERNAL', 'internal error', [], { cause: error });
-  }
+/**
+ * Normalises anything thrown. An AppError passes through; a database that
+ * cannot be reached becomes UNAVAILABLE (a 503 the caller may retry);
+ * anything else becomes INTERNAL with a generic message, so no internals
+ * (SQL, stack traces) reach a caller. The original stays as `cause` for
+ * the logs.
+ */
+export function toAppError(error: unknown): AppError {
+  if (error instanceof AppError) return error;
+  if (isDatabaseUnavailable(error))
+    return new AppError('UNAVAILABLE', 'the database is unavailable; try again shortly', [], {
+      cause: error,
+    });
+  return new AppError('INTERNAL', 'internal error', [], { cause: error });
 }
 
 const HTTP_STATUS: Record<Code, number> = {

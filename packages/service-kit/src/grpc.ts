@@ -18,7 +18,7 @@ import {
 } from '@comms/telemetry';
 import type { Histogram, Span } from '@comms/telemetry';
 import { HealthImplementation } from 'grpc-health-check';
-import { AppError, toGrpcError } from './errors.js';
+import { toAppError, toGrpcError } from './errors.js';
 import { protoFieldName, unstorableTextError } from './text.js';
 import { addReflection, HEALTH_SERVICE } from './reflection.js';
 
@@ -159,7 +159,7 @@ export function unary<Req, Res>(
     handler(call.request).then(
       (response) => callback(null, response),
       (error: unknown) => {
-        const appError = AppError.from(error);
+        const appError = toAppError(error);
         if (appError.code === 'INTERNAL') log.error({ err: error }, 'gRPC call failed');
         callback(toGrpcError(appError));
       },

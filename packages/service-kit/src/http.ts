@@ -16,7 +16,7 @@ import type {
 } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { serveMetrics, setHttpRoute } from '@comms/telemetry';
-import { AppError, toProblem } from './errors.js';
+import { AppError, toAppError, toProblem } from './errors.js';
 import type { FieldViolation } from './errors.js';
 import { undecodableQueryError, unstorableTextError } from './text.js';
 
@@ -258,7 +258,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
       };
       return reply.status(error.statusCode).type('application/problem+json').send(problem);
     } else {
-      appError = AppError.from(error);
+      appError = toAppError(error);
     }
     const problem = toProblem(appError, request.url);
     if (problem.status >= 500) request.log.error({ err: error }, 'request failed');

@@ -1,4 +1,11 @@
-export { AppError, grpcStatusOf, httpStatusOf, toGrpcError, toProblem } from './errors.js';
+export {
+  AppError,
+  grpcStatusOf,
+  httpStatusOf,
+  toAppError,
+  toGrpcError,
+  toProblem,
+} from './errors.js';
 export type { Code, FieldViolation, Problem } from './errors.js';
 export { grpcPortEnv, parseEnv, serviceEnv } from './config.js';
 export { createHttpApp, ProblemSchema } from './http.js';

@@ -1,4 +1,5 @@
 import {
+  AppError,
   formatMoney,
   MAX_CANCEL_REASON_LENGTH,
   MAX_ITEM_PRICE_MINOR,
@@ -7,8 +8,7 @@ import {
   MAX_PRODUCT_ID_LENGTH,
   unstorableReason,
 } from '@comms/contracts';
-import { DomainError } from './errors.js';
-import type { FieldViolation } from './errors.js';
+import type { FieldViolation } from '@comms/contracts';
 import type { Order, OrderEvent, OrderLine } from './order.js';
 
 /**
@@ -23,7 +23,7 @@ export type CreateOrder = {
     readonly orderId: string;
     readonly userId: string;
     readonly userName: string;
-    readonly items: readonly OrderLine[];
+    readonly items: CheckedLines;
     readonly now: Date;
   };
 };
@@ -36,13 +36,18 @@ export type ShipOrder = { readonly type: 'ShipOrder'; readonly data: { readonly 
 
 export type OrderCommand = CreateOrder | PayOrder | CancelOrder | ShipOrder;
 
+declare const checked: unique symbol;
 /**
- * Throws INVALID_ARGUMENT naming every bad line of a new order. `decide`
- * runs it for CreateOrder; the handler also runs it before it asks
- * user-service about the user, so a malformed order (a gRPC request has no
- * schema in front of it) never costs that call.
+ * Order lines that `checkItems` has accepted. A CreateOrder can only be made
+ * from these, so the lines are checked exactly once, before the handler asks
+ * user-service about the user (a gRPC request has no schema in front of it,
+ * and a malformed order should never cost that call), and `decide` need not
+ * check them again.
  */
-export function checkItems(items: readonly OrderLine[]): void {
+export type CheckedLines = readonly OrderLine[] & { readonly [checked]: true };
+
+/** Accepts the lines of a new order, or throws INVALID_ARGUMENT naming every bad line. */
+export function checkItems(items: readonly OrderLine[]): CheckedLines {
   const violations: FieldViolation[] = [];
   if (items.length === 0)
     violations.push({ field: 'items', message: 'must have at least one item' });
@@ -80,16 +85,17 @@ export function checkItems(items: readonly OrderLine[]): void {
     }
   });
   if (violations.length > 0) {
-    throw new DomainError(
+    throw new AppError(
       'INVALID_ARGUMENT',
       violations.map((v) => `${v.field} ${v.message}`).join('; '),
       violations,
     );
   }
+  return items as CheckedLines;
 }
 
 function notAllowed(message: string): never {
-  throw new DomainError('FAILED_PRECONDITION', message);
+  throw new AppError('FAILED_PRECONDITION', message);
 }
 
 /** The events a command causes in the given state; throws when it breaks a rule. */
@@ -97,8 +103,7 @@ export function decide(command: OrderCommand, state: Order): OrderEvent[] {
   switch (command.type) {
     case 'CreateOrder': {
       if (state.status !== 'NONE')
-        throw new DomainError('ALREADY_EXISTS', `order ${command.data.orderId} already exists`);
-      checkItems(command.data.items);
+        throw new AppError('ALREADY_EXISTS', `order ${command.data.orderId} already exists`);
       const totalMinor = command.data.items.reduce(
         (sum, item) => sum + item.quantity * item.priceMinor,
         0,
@@ -118,7 +123,7 @@ export function decide(command: OrderCommand, state: Order): OrderEvent[] {
       ];
     }
     case 'PayOrder': {
-      if (state.status === 'NONE') throw new DomainError('NOT_FOUND', 'order not found');
+      if (state.status === 'NONE') throw new AppError('NOT_FOUND', 'order not found');
       if (state.status === 'CANCELLED')
         notAllowed(`order ${state.orderId} is cancelled and cannot be paid`);
       if (state.status !== 'CREATED') notAllowed(`order ${state.orderId} is already paid`);
@@ -134,21 +139,19 @@ export function decide(command: OrderCommand, state: Order): OrderEvent[] {
       ];
     }
     case 'CancelOrder': {
-      if (state.status === 'NONE') throw new DomainError('NOT_FOUND', 'order not found');
+      if (state.status === 'NONE') throw new AppError('NOT_FOUND', 'order not found');
       if (state.status === 'CANCELLED') notAllowed(`order ${state.orderId} is already cancelled`);
       if (state.status === 'SHIPPED')
         notAllowed(`order ${state.orderId} has shipped and cannot be cancelled`);
       const unstorable = unstorableReason(command.data.reason);
       if (unstorable !== undefined) {
-        throw new DomainError('INVALID_ARGUMENT', `reason ${unstorable}`, [
+        throw new AppError('INVALID_ARGUMENT', `reason ${unstorable}`, [
           { field: 'reason', message: unstorable },
         ]);
       }
       if (command.data.reason.length > MAX_CANCEL_REASON_LENGTH) {
         const message = `must be at most ${MAX_CANCEL_REASON_LENGTH} characters`;
-        throw new DomainError('INVALID_ARGUMENT', `reason ${message}`, [
-          { field: 'reason', message },
-        ]);
+        throw new AppError('INVALID_ARGUMENT', `reason ${message}`, [{ field: 'reason', message }]);
       }
       return [
         {
@@ -162,7 +165,7 @@ export function decide(command: OrderCommand, state: Order): OrderEvent[] {
       ];
     }
     case 'ShipOrder': {
-      if (state.status === 'NONE') throw new DomainError('NOT_FOUND', 'order not found');
+      if (state.status === 'NONE') throw new AppError('NOT_FOUND', 'order not found');
       if (state.status === 'CREATED')
         notAllowed(`order ${state.orderId} is not paid and cannot ship`);
       if (state.status === 'CANCELLED')
@@ -177,7 +180,7 @@ export function decide(command: OrderCommand, state: Order): OrderEvent[] {
     }
     default: {
       const unknown: never = command;
-      throw new DomainError('INVALID_ARGUMENT', `unknown command ${JSON.stringify(unknown)}`);
+      throw new AppError('INVALID_ARGUMENT', `unknown command ${JSON.stringify(unknown)}`);
     }
   }
 }

@@ -1,4 +1,5 @@
 import {
+  AppError,
   MAX_CANCEL_REASON_LENGTH,
   MAX_ITEM_PRICE_MINOR,
   MAX_ITEM_QUANTITY,
@@ -6,9 +7,8 @@ import {
   MAX_PRODUCT_ID_LENGTH,
 } from '@comms/contracts';
 import { describe, expect, it } from 'vitest';
-import { decide } from './decide.js';
+import { checkItems, decide } from './decide.js';
 import type { OrderCommand } from './decide.js';
-import { DomainError } from './errors.js';
 import { replay } from './order.js';
 import type { OrderEvent, OrderLine } from './order.js';
 
@@ -39,7 +39,7 @@ const shipped: OrderEvent = {
 
 const create = (lines: OrderLine[] = items): OrderCommand => ({
   type: 'CreateOrder',
-  data: { orderId, userId, userName: 'Ada', items: lines, now },
+  data: { orderId, userId, userName: 'Ada', items: checkItems(lines), now },
 });
 const pay: OrderCommand = { type: 'PayOrder', data: { now } };
 const cancel: OrderCommand = { type: 'CancelOrder', data: { reason: 'changed my mind', now } };
@@ -48,17 +48,22 @@ const ship: OrderCommand = { type: 'ShipOrder', data: { now } };
 /** given past events, when a command, then the new events (or an error). */
 function given(history: OrderEvent[]) {
   return {
-    when: (command: OrderCommand) => ({
-      then: (expected: OrderEvent[]) => expect(decide(command, replay(history))).toEqual(expected),
-      thenFails: (code: string, message: RegExp) => {
-        expect(() => decide(command, replay(history))).toThrow(message);
-        try {
-          decide(command, replay(history));
-        } catch (error) {
-          expect((error as { code: string }).code).toBe(code);
-        }
-      },
-    }),
+    // A thunk, where making the command is what refuses it (CreateOrder's lines).
+    when: (input: OrderCommand | (() => OrderCommand)) => {
+      const command = () => (typeof input === 'function' ? input() : input);
+      return {
+        then: (expected: OrderEvent[]) =>
+          expect(decide(command(), replay(history))).toEqual(expected),
+        thenFails: (code: string, message: RegExp) => {
+          expect(() => decide(command(), replay(history))).toThrow(message);
+          try {
+            decide(command(), replay(history));
+          } catch (error) {
+            expect((error as { code: string }).code).toBe(code);
+          }
+        },
+      };
+    },
   };
 }
 
@@ -93,7 +98,9 @@ describe('CreateOrder', () => {
       /items\[0\]\.productId/,
     ],
   ])('given no order, when created with %s, then it is invalid', (_label, lines, message) => {
-    given([]).when(create(lines)).thenFails('INVALID_ARGUMENT', message);
+    given([])
+      .when(() => create(lines))
+      .thenFails('INVALID_ARGUMENT', message);
   });
 });
 
@@ -151,7 +158,9 @@ describe('CreateOrder at the limits', () => {
       /items\[0\]\.productId must not contain NUL/,
     ],
   ])('given no order, when created with %s, then it is invalid', (_label, lines, message) => {
-    given([]).when(create(lines)).thenFails('INVALID_ARGUMENT', message);
+    given([])
+      .when(() => create(lines))
+      .thenFails('INVALID_ARGUMENT', message);
   });
 
   it('given no order, when created with several bad lines, then each is named in the violations', () => {
@@ -161,8 +170,8 @@ describe('CreateOrder at the limits', () => {
     } catch (error) {
       refusal = error;
     }
-    expect(refusal).toBeInstanceOf(DomainError);
-    expect((refusal as DomainError).violations.map((v) => v.field)).toEqual([
+    expect(refusal).toBeInstanceOf(AppError);
+    expect((refusal as AppError).violations.map((v) => v.field)).toEqual([
       'items[0].quantity',
       'items[1].price',
     ]);
