@@ -1,0 +1,242 @@
+/* global document, window, fetch, EventSource, FormData */
+// The console page: plain ES modules, no framework, no bundler (see README).
+// Every row it shows comes from an answer of the console's backend or from
+// this page's own notification stream.
+import { renderTimeline, time } from './timeline.js';
+
+const $ = (id) => document.getElementById(id);
+/** How long the page follows one action's hops before it gives up. */
+const FOLLOW_MS = 60_000;
+const POLL_MS = 250;
+
+const state = {
+  info: undefined,
+  customer: undefined, // { id, name, email }
+  order: undefined, // the order as last read, with its version
+  following: undefined, // { traceId, stop }
+  /** Notifications this page received over SSE: event id -> { receivedAt, notification }. */
+  pushed: new Map(),
+};
+
+async function api(path, init = {}) {
+  const response = await fetch(path, {
+    ...init,
+    headers: {
+      accept: 'application/json',
+      ...(init.body ? { 'content-type': 'application/json' } : {}),
+    },
+    ...(init.body ? { body: JSON.stringify(init.body) } : {}),
+  });
+  const text = await response.text();
+  let body;
+  try {
+    body = text === '' ? undefined : JSON.parse(text);
+  } catch {
+    body = { detail: text };
+  }
+  return { status: response.status, ok: response.ok, body, headers: response.headers };
+}
+
+const problem = (answer) =>
+  `${answer.status} ${answer.body?.title ?? ''}: ${answer.body?.detail ?? 'no detail'}`.replace(
+    ' :',
+    ':',
+  );
+
+async function loadInfo() {
+  const answer = await api('/api/info');
+  if (!answer.ok) {
+    $('info').textContent = `The console's backend answered ${problem(answer)}`;
+    return;
+  }
+  state.info = answer.body;
+  const { endpointsMode, userCheck, spanSource, jaegerUrl } = answer.body;
+  $('user-check-mode').textContent = userCheck.mode ?? 'unknown (order-service metrics unreadable)';
+  $('info').textContent =
+    `Endpoints: ${endpointsMode} mode. User check: ${userCheck.mode ?? 'unknown'}, breaker ${userCheck.breaker ?? 'unknown'}. ` +
+    `Span source: ${spanSource ?? 'none (hops only spans can time show as untimed)'}. ` +
+    `Jaeger: ${jaegerUrl ?? 'not configured'}.`;
+}
+
+async function ensureCustomer(name, email) {
+  if (state.customer?.name === name && state.customer?.email === email) return state.customer;
+  const answer = await api('/api/users', { method: 'POST', body: { name, email } });
+  if (!answer.ok) throw new Error(`registering ${name} was refused: ${problem(answer)}`);
+  state.customer = { id: answer.body.id, name, email };
+  return state.customer;
+}
+
+async function placeOrder(event) {
+  event.preventDefault();
+  const form = new FormData($('place-form'));
+  const button = $('place');
+  button.disabled = true;
+  $('place-result').textContent = 'Placing the order…';
+  try {
+    const customer = await ensureCustomer(
+      String(form.get('name')).trim(),
+      String(form.get('email')).trim(),
+    );
+    const via = String(form.get('via'));
+    const answer = await api('/api/orders', {
+      method: 'POST',
+      body: {
+        via,
+        userId: customer.id,
+        items: [
+          {
+            productId: String(form.get('productId')).trim(),
+            quantity: Number(form.get('quantity')),
+            price: String(form.get('price')).trim(),
+          },
+        ],
+      },
+    });
+    if (answer.body?.userCheck) $('user-check-mode').textContent = answer.body.userCheck;
+    if (answer.body?.traceId) follow(answer.body.traceId);
+    if (!answer.ok) {
+      $('place-result').textContent =
+        `order-service refused the order over ${via.toUpperCase()}: ${problem(answer)}`;
+      return;
+    }
+    $('place-result').textContent =
+      `Order ${answer.body.orderId} placed over ${via.toUpperCase()} for ${answer.body.userName}: ${answer.body.totalAmount}, version ${answer.body.version}.`;
+    await readOrder(answer.body.orderId);
+  } catch (error) {
+    $('place-result').textContent = error.message;
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function readOrder(orderId) {
+  const [order, events] = await Promise.all([
+    api(`/api/orders/${orderId}`),
+    api(`/api/orders/${orderId}/events`),
+  ]);
+  if (!order.ok) {
+    $('order-summary').textContent = `Reading order ${orderId} failed: ${problem(order)}`;
+    return;
+  }
+  state.order = order.body;
+  $('order-summary').textContent =
+    `Order ${order.body.orderId}: ${order.body.status}, ${order.body.totalAmount} for ${order.body.userName}. Version read: ${order.body.version}.`;
+  $('expected-version').value = String(order.body.version);
+  $('command-form').hidden = false;
+  if (events.ok) {
+    const rows = $('history-rows');
+    rows.replaceChildren(
+      ...events.body.events.map((e) => {
+        const tr = document.createElement('tr');
+        for (const text of [
+          String(e.version),
+          e.type,
+          time(e.occurredAt),
+          JSON.stringify(e.data),
+        ]) {
+          const td = document.createElement('td');
+          td.textContent = text;
+          tr.append(td);
+        }
+        return tr;
+      }),
+    );
+    $('history').hidden = false;
+  }
+}
+
+async function sendCommand(event) {
+  event.preventDefault();
+  const command = event.submitter?.value;
+  const order = state.order;
+  if (order === undefined || command === undefined) return;
+  const expectedVersion = Number($('expected-version').value);
+  if (!Number.isInteger(expectedVersion) || expectedVersion < 1) {
+    $('command-result').textContent = 'The expected version must be a whole number of at least 1.';
+    $('expected-version').focus();
+    return;
+  }
+  $('command-result').textContent = `Sending ${command} with version ${expectedVersion}…`;
+  const answer = await api(`/api/orders/${order.orderId}/${command}`, {
+    method: 'POST',
+    body: { expectedVersion },
+  });
+  const traceId = answer.headers.get('x-trace-id');
+  if (traceId) follow(traceId);
+  if (answer.status === 409) {
+    $('command-result').textContent =
+      `Refused with 409 (stale version ${expectedVersion}): ${answer.body?.detail ?? ''} Read the order again and retry with its version.`;
+  } else if (!answer.ok) {
+    $('command-result').textContent = `${command} was refused: ${problem(answer)}`;
+  } else {
+    $('command-result').textContent =
+      `${command}: accepted with version ${expectedVersion}; the order is now ${answer.body.status}, version ${answer.body.version}.`;
+  }
+  await readOrder(order.orderId);
+}
+
+/** Follows one action's hops until every one is in, or FOLLOW_MS passes. */
+function follow(traceId) {
+  state.following?.stop();
+  const started = Date.now();
+  let stopped = false;
+  let timer;
+  state.following = {
+    traceId,
+    stop: () => {
+      stopped = true;
+      window.clearTimeout(timer);
+    },
+  };
+  $('timeline-status').textContent = 'Following the hops…';
+  const poll = async () => {
+    if (stopped) return;
+    const answer = await api(`/api/timeline/${traceId}`).catch(() => undefined);
+    if (stopped) return;
+    if (answer?.ok) {
+      const timeline = answer.body;
+      const pushed =
+        timeline.eventId === undefined ? undefined : state.pushed.get(timeline.eventId);
+      const done = renderTimeline(timeline, pushed, state.info?.jaegerUrl ?? null);
+      if (done) {
+        $('timeline-status').textContent = `Every hop of trace ${traceId} is in.`;
+        return;
+      }
+    }
+    if (Date.now() - started > FOLLOW_MS) {
+      $('timeline-status').textContent =
+        `Stopped waiting after ${FOLLOW_MS / 1000} s; the rows still waiting were not observed.`;
+      return;
+    }
+    timer = window.setTimeout(() => void poll(), POLL_MS);
+  };
+  void poll();
+}
+
+function listen() {
+  const source = new EventSource('/api/stream');
+  source.addEventListener('open', () => {
+    $('feed-status').textContent =
+      "Connected to notification-service's stream (relayed by the console).";
+  });
+  source.addEventListener('error', () => {
+    $('feed-status').textContent =
+      'The stream dropped; the browser reconnects and resumes after the last event.';
+  });
+  source.addEventListener('notification', (message) => {
+    const receivedAt = Date.now();
+    const notification = JSON.parse(message.data);
+    state.pushed.set(notification.eventId, { receivedAt, notification });
+    if (state.pushed.size > 500) state.pushed.delete(state.pushed.keys().next().value);
+    const item = document.createElement('li');
+    item.textContent = `${time(new Date(receivedAt).toISOString())} ${notification.kind} for ${notification.recipientName}: ${notification.subject}`;
+    item.dataset.eventId = notification.eventId;
+    $('feed').prepend(item);
+    while ($('feed').children.length > 20) $('feed').lastElementChild.remove();
+  });
+}
+
+$('place-form').addEventListener('submit', (event) => void placeOrder(event));
+$('command-form').addEventListener('submit', (event) => void sendCommand(event));
+listen();
+void loadInfo();

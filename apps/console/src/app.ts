@@ -1,0 +1,392 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Type from 'typebox';
+import { MAX_ITEM_QUANTITY, MAX_ORDER_ITEMS, MONEY_PATTERN } from '@comms/contracts';
+import { AppError, createHttpApp } from '@comms/service-kit';
+import type { HttpApp, Logger, ReadinessChecks } from '@comms/service-kit';
+import type { Config } from './config.js';
+import type { SpanSource } from './spans.js';
+import { buildTimeline } from './timeline.js';
+import type { Action, StoredEvent, StoredNotification } from './timeline.js';
+import { callRest, newTrace, parseUserCheck } from './upstream.js';
+import type { Answer, OrderGrpc } from './upstream.js';
+
+/** The page: plain files, served as they are (see README: no bundler). */
+const PUBLIC_DIR = fileURLToPath(new URL('../public/', import.meta.url));
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+};
+// Everything the page loads comes from this origin: no CDN, no outside fonts.
+const CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/** Actions remembered for their timelines; the oldest are forgotten first. */
+const MAX_ACTIONS = 1_000;
+
+const Uuid = Type.String({ format: 'uuid' });
+const Item = Type.Object(
+  {
+    productId: Type.String({ minLength: 1, maxLength: 100 }),
+    quantity: Type.Integer({ minimum: 1, maximum: MAX_ITEM_QUANTITY }),
+    price: Type.String({ pattern: MONEY_PATTERN }),
+  },
+  { additionalProperties: false },
+);
+
+/** Builds the console's HTTP app (the page and its API) without listening. */
+export async function buildApp(deps: {
+  config: Config;
+  grpc: OrderGrpc;
+  spans: SpanSource | undefined;
+  logger: Logger;
+  readiness: ReadinessChecks;
+}): Promise<HttpApp> {
+  const { config, grpc, spans } = deps;
+  const timeoutMs = config.UPSTREAM_TIMEOUT_MS;
+  const app = await createHttpApp({
+    title: 'console',
+    description:
+      "The web console's backend-for-frontend: it serves the page and calls the services for it over REST, gRPC and SSE.",
+    logger: deps.logger,
+    readiness: deps.readiness,
+  });
+
+  const files = new Map<string, { body: Buffer; type: string }>();
+  for (const name of await readdir(PUBLIC_DIR)) {
+    const type = TYPES[extname(name)];
+    if (type !== undefined) files.set(name, { body: await readFile(`${PUBLIC_DIR}${name}`), type });
+  }
+  const serve = (name: string) => {
+    const file = files.get(name);
+    if (file === undefined) throw new AppError('NOT_FOUND', `no file /${name} in the console`);
+    return file;
+  };
+  // The kit's hook sends `default-src 'none'` with every answer; the page's own
+  // policy, set after it, lets it load its files and call its backend, nothing else.
+  app.addHook('onSend', (request, reply, payload, done) => {
+    if (request.url === '/') reply.header('content-security-policy', CSP);
+    done(null, payload);
+  });
+  app.get('/', (_request, reply) => {
+    const file = serve('index.html');
+    return reply.type(file.type).send(file.body);
+  });
+  app.get(
+    '/static/:file',
+    { schema: { hide: true, params: Type.Object({ file: Type.String({ maxLength: 100 }) }) } },
+    (request, reply) => {
+      const file = serve(request.params.file);
+      return reply.type(file.type).header('cache-control', 'no-cache').send(file.body);
+    },
+  );
+
+  /** Passes a service's answer on: its status, its body (a problem document stays one). */
+  const relay = (
+    reply: { status(n: number): unknown; type(t: string): unknown; send(b: unknown): unknown },
+    answer: Answer,
+  ) => {
+    reply.status(answer.status);
+    reply.type(answer.headers.get('content-type') ?? 'application/json');
+    return reply.send(answer.body);
+  };
+  const orders = (path: string) => `${config.orderServiceHttp}${path}`;
+
+  const userCheck = async () => {
+    const answer = await callRest('order-service', orders('/metrics'), { timeoutMs }).catch(
+      () => undefined,
+    );
+    return parseUserCheck(typeof answer?.body === 'string' ? answer.body : '');
+  };
+
+  const actions = new Map<string, Action>();
+  const remember = (action: Action) => {
+    actions.set(action.traceId, action);
+    if (actions.size > MAX_ACTIONS) {
+      const oldest = actions.keys().next().value;
+      if (oldest !== undefined) actions.delete(oldest);
+    }
+  };
+  const problemDetail = (body: unknown) =>
+    typeof body === 'object' && body !== null && 'detail' in body ? String(body.detail) : undefined;
+
+  // What the console talks to, and how.
+  app.get('/api/info', async () => ({
+    endpointsMode: config.endpointsMode,
+    services: {
+      'order-service': { http: config.orderServiceHttp, grpc: config.orderServiceGrpc },
+      'user-service': { http: config.userServiceHttp },
+      'notification-service': { http: config.notificationServiceHttp },
+    },
+    userCheck: await userCheck(),
+    spanSource: spans?.description ?? null,
+    jaegerUrl: config.JAEGER_UI_URL ?? null,
+  }));
+
+  app.post(
+    '/api/users',
+    {
+      schema: {
+        summary: 'Register a customer (REST to user-service)',
+        body: Type.Object(
+          {
+            name: Type.String({ minLength: 1, maxLength: 200 }),
+            email: Type.String({ minLength: 3, maxLength: 320 }),
+          },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request, reply) =>
+      relay(
+        reply,
+        await callRest('user-service', `${config.userServiceHttp}/users`, {
+          method: 'POST',
+          body: request.body,
+          timeoutMs,
+        }),
+      ),
+  );
+
+  app.post(
+    '/api/orders',
+    {
+      schema: {
+        summary: 'Place an order over REST or gRPC; the answer names its trace',
+        body: Type.Object(
+          {
+            via: Type.Union([Type.Literal('rest'), Type.Literal('grpc')]),
+            userId: Uuid,
+            items: Type.Array(Item, { minItems: 1, maxItems: MAX_ORDER_ITEMS }),
+          },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request, reply) => {
+      const { via, userId, items } = request.body;
+      const { traceId, traceparent } = newTrace();
+      const check = await userCheck();
+      const sentAt = Date.now();
+      let status: number;
+      let body: Record<string, unknown>;
+      if (via === 'grpc') {
+        const answer = await grpc.createOrder({ userId, items }, traceparent, timeoutMs);
+        if (answer.ok) {
+          status = 201;
+          body = {
+            orderId: answer.response.orderId,
+            status: 'CREATED',
+            userName: answer.response.userName,
+            totalAmount: answer.response.totalAmount,
+            // CreateOrder does not return the version; a new order's stream starts at 1.
+            version: 1,
+          };
+        } else {
+          status = answer.status;
+          body = {
+            type: 'about:blank',
+            title: `gRPC ${answer.code}`,
+            status,
+            detail: answer.detail,
+            code: answer.code,
+          };
+        }
+      } else {
+        const answer = await callRest('order-service', orders('/orders'), {
+          method: 'POST',
+          body: { userId, items },
+          headers: { traceparent },
+          timeoutMs,
+        });
+        status = answer.status;
+        body = (
+          typeof answer.body === 'object' && answer.body !== null
+            ? answer.body
+            : { detail: String(answer.body) }
+        ) as Record<string, unknown>;
+      }
+      const answeredAt = Date.now();
+      const ok = status < 400;
+      remember({
+        traceId,
+        orderId: ok ? String(body['orderId']) : undefined,
+        command: 'create',
+        via,
+        sentAt,
+        answeredAt,
+        status,
+        version: ok ? Number(body['version']) : undefined,
+        userName: ok ? String(body['userName']) : undefined,
+        validation: check.mode,
+        refusal: ok ? undefined : problemDetail(body),
+      });
+      return reply
+        .status(status)
+        .type(ok ? 'application/json' : 'application/problem+json')
+        .send({ ...body, traceId, via, userCheck: check.mode ?? null });
+    },
+  );
+
+  const IdParams = Type.Object({ id: Uuid });
+  app.get(
+    '/api/orders/:id',
+    { schema: { summary: 'An order (REST)', params: IdParams } },
+    async (request, reply) =>
+      relay(
+        reply,
+        await callRest('order-service', orders(`/orders/${request.params.id}`), { timeoutMs }),
+      ),
+  );
+  app.get(
+    '/api/orders/:id/events',
+    { schema: { summary: "An order's event stream (REST)", params: IdParams } },
+    async (request, reply) =>
+      relay(
+        reply,
+        await callRest('order-service', orders(`/orders/${request.params.id}/events`), {
+          timeoutMs,
+        }),
+      ),
+  );
+
+  app.post(
+    '/api/orders/:id/:command',
+    {
+      schema: {
+        summary:
+          'Pay, ship or cancel with the version read (If-Match); a stale one is refused with 409',
+        params: Type.Object({
+          id: Uuid,
+          command: Type.Union([Type.Literal('pay'), Type.Literal('ship'), Type.Literal('cancel')]),
+        }),
+        body: Type.Object(
+          { expectedVersion: Type.Integer({ minimum: 1 }) },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request, reply) => {
+      const { id, command } = request.params;
+      const { traceId, traceparent } = newTrace();
+      const sentAt = Date.now();
+      const answer = await callRest('order-service', orders(`/orders/${id}/${command}`), {
+        method: 'POST',
+        body: {},
+        headers: { traceparent, 'if-match': `"${request.body.expectedVersion}"` },
+        timeoutMs,
+      });
+      const ok = answer.status < 400;
+      const body = answer.body as Record<string, unknown> | undefined;
+      remember({
+        traceId,
+        orderId: id,
+        command,
+        via: 'rest',
+        sentAt,
+        answeredAt: Date.now(),
+        status: answer.status,
+        version: ok ? Number(body?.['version']) : undefined,
+        userName: undefined,
+        validation: undefined,
+        refusal: ok ? undefined : problemDetail(body),
+      });
+      reply.header('x-trace-id', traceId);
+      return relay(reply, answer);
+    },
+  );
+
+  app.get(
+    '/api/timeline/:traceId',
+    {
+      schema: {
+        summary: "One action's hops, each from a real observation",
+        params: Type.Object({ traceId: Type.String({ pattern: '^[0-9a-f]{32}$' }) }),
+      },
+    },
+    async (request) => {
+      const action = actions.get(request.params.traceId);
+      if (action === undefined)
+        throw new AppError(
+          'NOT_FOUND',
+          `the console placed nothing with trace ${request.params.traceId}`,
+        );
+      let events: StoredEvent[] = [];
+      let notifications: StoredNotification[] = [];
+      if (action.orderId !== undefined && action.status < 400) {
+        const [history, feed] = await Promise.all([
+          callRest('order-service', orders(`/orders/${action.orderId}/events`), { timeoutMs }),
+          callRest(
+            'notification-service',
+            `${config.notificationServiceHttp}/notifications?orderId=${action.orderId}&limit=200`,
+            { timeoutMs },
+          ),
+        ]);
+        if (history.status === 200) events = (history.body as { events: StoredEvent[] }).events;
+        if (feed.status === 200)
+          notifications = (feed.body as { items: StoredNotification[] }).items;
+      }
+      return buildTimeline({
+        action,
+        events,
+        notifications,
+        spans: spans === undefined ? undefined : await spans.trace(action.traceId),
+        spanSource: spans?.description ?? 'CONSOLE_SPANS_DIR is not set',
+      });
+    },
+  );
+
+  // The live feed: one upstream stream per page, relayed byte for byte.
+  const streams = new Set<AbortController>();
+  app.addHook('preClose', (done) => {
+    for (const stream of streams) stream.abort();
+    done();
+  });
+  app.get('/api/stream', async (request, reply) => {
+    const abort = new AbortController();
+    const lastEventId = request.headers['last-event-id'];
+    let upstream: Response;
+    try {
+      upstream = await fetch(`${config.notificationServiceHttp}/notifications/stream`, {
+        headers: {
+          accept: 'text/event-stream',
+          ...(typeof lastEventId === 'string' ? { 'last-event-id': lastEventId } : {}),
+        },
+        signal: abort.signal,
+      });
+    } catch (error) {
+      throw new AppError(
+        'UNAVAILABLE',
+        `notification-service's stream did not open: ${(error as Error).message}`,
+      );
+    }
+    if (upstream.status !== 200 || upstream.body === null) {
+      abort.abort();
+      throw new AppError(
+        'UNAVAILABLE',
+        `notification-service's stream answered ${upstream.status}`,
+      );
+    }
+    streams.add(abort);
+    reply.hijack();
+    reply.raw.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+    });
+    request.raw.on('close', () => abort.abort());
+    try {
+      for await (const chunk of upstream.body) reply.raw.write(chunk);
+    } catch {
+      // The page left, or the console is closing; either way the relay ends.
+    } finally {
+      streams.delete(abort);
+      reply.raw.end();
+    }
+  });
+
+  return app;
+}

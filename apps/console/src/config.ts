@@ -1,0 +1,74 @@
+import Type from 'typebox';
+import type { Static } from 'typebox';
+import { resolveAtStartup } from '@comms/endpoints';
+import { parseEnv } from '@comms/service-kit';
+
+const Env = Type.Object({
+  HOST: Type.String({
+    default: '127.0.0.1',
+    description: 'address to listen on; 0.0.0.0 in containers',
+  }),
+  PORT: Type.Integer({ minimum: 1, maximum: 65535, default: 8080, description: 'HTTP port' }),
+  LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+    { default: 'info', description: 'one of fatal, error, warn, info, debug, trace, silent' },
+  ),
+  SHUTDOWN_TIMEOUT_MS: Type.Integer({
+    minimum: 100,
+    default: 5_000,
+    description: 'bound on graceful shutdown',
+  }),
+  CONSOLE_SPANS_DIR: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description:
+        "the directory the services write their spans to (their TELEMETRY_SPANS_DIR); the timeline's span-only hops need it",
+    }),
+  ),
+  JAEGER_UI_URL: Type.Optional(
+    Type.String({
+      pattern: '^https?://[^\\s?#]+$',
+      description: "Jaeger's web UI, such as http://127.0.0.1:16686; trace ids link there",
+    }),
+  ),
+  UPSTREAM_TIMEOUT_MS: Type.Integer({
+    minimum: 50,
+    default: 5_000,
+    description: 'deadline of one call to a service',
+  }),
+});
+
+/** The console's configuration, parsed and validated once at boot. */
+export type Config = Static<typeof Env> & {
+  readonly orderServiceHttp: string;
+  readonly orderServiceGrpc: string;
+  readonly userServiceHttp: string;
+  readonly notificationServiceHttp: string;
+  /** How the addresses were formed (packages/endpoints), for the page's header. */
+  readonly endpointsMode: string;
+};
+
+/** Reads the environment; throws naming the first bad variable and its expected format. */
+export function loadConfig(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Config {
+  const parsed = parseEnv(Env, env);
+  const { resolver, addresses } = resolveAtStartup(
+    [
+      ['order-service', 'http'],
+      ['order-service', 'grpc'],
+      ['user-service', 'http'],
+      ['notification-service', 'http'],
+    ],
+    env,
+  );
+  return {
+    ...parsed,
+    JAEGER_UI_URL: parsed.JAEGER_UI_URL?.replace(/\/+$/, ''),
+    orderServiceHttp: addresses['order-service/http'] ?? '',
+    orderServiceGrpc: addresses['order-service/grpc'] ?? '',
+    userServiceHttp: addresses['user-service/http'] ?? '',
+    notificationServiceHttp: addresses['notification-service/http'] ?? '',
+    endpointsMode: resolver.mode,
+  };
+}

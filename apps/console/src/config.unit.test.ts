@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from './config.js';
+
+describe('console configuration', () => {
+  it('listens on loopback port 8080 and finds the services through packages/endpoints', () => {
+    expect(loadConfig({})).toMatchObject({
+      HOST: '127.0.0.1',
+      PORT: 8080,
+      orderServiceHttp: 'http://127.0.0.1:8082',
+      orderServiceGrpc: '127.0.0.1:50052',
+      notificationServiceHttp: 'http://127.0.0.1:8083',
+      endpointsMode: 'local',
+    });
+    expect(loadConfig({ ENDPOINTS_MODE: 'compose' }).orderServiceGrpc).toBe('order-service:50052');
+  });
+
+  it('names the variable and the expected format when one is wrong', () => {
+    expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/PORT .*HTTP port.*got 'eighty'/);
+    expect(() => loadConfig({ JAEGER_UI_URL: 'jaeger:16686' })).toThrow(/JAEGER_UI_URL .*http/);
+    expect(() => loadConfig({ ORDER_SERVICE_GRPC_ADDR: 'http://x' })).toThrow(
+      "ORDER_SERVICE_GRPC_ADDR must be host:port, got 'http://x'",
+    );
+  });
+});
