@@ -36,9 +36,21 @@ export interface CreatePoolOptions {
   readonly prepareStatements?: boolean;
 }
 
+// The services run a fixed set of statement texts, so names are worked out
+// once per text (hashing on every query showed in CPU profiles); the bound
+// keeps a caller that builds texts on the fly from growing it without end.
+const NAMES = new Map<string, string>();
+const MAX_NAMES = 1000;
+
 /** The prepared-statement name of a statement's text: stable, and unique per text. */
 export function statementName(text: string): string {
-  return `comms_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
+  let name = NAMES.get(text);
+  if (name === undefined) {
+    name = `comms_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
+    if (NAMES.size >= MAX_NAMES) NAMES.clear();
+    NAMES.set(text, name);
+  }
+  return name;
 }
 
 /**
