@@ -97,6 +97,91 @@ export function streamConsumer(
     }
   };
 
+  const dropReadAhead = () => {
+    for (const slot of partitions.values()) slot.queue.length = 0;
+    waiting = 0;
+  };
+
+  const receive = (message: Received) => {
+    const key = `${message.topic}/${String(message.partition)}`;
+    let slot = partitions.get(key);
+    if (slot === undefined) partitions.set(key, (slot = { queue: [], busy: undefined }));
+    slot.queue.push(message);
+    waiting++;
+    if (waiting >= READ_AHEAD) stream?.pause();
+    pump();
+  };
+
+  let closing = false;
+  let rejoining: Promise<void> | undefined;
+
+  const openStream = async () => {
+    const opened = await consumer.consume({
+      topics: [...topics],
+      mode: MessagesStreamModes.COMMITTED,
+      fallbackMode: fromBeginning
+        ? MessagesStreamFallbackModes.EARLIEST
+        : MessagesStreamFallbackModes.LATEST,
+      autocommit: false,
+    });
+    if (closing) {
+      await opened.close();
+      return;
+    }
+    stream = opened;
+    opened.on('error', (error: unknown) => {
+      warn('consumer stream failed; leaving the group to join it again', error);
+      left();
+      rejoin();
+    });
+    opened.on('data', receive);
+  };
+
+  /**
+   * The library ends a stream for good on an error it does not retry itself
+   * (a fetch that failed past its retries, a commit the group refused), while
+   * the member stays in the group and keeps its partitions. kafkajs restarts
+   * its consumer in that case; this does the same: leave, so the partitions
+   * move, then join again with backoff until it works or the consumer closes.
+   */
+  const rejoin = () => {
+    if (closing || rejoining !== undefined) return;
+    rejoining = retry(
+      async () => {
+        // What the failed stream read ahead is not committed: the next
+        // stream reads it again from the last commit.
+        dropReadAhead();
+        // The callback form: the typings list the void overload first.
+        await new Promise<void>((resolve, reject) => {
+          consumer.leaveGroup(true, (error) => {
+            if (error === null) resolve();
+            else reject(error);
+          });
+        });
+        await openStream();
+      },
+      {
+        attempts: Infinity,
+        baseDelayMs: 200,
+        maxDelayMs: 10_000,
+        signal: stopping.signal,
+        onRetry: (error, attempt, delayMs) =>
+          warn(
+            `joining the group again failed (try ${String(attempt)}; next in ${String(Math.round(delayMs))} ms)`,
+            error,
+          ),
+      },
+    )
+      .catch((error: unknown) => {
+        if (!stopping.signal.aborted) warn('gave up joining the group again', error);
+      })
+      .finally(() => {
+        rejoining = undefined;
+        // A stream that failed while this round was still settling.
+        if (stream?.destroyed === true) rejoin();
+      });
+  };
+
   return {
     onJoin(listener) {
       consumer.on('consumer:group:join', ({ assignments }) => {
@@ -111,37 +196,17 @@ export function streamConsumer(
     async run(handler, partitionsConcurrently) {
       each = handler;
       concurrency = Math.max(1, partitionsConcurrently);
-      stream = await consumer.consume({
-        topics: [...topics],
-        mode: MessagesStreamModes.COMMITTED,
-        fallbackMode: fromBeginning
-          ? MessagesStreamFallbackModes.EARLIEST
-          : MessagesStreamFallbackModes.LATEST,
-        autocommit: false,
-      });
-      stream.on('error', (error: unknown) => {
-        warn('consumer stream failed', error);
-        left();
-      });
-      stream.on('data', (message: Received) => {
-        const key = `${message.topic}/${String(message.partition)}`;
-        let slot = partitions.get(key);
-        if (slot === undefined) partitions.set(key, (slot = { queue: [], busy: undefined }));
-        slot.queue.push(message);
-        waiting++;
-        if (waiting >= READ_AHEAD) stream?.pause();
-        pump();
-      });
+      await openStream();
     },
     async close() {
-      // Stop fetching, drop what was read ahead (it is not committed), let
-      // the messages in hand finish, then leave the group.
+      // Stop fetching (and rejoining), drop what was read ahead (it is not
+      // committed), let the messages in hand finish, then leave the group.
+      closing = true;
       await stream?.close().catch((error: unknown) => warn('closing the stream failed', error));
-      for (const slot of partitions.values()) slot.queue.length = 0;
-      waiting = 0;
+      dropReadAhead();
       const inHand = [...partitions.values()].flatMap((slot) => slot.busy ?? []);
       stopping.abort(new Error('consumer closing'));
-      await Promise.all(inHand);
+      await Promise.all([...inHand, rejoining]);
       await consumer.close();
     },
   };
