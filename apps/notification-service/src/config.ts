@@ -1,6 +1,6 @@
 import Type from 'typebox';
 import type { Static } from 'typebox';
-import { TOPICS } from '@comms/contracts';
+import { CONSUMER_GROUPS, TOPICS } from '@comms/contracts';
 import { resolveAtStartup } from '@comms/endpoints';
 import { kafkaConnectionFromEnv } from '@comms/kafka';
 import type { KafkaConnection } from '@comms/kafka';
@@ -11,7 +11,7 @@ const Env = Type.Object({
   ...serviceEnv({ database: 'notifications', httpPort: 8083 }),
   CONSUMER_GROUP: Type.String({
     minLength: 1,
-    default: 'notifications',
+    default: CONSUMER_GROUPS.notificationService,
     description: 'Kafka consumer group id',
   }),
   USERS_TOPIC: Type.String({

@@ -1,4 +1,4 @@
-import { EventValidationError, parseEvent } from '@comms/contracts';
+import { DLQ_HEADERS, EventValidationError, parseEvent } from '@comms/contracts';
 import { isDatabaseUnavailable } from '@comms/postgres';
 import type { IncomingMessage, KafkaClient, KafkaConsumer, KafkaProducer } from '@comms/kafka';
 import type { Logger } from '@comms/service-kit';
@@ -24,19 +24,8 @@ export interface ConsumerConfig {
   readonly traceRelation?: 'child' | 'link';
 }
 
-/** Header names a dead-lettered message carries, besides its original headers. */
-export const DLQ_HEADERS = {
-  error: 'dlq-error',
-  reason: 'dlq-reason',
-  topic: 'dlq-source-topic',
-  partition: 'dlq-source-partition',
-  offset: 'dlq-source-offset',
-  group: 'dlq-consumer-group',
-  at: 'dlq-failed-at',
-  redriven: 'dlq-redriven',
-  /** The trace context the message arrived with; the DLQ copy carries the consumer's own. */
-  traceparent: 'dlq-source-traceparent',
-} as const;
+/** Header names a dead-lettered message carries, besides its original headers (part of the topics' contract). */
+export { DLQ_HEADERS };
 
 /**
  * The consumer loop. A message that is not a valid CloudEvent of a known

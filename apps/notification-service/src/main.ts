@@ -1,3 +1,4 @@
+import { TOPIC_PARTITIONS } from '@comms/contracts';
 import { createKafka, keepTopics } from '@comms/kafka';
 import type { KafkaConsumer, KafkaProducer, TopicKeeper } from '@comms/kafka';
 import { createPool } from '@comms/postgres';
@@ -95,10 +96,11 @@ export async function startNotificationService(
         start: async () => {
           topics = keepTopics(
             kafka,
-            [config.USERS_TOPIC, config.ORDERS_TOPIC, config.DLQ_TOPIC].map((topic) => ({
-              topic,
-              partitions: 3,
-            })),
+            [
+              { topic: config.USERS_TOPIC, partitions: TOPIC_PARTITIONS.users },
+              { topic: config.ORDERS_TOPIC, partitions: TOPIC_PARTITIONS.orders },
+              { topic: config.DLQ_TOPIC, partitions: TOPIC_PARTITIONS.notificationsDlq },
+            ],
             (error) => logger.warn({ err: error }, 'Kafka not reachable yet; retrying'),
           );
           producer = await kafka.producer({ idempotent: true, lazy: true });

@@ -1,4 +1,4 @@
-import { TOPICS } from '@comms/contracts';
+import { TOPIC_PARTITIONS, TOPICS } from '@comms/contracts';
 import { createKafka } from '@comms/kafka';
 import type { OutboxRelay } from '@comms/outbox';
 import { createPool } from '@comms/postgres';
@@ -48,7 +48,7 @@ export async function startOrderService(
   });
   const publishing = outboxPublishing({
     kafka,
-    topics: [{ topic: TOPICS.orders, partitions: 3 }],
+    topics: [{ topic: TOPICS.orders, partitions: TOPIC_PARTITIONS.orders }],
     pool,
     pollMs: config.OUTBOX_POLL_MS,
     logger,

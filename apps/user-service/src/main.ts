@@ -1,4 +1,4 @@
-import { TOPICS } from '@comms/contracts';
+import { TOPIC_PARTITIONS, TOPICS } from '@comms/contracts';
 import { createKafka } from '@comms/kafka';
 import type { OutboxRelay } from '@comms/outbox';
 import { createPool } from '@comms/postgres';
@@ -38,7 +38,7 @@ export async function startUserService(
   });
   const publishing = outboxPublishing({
     kafka,
-    topics: [{ topic: TOPICS.users, partitions: 3 }],
+    topics: [{ topic: TOPICS.users, partitions: TOPIC_PARTITIONS.users }],
     pool,
     pollMs: config.OUTBOX_POLL_MS,
     logger,

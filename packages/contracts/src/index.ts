@@ -19,10 +19,13 @@ export {
 export type { UnstorableText } from './text.js';
 export {
   CLOUDEVENTS_CONTENT_TYPE,
+  CONSUMER_GROUPS,
   createEvent,
+  DLQ_HEADERS,
   EVENT_CATALOG,
   EventValidationError,
   parseEvent,
+  TOPIC_PARTITIONS,
   TOPICS,
   topicOf,
 } from './events/index.js';

@@ -86,15 +86,77 @@ export const TOPICS = {
   notificationsDlq: 'notifications.dlq',
 } as const;
 
-/** Each event type with its data schema and the topic it is published to. */
+/**
+ * Partitions of each topic, as the services create it. The Kafka key (the
+ * aggregate id) picks the partition, so events of one aggregate stay in
+ * order; a different count sends keys elsewhere, so it is a migration, not
+ * an edit.
+ */
+export const TOPIC_PARTITIONS = {
+  users: 3,
+  orders: 3,
+  notificationsDlq: 3,
+} as const satisfies Record<keyof typeof TOPICS, number>;
+
+/** Consumer groups that read the topics, by the service that runs them. */
+export const CONSUMER_GROUPS = {
+  notificationService: 'notifications',
+} as const;
+
+/**
+ * Headers a dead-lettered message carries on `notifications.dlq`, besides
+ * its original headers (its key and value are unchanged).
+ */
+export const DLQ_HEADERS = {
+  /** Why it was dead-lettered, as text (at most 2,000 characters). */
+  error: 'dlq-error',
+  /** `invalid` (never handled: not a valid event) or `failed` (its handling kept failing). */
+  reason: 'dlq-reason',
+  topic: 'dlq-source-topic',
+  partition: 'dlq-source-partition',
+  offset: 'dlq-source-offset',
+  group: 'dlq-consumer-group',
+  /** RFC 3339. */
+  at: 'dlq-failed-at',
+  /** Set on a message sent back to its topic by the redrive: how many times it was. */
+  redriven: 'dlq-redriven',
+  /** The trace context the message arrived with; the DLQ copy carries the consumer's own. */
+  traceparent: 'dlq-source-traceparent',
+} as const;
+
+/** Each event type with its data schema, the topic it is published to and what it means. */
 export const EVENT_CATALOG = {
-  'user.registered.v1': { topic: TOPICS.users, data: UserRegisteredV1 },
-  'user.deactivated.v1': { topic: TOPICS.users, data: UserDeactivatedV1 },
-  'order.created.v1': { topic: TOPICS.orders, data: OrderCreatedV1 },
-  'order.paid.v1': { topic: TOPICS.orders, data: OrderPaidV1 },
-  'order.cancelled.v1': { topic: TOPICS.orders, data: OrderCancelledV1 },
-  'order.shipped.v1': { topic: TOPICS.orders, data: OrderShippedV1 },
-} as const satisfies Record<string, { topic: string; data: TSchema }>;
+  'user.registered.v1': {
+    topic: TOPICS.users,
+    data: UserRegisteredV1,
+    summary: 'A user was created. Carries the contact details consumers replicate.',
+  },
+  'user.deactivated.v1': {
+    topic: TOPICS.users,
+    data: UserDeactivatedV1,
+    summary: 'A user may no longer place orders.',
+  },
+  'order.created.v1': {
+    topic: TOPICS.orders,
+    data: OrderCreatedV1,
+    summary: 'An order was placed for a validated user.',
+  },
+  'order.paid.v1': {
+    topic: TOPICS.orders,
+    data: OrderPaidV1,
+    summary: "The order's total was paid.",
+  },
+  'order.cancelled.v1': {
+    topic: TOPICS.orders,
+    data: OrderCancelledV1,
+    summary: 'The order will not be fulfilled.',
+  },
+  'order.shipped.v1': {
+    topic: TOPICS.orders,
+    data: OrderShippedV1,
+    summary: 'A paid order left the warehouse.',
+  },
+} as const satisfies Record<string, { topic: string; data: TSchema; summary: string }>;
 
 /** Every event type, such as `order.created.v1`. */
 export type EventType = keyof typeof EVENT_CATALOG;

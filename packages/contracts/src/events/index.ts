@@ -1,9 +1,12 @@
 export {
+  CONSUMER_GROUPS,
+  DLQ_HEADERS,
   EVENT_CATALOG,
   OrderCancelledV1,
   OrderCreatedV1,
   OrderPaidV1,
   OrderShippedV1,
+  TOPIC_PARTITIONS,
   TOPICS,
   UserDeactivatedV1,
   UserRegisteredV1,
