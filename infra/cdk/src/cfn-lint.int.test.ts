@@ -12,7 +12,7 @@ const outdir = mkdtempSync(join(tmpdir(), 'comms-cdk-lint-'));
 let lint: CfnLint;
 
 beforeAll(() => {
-  lint = ensureCfnLint(ROOT);
+  lint = ensureCfnLint(ROOT, process.env);
   if (!lint.available) console.warn(`cfn-lint checks skipped: ${lint.reason}`);
 }, 300_000);
 afterAll(() => {

@@ -66,7 +66,7 @@ describe('README "How services find each other"', () => {
     const rows = markdownTable(readme, 'mode').filter((r) => r[0] !== 'override');
     expect(rows.map((r) => r[0]).sort()).toEqual(Object.keys(envFor).sort());
     for (const [mode = '', , http, grpc] of rows) {
-      const resolver = createResolver(envFor[mode]);
+      const resolver = createResolver(envFor[mode] ?? {});
       expect(resolver.mode).toBe(mode);
       expect(resolver.resolve('user-service', 'http')).toBe(http);
       expect(resolver.resolve('user-service', 'grpc')).toBe(grpc);

@@ -21,7 +21,10 @@ export const ENDPOINTS_MODES: readonly EndpointsMode[] = [
   'service-discovery-legacy',
 ];
 
-/** The environment the resolver reads; `process.env` by default. */
+/**
+ * The environment the resolver reads. Callers pass the one their config
+ * module read, so the resolver itself never reaches for the process's.
+ */
 export type Env = Readonly<Record<string, string | undefined>>;
 
 /** Raised at startup for a configuration that cannot resolve. */
@@ -115,7 +118,7 @@ function checkGrpcOverride(variable: string, value: string): string {
  * Precedence: an override variable (`USER_SERVICE_HTTP_URL`,
  * `USER_SERVICE_GRPC_ADDR`, ...) wins; otherwise the mode forms the address.
  */
-export function createResolver(env: Env = process.env): Resolver {
+export function createResolver(env: Env): Resolver {
   const { mode, reason } = readMode(env);
 
   let suffix = '';
@@ -194,7 +197,7 @@ export function createResolver(env: Env = process.env): Resolver {
  */
 export function resolveAtStartup(
   needs: ReadonlyArray<readonly [ServiceName, Protocol]>,
-  env: Env = process.env,
+  env: Env,
 ): { resolver: Resolver; addresses: Record<string, string> } {
   const resolver = createResolver(env);
   const addresses: Record<string, string> = {};

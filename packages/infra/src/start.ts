@@ -32,7 +32,7 @@ export interface StartInfraOptions {
   /** Where native servers keep their data; removed on stop. */
   readonly dir: string;
   readonly ports: InfraPorts | 'random';
-  /** Read for DATABASE_URL, KAFKA_BROKERS and COMMS_INFRA. Default process.env. */
+  /** Read for DATABASE_URL, KAFKA_BROKERS and COMMS_INFRA. Default: what config.ts read from the process. */
   readonly env?: Readonly<Record<string, string | undefined>>;
   readonly log?: (line: string) => void;
 }

@@ -16,7 +16,7 @@ let lint: CfnLint;
 const scratch = mkdtempSync(join(tmpdir(), 'cfn-lint-'));
 
 beforeAll(() => {
-  lint = ensureCfnLint(ROOT);
+  lint = ensureCfnLint(ROOT, process.env);
   if (!lint.available) console.warn(`cfn-lint checks skipped: ${lint.reason}`);
 }, 300_000);
 afterAll(() => {

@@ -13,13 +13,23 @@ const RUN = 'import sys; from cfnlint.runner import main; sys.exit(main())';
 
 /** Where cfn-lint can be run from, or why it cannot. */
 export type CfnLint =
-  | { readonly available: true; readonly python: string; readonly libDir: string }
+  | {
+      readonly available: true;
+      readonly python: string;
+      readonly libDir: string;
+      /** The environment Python and pip run with (PATH, proxies, pip settings). */
+      readonly env: Env;
+    }
   | { readonly available: false; readonly reason: string };
 
-function findPython(): string | undefined {
+/** An environment handed to child processes. */
+type Env = Readonly<Record<string, string | undefined>>;
+
+function findPython(env: Env): string | undefined {
   for (const candidate of ['python3', 'python']) {
     const probe = spawnSync(candidate, ['-c', 'import sys; print(sys.version_info[0])'], {
       encoding: 'utf8',
+      env,
     });
     if (probe.status === 0 && probe.stdout.trim() === '3') return candidate;
   }
@@ -30,10 +40,11 @@ function findPython(): string | undefined {
  * Installs the pinned cfn-lint into `<root>/node_modules/.cache/cfn-lint/<version>`
  * the first time (about 30 s, with pip), and reuses it afterwards. Safe when
  * two test processes ask at once: each installs into its own directory and
- * the first to finish publishes it with an atomic rename.
+ * the first to finish publishes it with an atomic rename. Python and pip
+ * run with `env`, the caller's environment (this package reads none itself).
  */
-export function ensureCfnLint(root: string): CfnLint {
-  const python = findPython();
+export function ensureCfnLint(root: string, env: Env): CfnLint {
+  const python = findPython(env);
   if (python === undefined) {
     return { available: false, reason: 'no python3 on PATH; cfn-lint (from PyPI) needs Python' };
   }
@@ -55,7 +66,7 @@ export function ensureCfnLint(root: string): CfnLint {
         staging,
         `cfn-lint==${CFN_LINT_VERSION}`,
       ],
-      { encoding: 'utf8', timeout: 300_000 },
+      { encoding: 'utf8', timeout: 300_000, env },
     );
     if (pip.status !== 0) {
       rmSync(staging, { recursive: true, force: true });
@@ -71,7 +82,7 @@ export function ensureCfnLint(root: string): CfnLint {
       if (!existsSync(libDir)) throw error;
     }
   }
-  return { available: true, python, libDir };
+  return { available: true, python, libDir, env };
 }
 
 /** Runs cfn-lint over templates; `problems` is empty when they pass. */
@@ -84,7 +95,7 @@ export function runCfnLint(
   for (const check of options.ignoreChecks ?? []) args.push('--ignore-checks', check);
   const result = spawnSync(lint.python, [...args, '--', ...templates], {
     encoding: 'utf8',
-    env: { ...process.env, PYTHONPATH: lint.libDir },
+    env: { ...lint.env, PYTHONPATH: lint.libDir },
     timeout: 300_000,
   });
   if (result.status === null) throw new Error(`cfn-lint did not finish: ${String(result.error)}`);

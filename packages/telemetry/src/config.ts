@@ -65,7 +65,18 @@ const SAMPLERS = [
   'parentbased_traceidratio',
 ] as const;
 
-type Env = Readonly<Record<string, string | undefined>>;
+/** An environment to read settings from. */
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * The process's own environment: the one place the telemetry package
+ * reaches for it. The OTLP exporters and the resource detector read their
+ * `OTEL_*` variables from the same object, so everything startTelemetry
+ * configures comes from one place.
+ */
+export function processEnv(): Env {
+  return process.env;
+}
 
 const set = (value: string | undefined): value is string =>
   value !== undefined && value.trim() !== '';

@@ -38,7 +38,7 @@ import { OTLPMetricExporter as OtlpProtoMetricExporter } from '@opentelemetry/ex
 import { OTLPTraceExporter as OtlpJsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as OtlpProtoTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
-import { telemetryConfigFromEnv } from './config.js';
+import { processEnv, telemetryConfigFromEnv } from './config.js';
 import type { SamplerConfig, TelemetryConfig } from './config.js';
 import { JsonLinesSpanExporter } from './json-lines-exporter.js';
 import { registerTracerProvider } from './register.js';
@@ -93,9 +93,7 @@ function createSampler({ name, ratio }: SamplerConfig): Sampler {
  * variable, when a setting is invalid.
  */
 export function startTelemetry(options: { readonly serviceName: string }): Telemetry {
-  // The OTLP exporters read their own OTEL_EXPORTER_OTLP_* variables from
-  // process.env too, so all of it comes from one place.
-  const env = process.env;
+  const env = processEnv();
   const config = telemetryConfigFromEnv(env);
   if (config.disabled) return { config, shutdown: () => Promise.resolve() };
 

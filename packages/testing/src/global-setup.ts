@@ -1,6 +1,7 @@
 import { acquireSharedInfra, describeError } from '@comms/infra';
 import { kafkaConnectionFromEnv } from '@comms/kafka';
 import type { TestProject } from 'vitest/node';
+import { testingEnv } from './config.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -21,8 +22,9 @@ declare module 'vitest' {
  * test that asks for infra fails with testInfra()'s message.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  // The test runner's own switch, set by the test:unit scripts, not service configuration.
-  if (process.env['COMMS_TEST_TIER'] === 'unit') return () => Promise.resolve();
+  // The test runner's own switches (the test:unit scripts set the tier), not service configuration.
+  const config = testingEnv();
+  if (config.unitTier) return () => Promise.resolve();
   try {
     const infra = await acquireSharedInfra({ log: (line) => console.log(`[infra] ${line}`) });
     project.provide('commsInfra', {
@@ -32,10 +34,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
       // integration tier once per client); validated as the services validate it.
       kafkaClient: kafkaConnectionFromEnv({
         KAFKA_BROKERS: infra.kafkaBrokers,
-        KAFKA_CLIENT: process.env['KAFKA_CLIENT'],
+        KAFKA_CLIENT: config.kafkaClient,
       }).client,
     });
-    console.log(`[infra] Kafka client under test: ${process.env['KAFKA_CLIENT'] ?? 'kafkajs'}`);
+    console.log(`[infra] Kafka client under test: ${config.kafkaClient ?? 'kafkajs'}`);
     return () => infra.release();
   } catch (error) {
     throw new Error(describeError(error));

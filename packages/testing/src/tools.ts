@@ -3,6 +3,7 @@ import { access, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { testingEnv } from './config.js';
 
 const run = promisify(execFile);
 
@@ -24,8 +25,8 @@ const CACHE = fileURLToPath(new URL('../../../node_modules/.cache/tools/', impor
  * reflection is what grpcurl, grpcui, Postman and Evans users get.
  */
 export async function grpcurl(): Promise<string> {
-  const given = process.env['GRPCURL'];
-  if (given !== undefined && given !== '') return given;
+  const { grpcurl: given, all } = testingEnv();
+  if (given !== undefined) return given;
   const dir = join(CACHE, `grpcurl-${GRPCURL_VERSION}`);
   const binary = join(dir, 'grpcurl');
   if (await exists(binary)) return binary;
@@ -36,7 +37,7 @@ export async function grpcurl(): Promise<string> {
   const scratch = await mkdtemp(join(CACHE, 'grpcurl-build-'));
   try {
     await run('go', ['install', `${GRPCURL_MODULE}@${GRPCURL_VERSION}`], {
-      env: { ...process.env, GOBIN: scratch, CGO_ENABLED: '0' },
+      env: { ...all, GOBIN: scratch, CGO_ENABLED: '0' },
       timeout: 600_000,
     }).catch((error: unknown) => {
       const { code, stderr } = error as { code?: string; stderr?: string };
