@@ -5,17 +5,10 @@ import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promise
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createKafka } from '@comms/kafka';
+import { pollUntil } from '@comms/resilience';
 import { infraEnv } from './config.js';
 import { InfraError } from './errors.js';
-import {
-  exited,
-  isAlive,
-  isPortFree,
-  pollUntil,
-  run,
-  stopProcess,
-  tailFile,
-} from './process-util.js';
+import { exited, isAlive, isPortFree, run, stopProcess, tailFile } from './process-util.js';
 import type { ServerControl } from './process-util.js';
 
 /** Apache Kafka (KRaft, one node) run by the local Java from Maven-resolved jars. */
@@ -255,6 +248,8 @@ export async function startNativeKafka(options: {
         {
           timeoutMs,
           intervalMs: 250,
+          // The check throws only for a broker that exited: fail at once.
+          transient: () => false,
           onTimeout: () => failed(`within ${Math.round(timeoutMs / 1000)} s`),
         },
       );

@@ -6,12 +6,12 @@ import { basename, dirname, join, parse } from 'node:path';
 import { tmpdir, userInfo } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
+import { pollUntil } from '@comms/resilience';
 import { InfraError } from './errors.js';
 import {
   exited,
   isAlive,
   isPortFree,
-  pollUntil,
   readIfExists,
   run,
   stopProcess,
@@ -243,6 +243,8 @@ export async function startNativePostgres(options: {
         {
           timeoutMs: options.timeoutMs ?? 60_000,
           intervalMs: 100,
+          // The check throws only for a server that exited: fail at once.
+          transient: () => false,
           onTimeout: () => failed('in time'),
         },
       );

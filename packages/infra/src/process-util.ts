@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { open, readFile, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import type { ChildProcess } from 'node:child_process';
+import { pollUntil } from '@comms/resilience';
 
 /**
  * Fault injection on a server this project started natively: the
@@ -70,41 +71,32 @@ export async function stopProcess(
 ): Promise<void> {
   if (!isAlive(pid)) return;
   signal(pid, sig, true);
-  const deadline = Date.now() + graceMs;
-  while (isAlive(pid) && Date.now() < deadline) await delay(50);
-  if (isAlive(pid)) {
+  if (!(await waitForExit(pid, graceMs, 50))) {
     signal(pid, 'SIGKILL', true);
-    const hardDeadline = Date.now() + 5_000;
-    while (isAlive(pid) && Date.now() < hardDeadline) await delay(50);
+    await waitForExit(pid, 5_000, 50);
   }
+}
+
+/**
+ * Waits up to `timeoutMs` for the process `pid` to be gone, checking every
+ * `intervalMs`; resolves false if it still runs then. For processes this
+ * one did not start (or no longer holds a handle to), where only the pid is known.
+ */
+export async function waitForExit(
+  pid: number,
+  timeoutMs: number,
+  intervalMs = 100,
+): Promise<boolean> {
+  return pollUntil(() => (isAlive(pid) ? undefined : true), { timeoutMs, intervalMs }).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** Resolves when the child has exited (immediately if it already has). */
 export function exited(child: ChildProcess): Promise<number | null> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
   return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
-}
-
-/** A promise that resolves after `ms`; only for polling loops with a deadline. */
-export function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/**
- * Polls `check` until it returns a value other than `undefined`, or throws
- * `onTimeout()` once `timeoutMs` have passed.
- */
-export async function pollUntil<T>(
-  check: () => Promise<T | undefined>,
-  options: { timeoutMs: number; intervalMs?: number; onTimeout: () => Error | Promise<Error> },
-): Promise<T> {
-  const deadline = Date.now() + options.timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() >= deadline) throw await options.onTimeout();
-    await delay(options.intervalMs ?? 100);
-  }
 }
 
 /** The last `lines` lines of a text file, or a note when it cannot be read. */

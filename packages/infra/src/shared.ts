@@ -3,9 +3,10 @@ import { openSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { pollUntil } from '@comms/resilience';
 import { infraEnv } from './config.js';
 import { describeError, InfraError } from './errors.js';
-import { delay, isAlive, readIfExists, stopProcess, tailFile } from './process-util.js';
+import { isAlive, readIfExists, stopProcess, tailFile, waitForExit } from './process-util.js';
 import { createDataDir, describeInfra, startInfra } from './start.js';
 
 /**
@@ -68,29 +69,34 @@ async function writeState(state: SupervisorState): Promise<void> {
 
 async function withLock<T>(work: () => Promise<T>): Promise<T> {
   await mkdir(STATE_DIR, { recursive: true });
-  const deadline = Date.now() + 60_000;
-  for (;;) {
+  let owner = 0;
+  // Taking the lock is creating its directory; a lock left by a dead process is broken.
+  const take = async (): Promise<true | undefined> => {
     try {
       await mkdir(LOCK);
       await writeFile(join(LOCK, 'pid'), String(process.pid));
-      break;
+      return true;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const owner = Number(await readIfExists(join(LOCK, 'pid')));
+      owner = Number(await readIfExists(join(LOCK, 'pid')));
       const age = Date.now() - (await stat(LOCK).catch(() => ({ mtimeMs: Date.now() }))).mtimeMs;
       if ((owner > 0 && !isAlive(owner)) || (!(owner > 0) && age > 5_000)) {
         await rm(LOCK, { recursive: true, force: true });
-        continue;
+        return take();
       }
-      if (Date.now() > deadline) {
-        throw new InfraError(
-          `Timed out waiting for the infra lock ${LOCK} (held by pid ${owner})`,
-          `if no test run is active, delete ${LOCK}`,
-        );
-      }
-      await delay(50);
+      return undefined;
     }
-  }
+  };
+  await pollUntil(take, {
+    timeoutMs: 60_000,
+    intervalMs: 50,
+    transient: () => false,
+    onTimeout: () =>
+      new InfraError(
+        `Timed out waiting for the infra lock ${LOCK} (held by pid ${owner})`,
+        `if no test run is active, delete ${LOCK}`,
+      ),
+  });
   try {
     return await work();
   } finally {
@@ -141,8 +147,7 @@ export async function acquireSharedInfra(
     await mkdir(LEASES, { recursive: true });
     let state = await readState();
     if (state !== undefined && isAlive(state.pid) && state.status === 'stopping') {
-      const deadline = Date.now() + 60_000;
-      while (isAlive(state.pid) && Date.now() < deadline) await delay(100);
+      await waitForExit(state.pid, 60_000);
       state = await readState();
     }
     const usable =
@@ -170,28 +175,41 @@ export async function acquireSharedInfra(
   const release = async () => {
     await rm(lease, { force: true });
   };
-  const deadline = Date.now() + (options.timeoutMs ?? 20 * 60_000);
   let printed = 0;
-  for (;;) {
-    const state = await readState();
-    for (const line of state?.lines.slice(printed) ?? []) log(line);
-    printed = state?.lines.length ?? printed;
-    if (
-      state?.status === 'ready' &&
-      state.databaseUrl !== undefined &&
-      state.kafkaBrokers !== undefined
-    ) {
-      return { databaseUrl: state.databaseUrl, kafkaBrokers: state.kafkaBrokers, release };
-    }
-    const dead = state === undefined || !isAlive(state.pid);
-    if (state?.status === 'failed' || dead || Date.now() > deadline) {
-      await release();
-      const why =
-        state?.error ??
-        `the supervisor stopped; its log ends with:\n${await tailFile(SUPERVISOR_LOG)}`;
-      throw new InfraError(`Test infrastructure did not start: ${why}`, `see ${SUPERVISOR_LOG}`);
-    }
-    await delay(100);
+  let last: SupervisorState | undefined;
+  const notStarted = async () => {
+    const why =
+      last?.error ??
+      `the supervisor stopped; its log ends with:\n${await tailFile(SUPERVISOR_LOG)}`;
+    return new InfraError(`Test infrastructure did not start: ${why}`, `see ${SUPERVISOR_LOG}`);
+  };
+  try {
+    return await pollUntil(
+      async () => {
+        const state = (last = await readState());
+        for (const line of state?.lines.slice(printed) ?? []) log(line);
+        printed = state?.lines.length ?? printed;
+        if (
+          state?.status === 'ready' &&
+          state.databaseUrl !== undefined &&
+          state.kafkaBrokers !== undefined
+        ) {
+          return { databaseUrl: state.databaseUrl, kafkaBrokers: state.kafkaBrokers, release };
+        }
+        const dead = state === undefined || !isAlive(state.pid);
+        if (state?.status === 'failed' || dead) throw await notStarted();
+        return undefined;
+      },
+      {
+        timeoutMs: options.timeoutMs ?? 20 * 60_000,
+        intervalMs: 100,
+        transient: () => false,
+        onTimeout: notStarted,
+      },
+    );
+  } catch (error) {
+    await release();
+    throw error;
   }
 }
 
@@ -207,9 +225,7 @@ export async function stopSharedInfra(options: { timeoutMs?: number } = {}): Pro
   }
   await mkdir(STATE_DIR, { recursive: true });
   await writeFile(STOP_WHEN_IDLE, String(process.pid));
-  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
-  while (isAlive(state.pid) && Date.now() < deadline) await delay(100);
-  if (isAlive(state.pid)) {
+  if (!(await waitForExit(state.pid, options.timeoutMs ?? 60_000))) {
     await stopProcess(state.pid, 'SIGTERM', 20_000);
     await cleanUpAfter(await readState());
   }
@@ -264,27 +280,30 @@ export async function runSupervisor(options: { idleMs: number }): Promise<void> 
   state.status = 'ready';
   await writeState(state);
 
+  // Runs until asked to stop, or until nobody has held a lease for the grace period.
   let idleSince: number | undefined;
-  for (;;) {
-    await delay(250);
-    if (stopRequested) break;
-    const leases = await liveLeases();
-    if (leases > 0) {
-      idleSince = undefined;
-      continue;
-    }
-    idleSince ??= Date.now();
-    const grace = (await readIfExists(STOP_WHEN_IDLE)) !== undefined ? 0 : options.idleMs;
-    if (Date.now() - idleSince < grace) continue;
-    // Decide under the lock, so no client can take a lease on servers that are going away.
-    const stop = await withLock(async () => {
-      if ((await liveLeases()) > 0) return false;
-      state.status = 'stopping';
-      await writeState(state);
-      return true;
-    });
-    if (stop) break;
-  }
+  await pollUntil(
+    async () => {
+      if (stopRequested) return true;
+      const leases = await liveLeases();
+      if (leases > 0) {
+        idleSince = undefined;
+        return undefined;
+      }
+      idleSince ??= Date.now();
+      const grace = (await readIfExists(STOP_WHEN_IDLE)) !== undefined ? 0 : options.idleMs;
+      if (Date.now() - idleSince < grace) return undefined;
+      // Decide under the lock, so no client can take a lease on servers that are going away.
+      const stop = await withLock(async () => {
+        if ((await liveLeases()) > 0) return false;
+        state.status = 'stopping';
+        await writeState(state);
+        return true;
+      });
+      return stop ? true : undefined;
+    },
+    { timeoutMs: Number.POSITIVE_INFINITY, intervalMs: 250, transient: () => false },
+  );
   state.status = 'stopping';
   await writeState(state);
   await infra.stop();

@@ -1,5 +1,3 @@
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { findFreePort } from '@comms/infra';
 import { waitFor } from '@comms/testing';
@@ -19,12 +17,6 @@ require('node:http')
   .listen(port, '127.0.0.1', () => console.log('listening on ' + port));
 `;
 
-const node = (script: string, env: Readonly<Record<string, string>>): ChildProcess =>
-  spawn(process.execPath, ['-e', script], {
-    env: { PATH: process.env['PATH'] ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-
 const answers = async (port: number) =>
   (await fetch(`http://127.0.0.1:${String(port)}/readyz`).catch(() => undefined))?.ok === true;
 
@@ -43,17 +35,15 @@ async function supervised(options: {
   let launches = 0;
   const service = supervise({
     name: 'demo-service',
-    spawn: (extraEnv) => {
+    process: (extraEnv) => {
       launches += 1;
-      return node(options.script?.(launches) ?? SERVER, { PORT: String(port), ...extraEnv });
+      return {
+        args: ['-e', options.script?.(launches) ?? SERVER],
+        env: { PATH: process.env['PATH'] ?? '', PORT: String(port), ...extraEnv },
+      };
     },
-    ready: (child, output) =>
-      waitFor(async () => ((await answers(port)) ? true : undefined), {
-        timeoutMs: 10_000,
-        message: 'demo-service did not become ready',
-        process: child,
-        output,
-      }).then(() => undefined),
+    ready: (launched) =>
+      launched.waitHealthy(`http://127.0.0.1:${String(port)}/readyz`, { timeoutMs: 10_000 }),
     log: (line) => log.push(line),
     ...(options.restart === undefined ? {} : { restart: options.restart }),
   });

@@ -1,5 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
-import { retry } from '@comms/service-kit';
+import { describeExit, launch } from '@comms/infra';
+import type { LaunchedProcess, LaunchOptions } from '@comms/infra';
+import { retry } from '@comms/resilience';
 
 /**
  * How `npm start` treats a service that dies: restart it with backoff, but
@@ -31,13 +33,15 @@ export const DEFAULT_RESTART_POLICY: RestartPolicy = {
 export interface SuperviseOptions {
   /** Names the process in every message. */
   readonly name: string;
-  /** Starts the process with stdout and stderr piped, with extra environment. */
-  readonly spawn: (extraEnv: Readonly<Record<string, string>>) => ChildProcess;
+  /** What to run, given the extra environment of this start: handed to packages/infra's `launch`. */
+  readonly process: (
+    extraEnv: Readonly<Record<string, string>>,
+  ) => Pick<LaunchOptions, 'args' | 'env' | 'command'>;
   /**
    * Resolves once the process is ready; rejects when it is not in time or
-   * exits first (it gets the output so far for its message).
+   * exits first (`waitHealthy` and `waitUntil` of the launched process do both).
    */
-  readonly ready: (child: ChildProcess, output: () => string) => Promise<void>;
+  readonly ready: (launched: LaunchedProcess) => Promise<void>;
   /** Receives every line the process prints. */
   readonly onLine?: (line: string) => void;
   /** Receives the supervisor's own messages: exits, restarts, giving up. */
@@ -67,52 +71,33 @@ export interface Supervised {
   readonly failed: Promise<Error>;
 }
 
-/** `exited with code 3` or `was killed by SIGKILL`. */
-export function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
-  return signal === null ? `exited with code ${String(code)}` : `was killed by ${signal}`;
-}
-
-const isRunning = (child: ChildProcess | undefined): boolean =>
-  child !== undefined && child.exitCode === null && child.signalCode === null;
-
 /**
- * Resolves true if `child` is still running after `ms`, false as soon as it
- * is gone: on 'close', the event the crash report is made on, so the report
- * always comes before what follows from it.
+ * Resolves true if the process is still running after `ms`, false as soon
+ * as it is gone: once its output is read, when the crash report is made, so
+ * the report always comes before what follows from it.
  */
-function staysUp(child: ChildProcess, closed: WeakSet<ChildProcess>, ms: number): Promise<boolean> {
-  if (closed.has(child)) return Promise.resolve(false);
+function staysUp(launched: LaunchedProcess, ms: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      child.off('close', onClose);
-      resolve(true);
-    }, ms);
-    const onClose = () => {
+    const timer = setTimeout(() => resolve(true), ms);
+    void launched.closed.then(() => {
       clearTimeout(timer);
       resolve(false);
-    };
-    child.once('close', onClose);
+    });
   });
 }
 
 /**
- * Runs a child process and watches it. When it exits without being stopped
- * on purpose, says so (name, pid, exit code or signal, its last lines) and
- * restarts it with backoff through service-kit's `retry`; after
- * `restart.attempts` quick failures in a row, or at once without a restart
- * policy, `failed` resolves and the caller decides what stops.
+ * Runs a child process through packages/infra's launcher and watches it.
+ * When it exits without being stopped on purpose, says so (name, pid, exit
+ * code or signal, its last lines) and restarts it with backoff through
+ * `retry`; after `restart.attempts` quick failures in a row, or at once
+ * without a restart policy, `failed` resolves and the caller decides what
+ * stops.
  */
 export function supervise(options: SuperviseOptions): Supervised {
   const { name, log } = options;
-  const tailLines = options.tailLines ?? 20;
-  let current: ChildProcess | undefined;
+  let current: LaunchedProcess | undefined;
   let env: Readonly<Record<string, string>> = {};
-  /** Processes that reached ready: only their exits are crashes (a failed start is reported by start). */
-  const running = new WeakSet<ChildProcess>();
-  /** Processes stopped through `stop`: their exits are expected. */
-  const stopped = new WeakSet<ChildProcess>();
-  /** Processes that are gone, output read. */
-  const closed = new WeakSet<ChildProcess>();
   /** Set once restarting was given up: nothing restarts until `start` is called. */
   let givenUp = false;
   /** Bumped by every `stop`, so a restart under way can tell it was called off. */
@@ -121,45 +106,26 @@ export function supervise(options: SuperviseOptions): Supervised {
   let giveUp: (reason: Error) => void = () => undefined;
   const failed = new Promise<Error>((resolve) => (giveUp = resolve));
 
-  const launch = async (): Promise<ChildProcess> => {
-    const child = options.spawn(env);
-    current = child;
-    const lines: string[] = [];
-    let partial = '';
-    const onData = (chunk: Buffer) => {
-      const parts = (partial + chunk.toString('utf8')).split('\n');
-      partial = parts.pop() ?? '';
-      for (const line of parts) {
-        if (line === '') continue;
-        lines.push(line);
-        if (lines.length > tailLines) lines.shift();
-        options.onLine?.(line);
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    // 'close' comes after the last output is read: the line that explains a crash is often the last.
-    child.once('close', (code, signal) => {
-      closed.add(child);
-      if (partial !== '') onData(Buffer.from('\n'));
-      if (running.has(child) && !stopped.has(child)) crashed(child, code, signal, lines);
+  const start = async (): Promise<LaunchedProcess> => {
+    // Only an exit after ready is a crash; a failed start is reported by whoever started it.
+    let ready = false;
+    const launched = launch({
+      name,
+      ...options.process(env),
+      ...(options.onLine === undefined ? {} : { onLine: options.onLine }),
+      tailLines: options.tailLines ?? 20,
+      onUnexpectedExit: (exit, report) => {
+        if (ready) crashed(exit.code, exit.signal, report);
+      },
     });
-    await options.ready(child, () => [...lines, partial].join('\n'));
-    running.add(child);
-    return child;
+    current = launched;
+    await options.ready(launched);
+    ready = true;
+    return launched;
   };
 
-  const crashed = (
-    child: ChildProcess,
-    code: number | null,
-    signal: NodeJS.Signals | null,
-    lines: readonly string[],
-  ) => {
-    const tail =
-      lines.length === 0 ? '  (it printed nothing)' : lines.map((l) => `  ${l}`).join('\n');
-    log(
-      `${name} (pid ${String(child.pid)}) ${describeExit(code, signal)} unexpectedly; its last lines:\n${tail}`,
-    );
+  const crashed = (code: number | null, signal: NodeJS.Signals | null, report: string) => {
+    log(report);
     // A restart under way sees this exit itself and tries again.
     if (restarting !== undefined || givenUp) return;
     const policy = options.restart;
@@ -183,14 +149,14 @@ export function supervise(options: SuperviseOptions): Supervised {
           if (calledOff()) return;
           if (attempt > 1)
             log(`restarting ${name}: try ${String(attempt)} of ${String(policy.attempts)}`);
-          const child = await launch().catch((error: unknown) => {
+          const launched = await start().catch((error: unknown) => {
             if (!calledOff()) log(`${name} did not come back: ${(error as Error).message}`);
             throw error;
           });
-          log(`${name} restarted (pid ${String(child.pid)})`);
-          if (!(await staysUp(child, closed, policy.stableMs)))
+          log(`${name} restarted (pid ${String(launched.pid)})`);
+          if (!(await staysUp(launched, policy.stableMs)))
             throw new Error(
-              `${name} ${describeExit(child.exitCode, child.signalCode)} within ${String(policy.stableMs / 1000)} s of restarting`,
+              `${name} ${describeExit(launched.child.exitCode, launched.child.signalCode)} within ${String(policy.stableMs / 1000)} s of restarting`,
             );
         },
         {
@@ -212,30 +178,21 @@ export function supervise(options: SuperviseOptions): Supervised {
 
   const stop = (signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> => {
     epoch += 1;
-    const child = current;
-    if (child === undefined || !isRunning(child)) return Promise.resolve(child?.exitCode ?? null);
-    stopped.add(child);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-      child.once('close', (code) => {
-        clearTimeout(timer);
-        resolve(code);
-      });
-      child.kill(signal);
-    });
+    if (current === undefined) return Promise.resolve(null);
+    return current.stop({ signal, graceMs: 15_000 });
   };
 
   return {
     get child() {
-      return current;
+      return current?.child;
     },
     async start(extraEnv = {}) {
       // Starting again calls off a restart under way and ends what it started.
-      if (restarting !== undefined || isRunning(current)) await stop();
+      if (restarting !== undefined || current?.running() === true) await stop();
       await restarting;
       givenUp = false;
       env = extraEnv;
-      await launch();
+      await start();
     },
     stop,
     failed,

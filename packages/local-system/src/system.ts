@@ -1,5 +1,3 @@
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import {
@@ -13,7 +11,8 @@ import {
 import type { RunningInfra } from '@comms/infra';
 import { SERVICES } from '@comms/endpoints';
 import type { ServiceName } from '@comms/endpoints';
-import { describeExit, supervise } from './supervisor.js';
+import { localSystemEnv } from './config.js';
+import { supervise } from './supervisor.js';
 import type { RestartPolicy, Supervised } from './supervisor.js';
 
 /** One running service of the system. */
@@ -84,28 +83,8 @@ const ENTRY: Record<ServiceName, string> = {
   ),
 };
 
-async function waitReady(
-  name: ServiceName,
-  url: string,
-  child: ChildProcess,
-  output: () => string,
-  timeoutMs = 90_000,
-) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null)
-      throw new Error(
-        `${name} ${describeExit(child.exitCode, child.signalCode)} before it was ready:\n${output().slice(-3000)}`,
-      );
-    const response = await fetch(`${url}/readyz`).catch(() => undefined);
-    if (response?.status === 200) return;
-    if (Date.now() > deadline)
-      throw new Error(
-        `${name} was not ready within ${timeoutMs / 1000} s:\n${output().slice(-3000)}`,
-      );
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
+/** How long a service may take from start to answering /readyz. */
+const READY_TIMEOUT_MS = 90_000;
 
 /**
  * Starts PostgreSQL and Kafka (from the environment, containers or native,
@@ -115,13 +94,14 @@ async function waitReady(
  */
 export async function startSystem(options: SystemOptions): Promise<RunningSystem> {
   const log = options.log ?? (() => undefined);
+  const given = localSystemEnv();
   const dir = await createDataDir('comms-system-');
   let infra: RunningInfra;
   try {
     infra = await startInfra({
       dir,
       ports: options.ports === 'default' ? DEFAULT_PORTS : 'random',
-      env: options.infraEnv ?? process.env,
+      env: options.infraEnv ?? given.infra,
       log,
     });
   } catch (error) {
@@ -145,7 +125,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     'notification-service': { http: await port('notification-service', 'http'), grpc: 0 },
   };
   const common: Record<string, string> = {
-    PATH: process.env['PATH'] ?? '',
+    PATH: given.path,
     HOST: '127.0.0.1',
     KAFKA_BROKERS: infra.kafkaBrokers,
     LOG_LEVEL: 'info',
@@ -177,29 +157,30 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
 
   const services = {} as Record<ServiceName, RunningService>;
   const supervised = {} as Record<ServiceName, Supervised>;
+  /** Each service's environment as last started (envOf plus startService's extra). */
+  const envNow = { ...envOf };
   let reportFailure: (reason: Error) => void = () => undefined;
   const failed = new Promise<Error>((resolve) => (reportFailure = resolve));
   for (const name of Object.keys(envOf) as ServiceName[]) {
     const http = `http://127.0.0.1:${ports[name].http}`;
     supervised[name] = supervise({
       name,
-      spawn: (extraEnv) => {
-        const env = { ...envOf[name], ...extraEnv };
-        const child = spawn(process.execPath, [ENTRY[name]], {
-          env,
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
+      process: (extraEnv) => {
+        envNow[name] = { ...envOf[name], ...extraEnv };
+        return { args: [ENTRY[name]], env: envNow[name] };
+      },
+      ready: async (launched) => {
         services[name] = {
           name,
           http,
           ...(ports[name].grpc === 0 ? {} : { grpc: `127.0.0.1:${ports[name].grpc}` }),
-          pid: child.pid ?? 0,
-          env,
+          pid: launched.pid,
+          env: envNow[name],
         };
-        return child;
-      },
-      ready: async (child, output) => {
-        await waitReady(name, http, child, output);
+        await launched.waitHealthy(`${http}/readyz`, {
+          timeoutMs: READY_TIMEOUT_MS,
+          intervalMs: 200,
+        });
         log(`${name} ready at ${http}`);
       },
       ...(options.onLine === undefined

@@ -1,4 +1,6 @@
-export { createTestDatabase, describeExit, testInfra, uniqueName, waitFor } from './infra.js';
+export { createTestDatabase, testInfra, uniqueName, waitFor } from './infra.js';
+export { describeExit, launch } from '@comms/infra';
+export type { LaunchedProcess, LaunchOptions } from '@comms/infra';
 export type { TestDatabase, WaitForOptions } from './infra.js';
 export { startServiceProcess } from './process.js';
 export type { ServiceProcess } from './process.js';

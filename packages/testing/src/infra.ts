@@ -3,6 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import { inject } from 'vitest';
 import pg from 'pg';
 import { withDatabase } from '@comms/postgres';
+import { describeExit, quoteLines } from '@comms/infra';
 import { pollUntil } from '@comms/resilience';
 
 /** The run's PostgreSQL and Kafka, as provided by the global setup. */
@@ -84,19 +85,14 @@ export interface WaitForOptions {
   readonly output?: () => string;
 }
 
-/** `exited with code 3` or `was killed by SIGKILL`, for messages about a child process. */
-export function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
-  return signal === null ? `exited with code ${String(code)}` : `was killed by ${signal}`;
-}
-
-/** The last `count` non-empty lines of `text`, indented, or a note that there were none. */
+/** The last `count` non-empty lines of `text`, quoted as the launcher quotes them. */
 function lastLines(text: string, count = 20): string {
-  const lines = text.split('\n').filter((line) => line.trim() !== '');
-  if (lines.length === 0) return '  (it printed nothing)';
-  return lines
-    .slice(-count)
-    .map((line) => `  ${line}`)
-    .join('\n');
+  return quoteLines(
+    text
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .slice(-count),
+  );
 }
 
 /**
