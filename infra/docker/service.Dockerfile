@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# One image recipe for every service; the service is a build argument.
+# One image recipe for every service (and the console); the service is a build argument.
 # Build from the repository root:
 #   docker build -f infra/docker/service.Dockerfile --build-arg SERVICE=order-service -t comms/order-service .
 # docker-compose.yml, the Copilot manifests and the CDK app build it the same way.
@@ -9,7 +9,7 @@ ARG NODE_VERSION=24
 #    of later stages stays small and their layers cache well.
 FROM node:${NODE_VERSION}-bookworm-slim AS prune
 ARG SERVICE
-RUN test -n "${SERVICE}" || { echo 'pass --build-arg SERVICE=<user-service|order-service|notification-service>' >&2; exit 1; }
+RUN test -n "${SERVICE}" || { echo 'pass --build-arg SERVICE=<user-service|order-service|notification-service|console>' >&2; exit 1; }
 WORKDIR /repo
 COPY . .
 RUN npx --yes turbo@2.11.9 prune @comms/${SERVICE} --docker

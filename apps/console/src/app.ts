@@ -12,8 +12,8 @@ import type { Action, StoredEvent, StoredNotification } from './timeline.js';
 import { callRest, newTrace, parseUserCheck } from './upstream.js';
 import type { Answer, OrderGrpc } from './upstream.js';
 
-/** The page: plain files, served as they are (see README: no bundler). */
-const PUBLIC_DIR = fileURLToPath(new URL('../public/', import.meta.url));
+/** The page: plain files, served as they are (see README: no bundler); the build copies them into dist. */
+const PUBLIC_DIR = fileURLToPath(new URL('./public/', import.meta.url));
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',

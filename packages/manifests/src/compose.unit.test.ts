@@ -192,6 +192,56 @@ describe.each([...SERVICE_NAMES, 'order-service-shared-db'])(
   },
 );
 
+describe('compose service console (apps/console, the web console)', () => {
+  const service = compose.services['console'] as ComposeService;
+
+  it('is built like the services, published on loopback 8080, and finds them by compose name', async () => {
+    expect(service.build).toEqual({
+      context: '.',
+      dockerfile: 'infra/docker/service.Dockerfile',
+      args: { SERVICE: 'console' },
+    });
+    expect(service.ports).toEqual(['127.0.0.1:8080:8080']);
+    expect(Object.keys(service.depends_on ?? {}).sort()).toEqual([
+      'notification-service',
+      'order-service',
+    ]);
+    // From its source (vitest compiles it): the console is no dependency of this package.
+    const { loadConfig } = (await import(
+      pathToFileURL(join(ROOT, 'apps', 'console', 'src', 'config.ts')).href
+    )) as {
+      loadConfig: (env: Record<string, string>) => {
+        HOST: string;
+        PORT: number;
+        orderServiceHttp: string;
+        orderServiceGrpc: string;
+        notificationServiceHttp: string;
+        JAEGER_UI_URL?: string;
+      };
+    };
+    const config = loadConfig(environmentOf(service));
+    expect(config).toMatchObject({
+      HOST: '0.0.0.0',
+      PORT: 8080,
+      orderServiceHttp: 'http://order-service:8082',
+      orderServiceGrpc: 'order-service:50052',
+      notificationServiceHttp: 'http://notification-service:8083',
+    });
+    expect(config.JAEGER_UI_URL).toBeUndefined();
+    const observability = { JAEGER_UI_URL: 'http://127.0.0.1:16686' };
+    expect(read('infra/compose/observability.env')).toContain(
+      `JAEGER_UI_URL=${observability.JAEGER_UI_URL}`,
+    );
+    expect(loadConfig(environmentOf(service, observability)).JAEGER_UI_URL).toBe(
+      observability.JAEGER_UI_URL,
+    );
+  });
+
+  it('is deployed nowhere: no Copilot service of its own', () => {
+    expect(existsSync(join(ROOT, 'copilot', 'console'))).toBe(false);
+  });
+});
+
 /** One Dockerfile instruction: its keyword, its arguments, and the stage it is in. */
 interface Instruction {
   readonly keyword: string;
