@@ -32,6 +32,12 @@ const Env = Type.Object({
     default: 300,
     description: 'deadline of one call to user-service',
   }),
+  DATABASE_POOL_SIZE: Type.Integer({
+    minimum: 1,
+    maximum: 1000,
+    default: 20,
+    description: 'connections the service opens to its database at most',
+  }),
   OUTBOX_POLL_MS: Type.Integer({
     minimum: 5,
     default: 100,

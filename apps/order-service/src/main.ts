@@ -28,7 +28,7 @@ export async function startOrderService(
   const pool = createPool({
     url: config.DATABASE_URL,
     applicationName: 'order-service',
-    max: 20,
+    max: config.DATABASE_POOL_SIZE,
     onError: (error) => logger.warn({ err: error }, 'database connection failed'),
   });
   const kafka = createKafka({
