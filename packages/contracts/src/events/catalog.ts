@@ -13,7 +13,8 @@ import { Text } from '../text.js';
  * - anything else is a new version (`.v2`), published beside the old one
  *   until no consumer needs it, with a fixture under fixtures/events/.
  * Data objects allow unknown fields, so an additive change never breaks an
- * older consumer.
+ * older consumer. compatibility.unit.test.ts holds every published version
+ * to these rules against baseline/events.json (see docs/contracts.md).
  */
 
 const Uuid = Type.String({ format: 'uuid' });
