@@ -131,25 +131,37 @@ export async function readIfExists(path: string): Promise<string | undefined> {
   }
 }
 
-/** Runs a command to completion and collects its output; never throws for a non-zero exit. */
+/**
+ * Runs a command to completion and collects (the last 200 000 characters
+ * of) its output; never throws for a non-zero exit. `env` replaces the
+ * environment it inherits.
+ */
 export function run(
   command: string,
   args: readonly string[],
-  options: { cwd?: string; timeoutMs?: number; uid?: number; gid?: number } = {},
+  options: {
+    cwd?: string;
+    timeoutMs?: number;
+    uid?: number;
+    gid?: number;
+    env?: Readonly<Record<string, string | undefined>>;
+  } = {},
 ): Promise<{ code: number | null; output: string; error?: NodeJS.ErrnoException }> {
   return new Promise((resolve) => {
     let output = '';
     const child = spawn(command, args, {
       cwd: options.cwd,
       stdio: ['ignore', 'pipe', 'pipe'],
+      ...(options.env === undefined ? {} : { env: options.env }),
       ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.gid }),
     });
     const timer =
       options.timeoutMs === undefined
         ? undefined
         : setTimeout(() => child.kill('SIGKILL'), options.timeoutMs);
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    const keep = (chunk: Buffer) => (output = (output + chunk.toString('utf8')).slice(-200_000));
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
     child.once('error', (error: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       resolve({ code: null, output, error });

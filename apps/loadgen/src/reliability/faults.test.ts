@@ -23,7 +23,7 @@ import {
 import type { Attempt, OrderLoad } from './harness.js';
 import { recordRow, writeSuiteTable } from './report.js';
 import type { Claim, ReportRow } from './report.js';
-import { PROFILE } from './profile.js';
+import { PROFILE } from './config.js';
 
 /**
  * Fault injection with real processes: a private PostgreSQL and Kafka

@@ -10,7 +10,7 @@ import type { ServiceName } from '@comms/endpoints';
 import { startSystem } from '@comms/local-system';
 import type { RunningSystem } from '@comms/local-system';
 import { query, registerUsers, tapTopics, until } from './harness.js';
-import { PROFILE } from './profile.js';
+import { PROFILE } from './config.js';
 import { recordRow, writeSuiteTable } from './report.js';
 import type { Claim, ReportRow } from './report.js';
 import { ensureSchemathesis, fuzzOpenApi } from './schemathesis.js';

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
+import { pollUntil } from '@comms/resilience';
 import { TOPICS } from '@comms/contracts';
 import { createKafka } from '@comms/kafka';
 import type { KafkaConsumer } from '@comms/kafka';
@@ -160,9 +161,10 @@ export async function registerUsers(
 /** Samples every service's /readyz until stopped; remembers which were seen not ready. */
 export function sampleReadiness(system: RunningSystem, names: readonly ServiceName[]) {
   const notReady = new Set<ServiceName>();
-  let running = true;
-  const loop = (async () => {
-    while (running) {
+  const stopped = new AbortController();
+  // A poll with no condition but being stopped: it ends after the sample in flight.
+  const loop = pollUntil(
+    async () => {
       await Promise.all(
         names.map(async (name) => {
           const response = await fetch(`${system.services[name].http}/readyz`, {
@@ -172,12 +174,13 @@ export function sampleReadiness(system: RunningSystem, names: readonly ServiceNa
           if (response?.status === 503) notReady.add(name);
         }),
       );
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  })();
+      return undefined;
+    },
+    { timeoutMs: Number.POSITIVE_INFINITY, intervalMs: 200, signal: stopped.signal },
+  ).catch(() => undefined);
   return {
     async stop(): Promise<ReadonlySet<ServiceName>> {
-      running = false;
+      stopped.abort();
       await loop;
       return notReady;
     },
@@ -272,20 +275,22 @@ export async function confirmations(
   return new Map(rows.map((row) => [row.event_id, Number(row.n)]));
 }
 
-/** Polls until `check` returns a value, or throws `message` after `timeoutMs`. */
+/**
+ * Polls until `check` returns a value (an error it throws means "not yet"),
+ * or throws `message` after `timeoutMs`: @comms/resilience's pollUntil with
+ * a message computed at the deadline, so it can report the counts by then.
+ */
 export async function until<T>(
   check: () => Promise<T | undefined>,
   timeoutMs: number,
   message: () => string,
   intervalMs = 250,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${message()} (after ${String(timeoutMs)} ms)`);
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
+  return pollUntil(check, {
+    timeoutMs,
+    intervalMs,
+    onTimeout: () => new Error(`${message()} (after ${String(timeoutMs)} ms)`),
+  });
 }
 
 /** Summary figures of a list of latencies in milliseconds. */

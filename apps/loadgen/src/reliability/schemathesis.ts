@@ -1,9 +1,10 @@
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runCommand } from '@comms/infra';
+import { RELIABILITY } from './config.js';
 
 /**
  * Schemathesis, the property-based OpenAPI fuzzer, installed from PyPI into
@@ -15,31 +16,18 @@ const VENV = join(FUZZ_HOME, '.venv');
 const MARKER = join(VENV, '.installed');
 const BIN = join(VENV, 'bin', 'schemathesis');
 
-function run(
+/** Runs one of the fuzzer's tools to completion, in the suites' tool environment. */
+async function run(
   command: string,
   args: readonly string[],
   options: { cwd?: string; timeoutMs: number },
 ): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    let output = '';
-    const child = spawn(command, args, {
-      cwd: options.cwd,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, NO_COLOR: '1' },
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs);
-    const keep = (chunk: Buffer) => (output = (output + chunk.toString('utf8')).slice(-200_000));
-    child.stdout.on('data', keep);
-    child.stderr.on('data', keep);
-    child.once('error', (error) => {
-      clearTimeout(timer);
-      resolve({ code: null, output: `${output}\n${error.message}` });
-    });
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, output });
-    });
-  });
+  const result = await runCommand(command, args, { ...options, env: RELIABILITY.toolEnv });
+  return {
+    code: result.code,
+    output:
+      result.error === undefined ? result.output : `${result.output}\n${result.error.message}`,
+  };
 }
 
 /** Makes sure the pinned schemathesis is installed; resolves with its executable. */
