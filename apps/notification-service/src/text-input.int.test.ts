@@ -14,8 +14,8 @@ import { createLogger } from '@comms/service-kit';
 import type { HttpApp } from '@comms/service-kit';
 import {
   createTestDatabase,
-  restRequest,
-  restTextInputs,
+  describeRestTextInputs,
+  openApiDocument,
   stringFields,
   testInfra,
   uniqueName,
@@ -23,7 +23,7 @@ import {
   waitFor,
   withValueAt,
 } from '@comms/testing';
-import type { FieldPath, RestRequestParts, TestDatabase } from '@comms/testing';
+import type { FieldPath, TestDatabase } from '@comms/testing';
 import { buildApp } from './app.js';
 import { loadConfig } from './config.js';
 import { DLQ_HEADERS } from './consumer.js';
@@ -192,61 +192,25 @@ describe('events with text PostgreSQL cannot store', () => {
 
 // The routes' own description, read before the tests are collected: the
 // document needs the routes, not a database or a broker.
-const openApi = await (async () => {
-  const built = await buildApp({
+const openApi = await openApiDocument(() =>
+  buildApp({
     pool: {} as Pool,
     feed: {} as Feed,
     consumer: () => undefined,
     group: 'doc',
     logger,
     readiness: {},
-  });
-  const document: unknown = (await built.inject({ method: 'GET', url: '/docs/json' })).json();
-  await built.close();
-  return document;
-})();
+  }),
+);
 
-describe('REST text inputs', () => {
-  const { operations, inputs } = restTextInputs(openApi);
-  const userId = randomUUID();
-  const REST_BASELINES: Record<string, RestRequestParts> = {
-    'GET /notifications': { querystring: { userId } },
-    'GET /notifications/stream': { querystring: { userId } },
+const restUserId = randomUUID();
+describeRestTextInputs({
+  openApi,
+  baselines: () => ({
+    'GET /notifications': { querystring: { userId: restUserId } },
+    'GET /notifications/stream': { querystring: { userId: restUserId } },
     'GET /consumer/lag': {},
-  };
-
-  it('has a baseline for every operation and finds text inputs', () => {
-    expect(Object.keys(REST_BASELINES).sort()).toEqual([...operations].sort());
-    expect(inputs.map((i) => `${i.operation} ${formatFieldPath(i.part, i.path)}`)).toEqual(
-      expect.arrayContaining(['GET /notifications querystring.orderId']),
-    );
-  });
-
-  const cases = inputs.flatMap((input) =>
-    Object.entries(UNSTORABLE_TEXT).map(([kind, text]) => ({ ...input, kind, text })),
-  );
-  it.each(cases)(
-    '$operation refuses $kind in $part $path',
-    async ({ operation, part, path, kind, text }) => {
-      const baseline = REST_BASELINES[operation] ?? {};
-      const broken = { ...baseline, [part]: withValueAt(baseline[part] ?? {}, path, text) };
-      const response = await app.inject(restRequest(operation, broken));
-      expect(response.statusCode).toBe(400);
-      expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
-      const problem = response.json<{
-        code: string;
-        errors?: { field: string; message: string }[];
-      }>();
-      expect(problem.code).toBe('INVALID_ARGUMENT');
-      expect(problem.errors?.[0]?.field).toBe(formatFieldPath(part, path));
-      const inUrl = part === 'querystring';
-      expect(problem.errors?.[0]?.message).toMatch(
-        inUrl && kind === 'lone surrogate'
-          ? /percent-encoded UTF-8/
-          : kind === 'NUL'
-            ? /NUL \(U\+0000\)/
-            : /unpaired surrogate/,
-      );
-    },
-  );
+  }),
+  expected: ['GET /notifications querystring.orderId'],
+  app: () => app,
 });

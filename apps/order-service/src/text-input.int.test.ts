@@ -1,8 +1,5 @@
 import { createRequire } from 'node:module';
-import { status } from '@grpc/grpc-js';
-import { loadFileDescriptorSetFromBuffer } from '@grpc/proto-loader';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatFieldPath } from '@comms/contracts';
+import { afterAll, beforeAll, expect } from 'vitest';
 import {
   descriptorSetBase64,
   GRPC_SERVICE_NAMES,
@@ -12,20 +9,13 @@ import { findFreePort } from '@comms/infra';
 import { createLogger } from '@comms/service-kit';
 import type { HttpApp } from '@comms/service-kit';
 import {
-  asLoneSurrogate,
-  callWithBytes,
-  camelPath,
   createTestDatabase,
-  grpcTextInputs,
-  methodOf,
-  restRequest,
-  restTextInputs,
+  describeGrpcTextInputs,
+  describeRestTextInputs,
+  openApiDocument,
   startServiceProcess,
-  SURROGATE_MARKER,
   testInfra,
   uniqueName,
-  UNSTORABLE_TEXT,
-  withValueAt,
 } from '@comms/testing';
 import type { RestRequestParts, ServiceProcess, TestDatabase } from '@comms/testing';
 import { buildApp } from './app.js';
@@ -126,100 +116,30 @@ const REST_BASELINES = (): Record<string, RestRequestParts> => ({
 
 // The routes' own description, read before the tests are collected: the
 // document needs the routes, not a database.
-const openApi = await (async () => {
-  const built = await buildApp({ orders: {} as Orders, logger, readiness: {} });
-  const document: unknown = (await built.inject({ method: 'GET', url: '/docs/json' })).json();
-  await built.close();
-  return document;
-})();
+const openApi = await openApiDocument(() =>
+  buildApp({ orders: {} as Orders, logger, readiness: {} }),
+);
 
-describe('REST text inputs', () => {
-  const { operations, inputs } = restTextInputs(openApi);
-
-  it('has a baseline for every operation and finds text inputs', () => {
-    expect(Object.keys(REST_BASELINES()).sort()).toEqual([...operations].sort());
-    expect(inputs.map((i) => `${i.operation} ${formatFieldPath(i.part, i.path)}`)).toEqual(
-      expect.arrayContaining([
-        'POST /orders body.items[0].productId',
-        'POST /orders headers.idempotency-key',
-        'POST /orders/{id}/cancel body.reason',
-        'POST /orders/{id}/cancel headers.if-match',
-      ]),
-    );
-  });
-
-  const cases = inputs.flatMap((input) =>
-    Object.entries(UNSTORABLE_TEXT).map(([kind, text]) => ({ ...input, kind, text })),
-  );
-  it.each(cases)(
-    '$operation refuses $kind in $part $path',
-    async ({ operation, part, path, kind, text }) => {
-      const baseline = REST_BASELINES()[operation] ?? {};
-      const broken = { ...baseline, [part]: withValueAt(baseline[part] ?? {}, path, text) };
-      const response = await app.inject(restRequest(operation, broken));
-      expect(response.statusCode).toBe(400);
-      expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
-      const problem = response.json<{
-        code: string;
-        detail: string;
-        errors?: { field: string; message: string }[];
-      }>();
-      expect(problem.code).toBe('INVALID_ARGUMENT');
-      const inUrl = part === 'params' || part === 'querystring';
-      if (part === 'params' && kind === 'lone surrogate') {
-        // ED A0 80 in the path is not a URL fastify can route: a 400 for the whole URL.
-        expect(problem.detail).toMatch(/not a valid url/);
-        return;
-      }
-      expect(problem.errors?.[0]?.field).toBe(formatFieldPath(part, path));
-      expect(problem.errors?.[0]?.message).toMatch(
-        inUrl && kind === 'lone surrogate'
-          ? /percent-encoded UTF-8/
-          : kind === 'NUL'
-            ? /NUL \(U\+0000\)/
-            : /unpaired surrogate/,
-      );
-    },
-  );
+describeRestTextInputs({
+  openApi,
+  baselines: REST_BASELINES,
+  expected: [
+    'POST /orders body.items[0].productId',
+    'POST /orders headers.idempotency-key',
+    'POST /orders/{id}/cancel body.reason',
+    'POST /orders/{id}/cancel headers.if-match',
+  ],
+  app: () => app,
 });
 
-describe('gRPC text inputs', () => {
-  const definitions = loadFileDescriptorSetFromBuffer(Buffer.from(descriptorSetBase64, 'base64'));
-  const { methods, inputs } = grpcTextInputs(definitions, GRPC_SERVICE_NAMES.order);
-  const GRPC_BASELINES = (): Record<string, Record<string, unknown>> => ({
+describeGrpcTextInputs({
+  descriptorSetBase64,
+  serviceName: GRPC_SERVICE_NAMES.order,
+  definition: OrderServiceService,
+  baselines: () => ({
     CreateOrder: { userId, items: [item], idempotencyKey: uniqueName('key') },
     GetOrder: { orderId },
-  });
-
-  it('has a baseline for every RPC and finds text fields', () => {
-    expect(Object.keys(GRPC_BASELINES()).sort()).toEqual([...methods].sort());
-    expect(inputs.map((i) => `${i.method} ${formatFieldPath('', i.path)}`)).toEqual(
-      expect.arrayContaining([
-        'CreateOrder items[0].product_id',
-        'CreateOrder idempotency_key',
-        'GetOrder order_id',
-      ]),
-    );
-  });
-
-  it.each(inputs)('$method refuses NUL in $path, naming it', async ({ method, path }) => {
-    const definition = methodOf(OrderServiceService, method);
-    const request = withValueAt(GRPC_BASELINES()[method], camelPath(path), UNSTORABLE_TEXT.NUL);
-    const answer = await callWithBytes(
-      grpcAddress,
-      definition.path,
-      definition.requestSerialize(request as never),
-    );
-    expect(answer.code).toBe(status.INVALID_ARGUMENT);
-    expect(answer.details).toContain(`${formatFieldPath('', path)} must not contain NUL (U+0000)`);
-  });
-
-  it.each(inputs)('$method refuses a lone surrogate in $path', async ({ method, path }) => {
-    const definition = methodOf(OrderServiceService, method);
-    const request = withValueAt(GRPC_BASELINES()[method], camelPath(path), `a${SURROGATE_MARKER}`);
-    const bytes = asLoneSurrogate(definition.requestSerialize(request as never));
-    const answer = await callWithBytes(grpcAddress, definition.path, bytes);
-    expect(answer.code).toBe(status.INVALID_ARGUMENT);
-    expect(answer.details).toMatch(/not valid UTF-8/);
-  });
+  }),
+  expected: ['CreateOrder items[0].product_id', 'CreateOrder idempotency_key', 'GetOrder order_id'],
+  address: () => grpcAddress,
 });

@@ -12,9 +12,12 @@ export {
   asLoneSurrogate,
   callWithBytes,
   camelPath,
+  describeGrpcTextInputs,
+  describeRestTextInputs,
   encodeUrlText,
   grpcTextInputs,
   methodOf,
+  openApiDocument,
   restRequest,
   restTextInputs,
   stringFields,
@@ -22,4 +25,4 @@ export {
   UNSTORABLE_TEXT,
   withValueAt,
 } from './text-inputs.js';
-export type { FieldPath, RestRequestParts, RestTextInput } from './text-inputs.js';
+export type { FieldPath, InjectableApp, RestRequestParts, RestTextInput } from './text-inputs.js';

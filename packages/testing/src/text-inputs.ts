@@ -1,4 +1,7 @@
-import { Client, credentials } from '@grpc/grpc-js';
+import { Client, credentials, status } from '@grpc/grpc-js';
+import { loadFileDescriptorSetFromBuffer } from '@grpc/proto-loader';
+import { describe, expect, it } from 'vitest';
+import { formatFieldPath } from '@comms/contracts';
 
 /**
  * Finds every text input of an interface from its own description (a JSON
@@ -245,4 +248,149 @@ export function methodOf<D extends Record<string, { path: string }>>(
   const found = Object.values(definition).find((d) => d.path.endsWith(`/${method}`));
   if (found === undefined) throw new Error(`the service has no method ${method}`);
   return found as D[keyof D];
+}
+
+/** What the shared runners need of a fastify instance: `inject` and `close`. */
+export interface InjectableApp {
+  inject(request: ReturnType<typeof restRequest>): Promise<{
+    statusCode: number;
+    headers: Record<string, unknown>;
+    json<T = unknown>(): T;
+  }>;
+  close(): Promise<unknown>;
+}
+
+/**
+ * A service's OpenAPI document, from an app built without a database or a
+ * broker (the document needs the routes only); the app is closed after.
+ */
+export async function openApiDocument(build: () => Promise<InjectableApp>): Promise<unknown> {
+  const built = await build();
+  const document: unknown = (
+    await built.inject({ method: 'GET', url: '/docs/json', headers: {} })
+  ).json();
+  await built.close();
+  return document;
+}
+
+/**
+ * Declares the REST half of a service's text-input tests: every operation
+ * of `openApi` has a baseline request, `expected` inputs are among those
+ * found (`POST /users body.name`), and every text input refuses each kind of
+ * {@link UNSTORABLE_TEXT} with a 400 problem document (INVALID_ARGUMENT)
+ * that names the field and says what is wrong with it.
+ */
+export function describeRestTextInputs(options: {
+  readonly openApi: unknown;
+  /** A request per operation that the service accepts; a function, so it can use ids made in beforeAll. */
+  readonly baselines: () => Record<string, RestRequestParts>;
+  readonly expected: readonly string[];
+  /** The running service's app. */
+  readonly app: () => InjectableApp;
+}): void {
+  describe('REST text inputs', () => {
+    const { operations, inputs } = restTextInputs(options.openApi);
+
+    it('has a baseline for every operation and finds text inputs', () => {
+      expect(Object.keys(options.baselines()).sort()).toEqual([...operations].sort());
+      expect(inputs.map((i) => `${i.operation} ${formatFieldPath(i.part, i.path)}`)).toEqual(
+        expect.arrayContaining([...options.expected]),
+      );
+    });
+
+    const cases = inputs.flatMap((input) =>
+      Object.entries(UNSTORABLE_TEXT).map(([kind, text]) => ({ ...input, kind, text })),
+    );
+    it.each(cases)(
+      '$operation refuses $kind in $part $path',
+      async ({ operation, part, path, kind, text }) => {
+        const baseline = options.baselines()[operation] ?? {};
+        const broken = { ...baseline, [part]: withValueAt(baseline[part] ?? {}, path, text) };
+        const response = await options.app().inject(restRequest(operation, broken));
+        expect(response.statusCode).toBe(400);
+        expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+        const problem = response.json<{
+          code: string;
+          detail: string;
+          errors?: { field: string; message: string }[];
+        }>();
+        expect(problem.code).toBe('INVALID_ARGUMENT');
+        const inUrl = part === 'params' || part === 'querystring';
+        if (part === 'params' && kind === 'lone surrogate') {
+          // ED A0 80 in the path is not a URL fastify can route: a 400 for the whole URL.
+          expect(problem.detail).toMatch(/not a valid url/);
+          return;
+        }
+        expect(problem.errors?.[0]?.field).toBe(formatFieldPath(part, path));
+        expect(problem.errors?.[0]?.message).toMatch(
+          inUrl && kind === 'lone surrogate'
+            ? /percent-encoded UTF-8/
+            : kind === 'NUL'
+              ? /NUL \(U\+0000\)/
+              : /unpaired surrogate/,
+        );
+      },
+    );
+  });
+}
+
+/**
+ * Declares the gRPC half of a service's text-input tests: every RPC of
+ * `serviceName` (found in the proto descriptors) has a baseline request,
+ * `expected` fields are among those found (`CreateUser name`), and every
+ * text field refuses NUL (INVALID_ARGUMENT naming the field) and a lone
+ * surrogate (INVALID_ARGUMENT: not valid UTF-8), sent as raw bytes.
+ */
+export function describeGrpcTextInputs(options: {
+  /** The service's proto descriptors, base64 (`descriptorSetBase64` of @comms/contracts/grpc). */
+  readonly descriptorSetBase64: string;
+  readonly serviceName: string;
+  /** The generated service definition, for each method's path and serializer. */
+  readonly definition: Record<string, { path: string; requestSerialize(value: never): Buffer }>;
+  readonly baselines: () => Record<string, Record<string, unknown>>;
+  readonly expected: readonly string[];
+  /** The running service's gRPC `host:port`. */
+  readonly address: () => string;
+}): void {
+  describe('gRPC text inputs', () => {
+    const definitions = loadFileDescriptorSetFromBuffer(
+      Buffer.from(options.descriptorSetBase64, 'base64'),
+    );
+    const { methods, inputs } = grpcTextInputs(definitions, options.serviceName);
+
+    it('has a baseline for every RPC and finds text fields', () => {
+      expect(Object.keys(options.baselines()).sort()).toEqual([...methods].sort());
+      expect(inputs.map((i) => `${i.method} ${formatFieldPath('', i.path)}`)).toEqual(
+        expect.arrayContaining([...options.expected]),
+      );
+    });
+
+    it.each(inputs)('$method refuses NUL in $path, naming it', async ({ method, path }) => {
+      const definition = methodOf(options.definition, method);
+      const request = withValueAt(
+        options.baselines()[method],
+        camelPath(path),
+        UNSTORABLE_TEXT.NUL,
+      );
+      const bytes = definition.requestSerialize(request as never);
+      const answer = await callWithBytes(options.address(), definition.path, bytes);
+      expect(answer.code).toBe(status.INVALID_ARGUMENT);
+      expect(answer.details).toContain(
+        `${formatFieldPath('', path)} must not contain NUL (U+0000)`,
+      );
+    });
+
+    it.each(inputs)('$method refuses a lone surrogate in $path', async ({ method, path }) => {
+      const definition = methodOf(options.definition, method);
+      const request = withValueAt(
+        options.baselines()[method],
+        camelPath(path),
+        `a${SURROGATE_MARKER}`,
+      );
+      const bytes = asLoneSurrogate(definition.requestSerialize(request as never));
+      const answer = await callWithBytes(options.address(), definition.path, bytes);
+      expect(answer.code).toBe(status.INVALID_ARGUMENT);
+      expect(answer.details).toMatch(/not valid UTF-8/);
+    });
+  });
 }
