@@ -4,6 +4,7 @@ import type { IncomingMessage, KafkaClient, KafkaConsumer, KafkaProducer } from 
 import type { Logger } from '@comms/service-kit';
 import { retry } from '@comms/resilience';
 import { meter } from '@comms/telemetry';
+import { handlingOf } from './handled-events.js';
 import type { Processor } from './processor.js';
 
 /** Options for {@link startConsumer}. */
@@ -103,6 +104,20 @@ export async function startConsumer(deps: {
     } catch (error) {
       if (!(error instanceof EventValidationError)) throw error;
       await deadLetter(message, 'invalid', `${error.problem}: ${error.message}`);
+      return;
+    }
+    const handling = handlingOf(event.type);
+    if (handling === undefined) {
+      // A catalog event this service does not declare: kept for whoever fixes that.
+      await deadLetter(
+        message,
+        'invalid',
+        `unhandled-type: notification-service declares no handling for '${event.type}' (EVENT_HANDLING)`,
+      );
+      return;
+    }
+    if (handling === 'ignore') {
+      logger.debug({ eventId: event.id, type: event.type }, 'event ignored on purpose');
       return;
     }
     // Failures of the handler count towards maxAttempts; a database that is

@@ -1,0 +1,130 @@
+// The consumer contract, as Pact checks one for HTTP: one example of every
+// event version ever published (kept in the contracts baseline) goes through
+// the real service, its consumer and its PostgreSQL, and each is handled.
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLOUDEVENTS_CONTENT_TYPE, DLQ_HEADERS } from '@comms/contracts';
+import { findFreePort } from '@comms/infra';
+import { createKafka } from '@comms/kafka';
+import type { IncomingMessage, KafkaClient, KafkaConsumer, KafkaProducer } from '@comms/kafka';
+import { createTestDatabase, testInfra, uniqueName, waitFor } from '@comms/testing';
+import type { TestDatabase } from '@comms/testing';
+import { loadConfig } from './config.js';
+import { handlingOf } from './handled-events.js';
+import { startNotificationService } from './main.js';
+
+const BASELINE = createRequire(import.meta.url).resolve('@comms/contracts/baseline/events.json');
+
+interface Published {
+  readonly topic: string;
+  readonly example: { id: string; type: string; subject: string };
+}
+
+let db: TestDatabase;
+let kafka: KafkaClient;
+let producer: KafkaProducer;
+let dlqReader: KafkaConsumer;
+const deadLettered: IncomingMessage[] = [];
+let service: Awaited<ReturnType<typeof startNotificationService>>;
+let published: [string, Published][];
+const topics = { users: uniqueName('users'), orders: uniqueName('orders'), dlq: uniqueName('dlq') };
+
+beforeAll(async () => {
+  const baseline = JSON.parse(await readFile(BASELINE, 'utf8')) as {
+    events: Record<string, Published>;
+  };
+  published = Object.entries(baseline.events);
+  db = await createTestDatabase('notification_contract');
+  const { kafkaBrokers } = testInfra();
+  kafka = createKafka({
+    brokers: kafkaBrokers.split(','),
+    clientId: 'contract-test',
+    client: testInfra().kafkaClient,
+  });
+  const admin = await kafka.admin();
+  await admin.ensureTopics(Object.values(topics).map((topic) => ({ topic, partitions: 3 })));
+  await admin.close();
+  producer = await kafka.producer();
+  dlqReader = await kafka.consumer({ groupId: uniqueName('dlq-reader'), topics: [topics.dlq] });
+  await dlqReader.run((message) => {
+    deadLettered.push(message);
+    return Promise.resolve();
+  });
+  const config = loadConfig({
+    DATABASE_URL: db.url,
+    KAFKA_BROKERS: kafkaBrokers,
+    KAFKA_CLIENT: testInfra().kafkaClient,
+    LOG_LEVEL: 'silent',
+    USERS_TOPIC: topics.users,
+    ORDERS_TOPIC: topics.orders,
+    DLQ_TOPIC: topics.dlq,
+    CONSUMER_GROUP: uniqueName('notifications'),
+    MAX_ATTEMPTS: '3',
+    RETRY_BASE_MS: '20',
+    PENDING_RETRY_MS: '200',
+    // Nobody answers there: the contact comes from the user.registered example.
+    USER_SERVICE_HTTP_URL: `http://127.0.0.1:${await findFreePort()}`,
+    USER_CALL_TIMEOUT_MS: '200',
+  });
+  service = await startNotificationService({ ...config, PORT: 0 });
+  await waitFor(async () => ((await service.ready()).status === 'ready' ? true : undefined), {
+    timeoutMs: 30_000,
+    message: 'consumer did not join',
+  });
+}, 90_000);
+
+afterAll(async () => {
+  expect(await service.stop()).toBe(0);
+  await dlqReader.close();
+  await producer.close();
+  await db.drop();
+});
+
+describe('notification-service consumes every event version ever published', () => {
+  it('handles the baseline example of each, as the producers send it', async () => {
+    const topicOf = (topic: string) => (topic === 'users' ? topics.users : topics.orders);
+    // The order of the examples does not matter: an order event that comes
+    // before its user's registration waits in pending_events until it does.
+    for (const [, { topic, example }] of published) {
+      await producer.send(topicOf(topic), [
+        {
+          key: example.subject,
+          value: JSON.stringify(example),
+          headers: { 'content-type': CLOUDEVENTS_CONTENT_TYPE },
+        },
+      ]);
+    }
+    const handled = published.filter(([type]) => handlingOf(type) === 'handle');
+    const ids = handled.map(([, p]) => p.example.id);
+    const dead = () => deadLettered.map((m) => m.headers[DLQ_HEADERS.error] ?? '');
+    try {
+      await waitFor(
+        async () => {
+          const done = await service.pool.query(
+            'SELECT 1 FROM processed_events WHERE event_id = ANY($1::uuid[])',
+            [ids],
+          );
+          return done.rowCount === ids.length ? true : undefined;
+        },
+        { timeoutMs: 30_000, message: 'not every baseline example was handled' },
+      );
+    } catch (error) {
+      // Say why, when the consumer said why.
+      expect(dead()).toEqual([]);
+      throw error;
+    }
+    const notified = await service.pool.query<{ event_type: string }>(
+      'SELECT event_type FROM notifications WHERE event_id = ANY($1::uuid[]) ORDER BY event_type',
+      [ids],
+    );
+    // Every example that tells its user something did: all but the deactivation.
+    expect(notified.rows.map((r) => r.event_type)).toEqual(
+      handled
+        .map(([type]) => type)
+        .filter((type) => type !== 'user.deactivated.v1')
+        .sort(),
+    );
+    expect(dead()).toEqual([]);
+  });
+});
