@@ -3,14 +3,12 @@ import { credentials, makeGenericClientConstructor, Metadata } from '@grpc/grpc-
 import type { ServiceError } from '@grpc/grpc-js';
 import autocannon from 'autocannon';
 import { UserServiceClient, ValidateUserRequest } from '@comms/contracts/grpc';
-import { createKafka } from '@comms/kafka';
-import type { IncomingMessage } from '@comms/kafka';
 import { createPool, DEFAULT_POOL_SIZE, withDatabase, withTransaction } from '@comms/postgres';
 import type { RunningSystem } from '@comms/local-system';
 import { withCpu } from './cpu.js';
 import type { Classifier } from './cpu.js';
 import { ECHO_SERVICE } from './echo.js';
-import { closedLoop, openLoop, summarise } from './measure.js';
+import { closedLoop, summarise } from './measure.js';
 import type { Measurement } from './measure.js';
 
 /** What every case needs: the system, the bare servers, and how hard to push. */
@@ -27,12 +25,21 @@ export interface CaseContext {
   readonly log: (line: string) => void;
 }
 
-// Pool sizes of the services: a raw baseline gets the same number of
-// connections as the service it is compared with. user-service keeps the
-// default of packages/postgres; order-service chooses its own in its main.ts,
-// which nothing outside it can read yet, so that one is a copy.
+// Pool sizes: a raw baseline gets as many connections as the service it is
+// compared with. user-service keeps packages/postgres' default; the bench
+// starts order-service with DATABASE_POOL_SIZE set to this.
 export const USER_SERVICE_POOL = DEFAULT_POOL_SIZE;
 export const ORDER_SERVICE_POOL = 20;
+
+/** order-service's pool size as the system was started with it. */
+export function orderServicePool(system: RunningSystem): number {
+  const size = Number(system.services['order-service'].env['DATABASE_POOL_SIZE'] ?? Number.NaN);
+  if (!Number.isInteger(size) || size < 1)
+    throw new Error(
+      'the bench needs order-service started with DATABASE_POOL_SIZE (a whole number) to size its baseline',
+    );
+  return size;
+}
 
 /** Runs a measurement and attaches the cores each party used meanwhile. */
 export async function measured(
@@ -112,12 +119,28 @@ export async function restCase(context: CaseContext) {
       context,
     ),
   );
+  // The bench's own copy of the users table, with one row shaped like the
+  // bench user's, in a database of its own: the bench reads no service's tables.
+  const copy = await scratchDatabase(context.system);
   const pool = createPool({
-    url: context.system.databases['user-service'] ?? '',
+    url: copy.url,
     applicationName: 'bench-raw-read',
     max: USER_SERVICE_POOL,
   });
   try {
+    await pool.query(`CREATE TABLE users (
+      id uuid PRIMARY KEY,
+      seq bigserial NOT NULL UNIQUE,
+      name text NOT NULL,
+      email text NOT NULL UNIQUE,
+      status text NOT NULL DEFAULT 'active',
+      created_at timestamptz NOT NULL DEFAULT now()
+    )`);
+    await pool.query('INSERT INTO users (id, name, email) VALUES ($1, $2, $3)', [
+      context.userId,
+      'Bench Mark',
+      `bench-${context.userId}@example.com`,
+    ]);
     const read = await measured(context, () =>
       closedLoop(
         `raw pg: the same SELECT, pool of ${String(USER_SERVICE_POOL)} (no HTTP)`,
@@ -134,7 +157,22 @@ export async function restCase(context: CaseContext) {
     return { subject, baseline, breakdown: [stack, read] };
   } finally {
     await pool.end();
+    await copy.drop();
   }
+}
+
+/** A database of the bench's own on the system's server, dropped after use. */
+async function scratchDatabase(system: RunningSystem) {
+  const name = `bench_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+  const admin = createPool({ url: system.infra.databaseUrl, max: 1 });
+  await admin.query(`CREATE DATABASE ${name}`);
+  return {
+    url: withDatabase(system.infra.databaseUrl, name),
+    async drop() {
+      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => undefined);
+      await admin.end();
+    },
+  };
 }
 
 /** gRPC: ValidateUser beside a bare unary echo of the same request bytes. */
@@ -217,145 +255,12 @@ export async function sharedDbCase(context: CaseContext) {
   }
 }
 
-async function waitUntil(
-  what: string,
-  timeoutMs: number,
-  done: () => Promise<boolean> | boolean,
-): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await done()) return true;
-    if (Date.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 const ORDER_ITEMS = [
   { productId: 'bench-book', quantity: 1, price: '12.50' },
   { productId: 'bench-pen', quantity: 3, price: '1.20' },
 ];
 const ORDER_TOTAL = '16.10';
-const ORDER_BODY = (userId: string) => JSON.stringify({ userId, items: ORDER_ITEMS });
-
-/**
- * Kafka: orders placed at a fixed rate, and the time from each order's
- * transaction (its outbox row) to the notification notification-service
- * stored for it, both by PostgreSQL's clock; beside a bare produce ->
- * consume through packages/kafka (kafkajs) at the same rate.
- */
-export async function kafkaCase(context: CaseContext) {
-  const { system } = context;
-  const rate = context.kafkaRate;
-  const settleMs = 30_000;
-
-  // Baseline: the same rate of messages of about an event's size.
-  const kafka = createKafka({ brokers: system.infra.kafkaBrokers.split(','), clientId: 'bench' });
-  const topic = `bench-baseline-${randomUUID().slice(0, 8)}`;
-  const admin = await kafka.admin();
-  try {
-    await admin.ensureTopics([{ topic, partitions: 3 }]);
-  } finally {
-    await admin.close();
-  }
-  const producer = await kafka.producer({ idempotent: true });
-  const consumer = await kafka.consumer({ groupId: `bench-${randomUUID()}`, topics: [topic] });
-  const lags: number[] = [];
-  let baseline: Measurement;
-  try {
-    await consumer.run((message: IncomingMessage) => {
-      const sentAt = Number(message.headers['sent-at']);
-      lags.push(performance.timeOrigin + performance.now() - sentAt);
-      return Promise.resolve();
-    });
-    if (!(await waitUntil('consumer join', 30_000, () => consumer.joined())))
-      throw new Error('the baseline consumer did not join its group within 30 s');
-    const filler = 'x'.repeat(600);
-    baseline = await measured(context, async () => {
-      const run = await openLoop({ ratePerSecond: rate, durationMs: context.durationMs }, (i) =>
-        producer.send(topic, [
-          {
-            key: String(i % 64),
-            value: filler,
-            headers: { 'sent-at': String(performance.timeOrigin + performance.now()) },
-          },
-        ]),
-      );
-      const sent = run.started - run.errors;
-      await waitUntil('baseline delivery', settleMs, () => lags.length >= sent);
-      const missing = Math.max(0, sent - lags.length);
-      return summarise(
-        `bare produce -> consume, ${String(rate)} msg/s`,
-        lags,
-        run.errors + missing,
-        run.durationMs,
-      );
-    });
-  } finally {
-    await consumer.close();
-    await producer.close();
-  }
-
-  // Subject: real orders through order-service, the outbox, Kafka and notification-service.
-  const orderService = system.services['order-service'];
-  const ordersDb = createPool({ url: system.databases['order-service'] ?? '', max: 2 });
-  const notificationsDb = createPool({
-    url: system.databases['notification-service'] ?? '',
-    max: 2,
-  });
-  try {
-    const orderIds: string[] = [];
-    const body = ORDER_BODY(context.userId);
-    const subject = await measured(context, async () => {
-      const run = await openLoop(
-        { ratePerSecond: rate, durationMs: context.durationMs },
-        async () => {
-          const response = await fetch(`${orderService.http}/orders`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            body,
-          });
-          if (response.status !== 201) throw new Error(`POST /orders answered ${response.status}`);
-          orderIds.push(((await response.json()) as { orderId: string }).orderId);
-        },
-      );
-      // Each accepted order's event id and the moment its transaction wrote it.
-      const events = await ordersDb.query<{ event_id: string; at: string }>(
-        `SELECT (payload::jsonb)->>'id' AS event_id,
-                (extract(epoch FROM created_at) * 1000)::text AS at
-           FROM outbox
-          WHERE (payload::jsonb)->>'type' = 'order.created.v1'
-            AND (payload::jsonb)->>'subject' = ANY($1::text[])`,
-        [orderIds],
-      );
-      const writtenAt = new Map(events.rows.map((row) => [row.event_id, Number(row.at)]));
-      const ids = [...writtenAt.keys()];
-      const stored = async () =>
-        (
-          await notificationsDb.query<{ event_id: string; at: string }>(
-            `SELECT event_id::text, (extract(epoch FROM created_at) * 1000)::text AS at
-               FROM notifications WHERE event_id = ANY($1::uuid[])`,
-            [ids],
-          )
-        ).rows;
-      let rows = await stored();
-      await waitUntil('notifications', settleMs, async () => {
-        rows = await stored();
-        return rows.length >= ids.length;
-      });
-      const lagMs = rows.map((row) => Number(row.at) - (writtenAt.get(row.event_id) ?? 0));
-      const missing = orderIds.length - rows.length;
-      return summarise(
-        `order.created -> stored notification, ${String(rate)} orders/s`,
-        lagMs,
-        run.errors + missing,
-        run.durationMs,
-      );
-    });
-    return { subject, baseline };
-  } finally {
-    await Promise.all([ordersDb.end(), notificationsDb.end()]);
-  }
-}
+export const ORDER_BODY = (userId: string) => JSON.stringify({ userId, items: ORDER_ITEMS });
 
 /**
  * End to end: POST /orders (validation over gRPC, event store, read model,
@@ -364,13 +269,12 @@ export async function kafkaCase(context: CaseContext) {
  */
 export async function ordersCase(context: CaseContext) {
   const { system } = context;
-  const database = `bench_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
-  const admin = createPool({ url: system.infra.databaseUrl, max: 1 });
-  await admin.query(`CREATE DATABASE ${database}`);
+  const size = orderServicePool(system);
+  const scratch = await scratchDatabase(system);
   const pool = createPool({
-    url: withDatabase(system.infra.databaseUrl, database),
+    url: scratch.url,
     applicationName: 'bench-raw-insert',
-    max: ORDER_SERVICE_POOL,
+    max: size,
   });
   try {
     await pool.query(`CREATE TABLE raw_orders (
@@ -382,18 +286,14 @@ export async function ordersCase(context: CaseContext) {
     )`);
     const items = JSON.stringify(ORDER_ITEMS);
     const baseline = await measured(context, () =>
-      closedLoop(
-        `raw pg: BEGIN, INSERT, COMMIT, pool of ${String(ORDER_SERVICE_POOL)}`,
-        context,
-        async () => {
-          await withTransaction(pool, (client) =>
-            client.query(
-              'INSERT INTO raw_orders (id, user_id, items, total_amount) VALUES ($1, $2, $3, $4)',
-              [randomUUID(), context.userId, items, ORDER_TOTAL],
-            ),
-          );
-        },
-      ),
+      closedLoop(`raw pg: BEGIN, INSERT, COMMIT, pool of ${String(size)}`, context, async () => {
+        await withTransaction(pool, (client) =>
+          client.query(
+            'INSERT INTO raw_orders (id, user_id, items, total_amount) VALUES ($1, $2, $3, $4)',
+            [randomUUID(), context.userId, items, ORDER_TOTAL],
+          ),
+        );
+      }),
     );
     const subject = await measured(context, () =>
       httpLoad(
@@ -409,7 +309,6 @@ export async function ordersCase(context: CaseContext) {
     return { subject, baseline };
   } finally {
     await pool.end();
-    await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => undefined);
-    await admin.end();
+    await scratch.drop();
   }
 }

@@ -1,13 +1,15 @@
 // `npm run bench`: measures every style beside its raw baseline on this
 // machine and writes docs/benchmarks.json, docs/benchmarks.svg and the
 // results table of docs/benchmarks.md. Quick by default; --long for 60 s
-// per case.
+// per case; --only kafka (or a comma-separated list of CASES) runs some
+// cases and only prints them.
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { markdownReport, replaceResults, svgChart } from './report.js';
-import { runBenchmarks } from './run.js';
+import { CASES, runBenchmarks } from './run.js';
+import type { CaseName } from './run.js';
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 
@@ -17,6 +19,8 @@ const { values } = parseArgs({
     duration: { type: 'string' },
     concurrency: { type: 'string', default: '32' },
     'kafka-rate': { type: 'string', default: '200' },
+    'kafka-trials': { type: 'string', default: '3' },
+    only: { type: 'string' },
     'no-write': { type: 'boolean', default: false },
     'no-telemetry': { type: 'boolean', default: false },
   },
@@ -33,11 +37,25 @@ function positive(name: string, text: string): number {
 const durationMs = positive('duration', values.duration ?? (values.long ? '60' : '10')) * 1000;
 const concurrency = Math.round(positive('concurrency', values.concurrency));
 const kafkaRate = positive('kafka-rate', values['kafka-rate']);
+const kafkaTrials = Math.round(positive('kafka-trials', values['kafka-trials']));
+
+function casesOf(text: string): CaseName[] {
+  const names = text.split(',').map((name) => name.trim());
+  const unknown = names.filter((name) => !(CASES as readonly string[]).includes(name));
+  if (unknown.length > 0 || names.length === 0)
+    throw new Error(`--only takes a comma-separated list of ${CASES.join(', ')}; got '${text}'`);
+  return names as CaseName[];
+}
+const only = values.only === undefined ? undefined : casesOf(values.only);
+// A partial run would replace the whole results section with part of it.
+const write = !values['no-write'] && only === undefined;
 
 const report = await runBenchmarks({
   durationMs,
   concurrency,
   kafkaRate,
+  kafkaTrials,
+  ...(only === undefined ? {} : { only }),
   telemetry: !values['no-telemetry'],
   log: (line) => {
     console.log(`[bench] ${line}`);
@@ -46,7 +64,7 @@ const report = await runBenchmarks({
 const table = markdownReport(report);
 console.log(`\n${table}\n`);
 
-if (!values['no-write']) {
+if (write) {
   const docs = join(ROOT, 'docs');
   await writeFile(join(docs, 'benchmarks.json'), `${JSON.stringify(report, null, 2)}\n`);
   await writeFile(join(docs, 'benchmarks.svg'), svgChart(report));

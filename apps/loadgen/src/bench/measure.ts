@@ -131,3 +131,54 @@ export async function openLoop(
   await Promise.all(pending);
   return { started, errors, durationMs: performance.now() - begin };
 }
+
+/** A figure over repeated trials: the middle one and the range. */
+export interface Spread {
+  readonly median: number;
+  readonly min: number;
+  readonly max: number;
+}
+
+/** Median (the mean of the middle two for an even count), least and greatest of `values`. */
+export function spread(values: readonly number[]): Spread {
+  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
+  if (sorted.length === 0) return { median: Number.NaN, min: Number.NaN, max: Number.NaN };
+  const middle = Math.floor(sorted.length / 2);
+  const median =
+    sorted.length % 2 === 1
+      ? (sorted[middle] ?? Number.NaN)
+      : ((sorted[middle - 1] ?? Number.NaN) + (sorted[middle] ?? Number.NaN)) / 2;
+  const round = (value: number) => Math.round(value * 1000) / 1000;
+  return {
+    median: round(median),
+    min: round(sorted[0] ?? Number.NaN),
+    max: round(sorted.at(-1) ?? Number.NaN),
+  };
+}
+
+/**
+ * One measurement standing for several trials of the same case: each
+ * figure is the median over the trials (cores per party too); requests and
+ * errors are the totals.
+ */
+export function medianOf(name: string, trials: readonly Measurement[]): Measurement {
+  const median = (pick: (m: Measurement) => number) => spread(trials.map(pick)).median;
+  const parties = [...new Set(trials.flatMap((m) => Object.keys(m.cpu ?? {})))];
+  return {
+    name,
+    requests: trials.reduce((sum, m) => sum + m.requests, 0),
+    errors: trials.reduce((sum, m) => sum + m.errors, 0),
+    durationMs: Math.round(median((m) => m.durationMs)),
+    rps: median((m) => m.rps),
+    p50Ms: median((m) => m.p50Ms),
+    p95Ms: median((m) => m.p95Ms),
+    p99Ms: median((m) => m.p99Ms),
+    ...(parties.length === 0
+      ? {}
+      : {
+          cpu: Object.fromEntries(
+            parties.map((party) => [party, median((m) => m.cpu?.[party] ?? 0)]),
+          ),
+        }),
+  };
+}

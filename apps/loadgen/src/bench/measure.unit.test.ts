@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { closedLoop, openLoop, percentile, summarise } from './measure.js';
+import { summariseKafkaClients } from './kafka-cases.js';
+import { closedLoop, medianOf, openLoop, percentile, spread, summarise } from './measure.js';
 import { stealPercent } from './cpu.js';
-import { replaceResults, RESULTS_BEGIN, RESULTS_END } from './report.js';
+import { kafkaClientsTable, replaceResults, RESULTS_BEGIN, RESULTS_END } from './report.js';
 
 describe('percentile', () => {
   it('takes the nearest rank', () => {
@@ -94,5 +95,72 @@ describe('stealPercent', () => {
     expect(stealPercent({ total: 1_000, steal: 10 }, { total: 3_000, steal: 310 })).toBe(15);
     expect(stealPercent(undefined, { total: 1, steal: 0 })).toBeUndefined();
     expect(stealPercent({ total: 5, steal: 0 }, { total: 5, steal: 0 })).toBeUndefined();
+  });
+});
+
+describe('spread and medianOf', () => {
+  it('takes the middle trial, or the mean of the middle two, and the range', () => {
+    expect(spread([30, 10, 20])).toEqual({ median: 20, min: 10, max: 30 });
+    expect(spread([4, 1, 3, 2])).toEqual({ median: 2.5, min: 1, max: 4 });
+    expect(spread([]).median).toBeNaN();
+  });
+
+  it('stands one measurement for several trials: medians, with requests and errors summed', () => {
+    const trial = (p99Ms: number, errors: number) => ({
+      ...summarise('t', [1, 2, 3], errors, 1_000),
+      p99Ms,
+      cpu: { Kafka: p99Ms / 100 },
+    });
+    const m = medianOf('median of 3', [trial(50, 0), trial(10, 1), trial(90, 2)]);
+    expect(m).toMatchObject({ name: 'median of 3', p99Ms: 50, requests: 9, errors: 3 });
+    expect(m.cpu).toEqual({ Kafka: 0.5 });
+  });
+});
+
+describe('the Kafka clients summary', () => {
+  const run = (client: 'kafkajs' | 'platformatic', bareP99: number, ordersP99: number) => ({
+    client,
+    bare: {
+      ...summarise(`bare (${client})`, [1, 2], 0, 1_000),
+      p50Ms: bareP99 / 2,
+      p99Ms: bareP99,
+    },
+    orders: {
+      ...summarise(`orders (${client})`, [1, 2], 0, 1_000),
+      p50Ms: ordersP99 / 2,
+      p99Ms: ordersP99,
+    },
+  });
+  // Interleaved as the bench runs them; one noisy kafkajs trial (400).
+  const summary = summariseKafkaClients([
+    run('kafkajs', 20, 100),
+    run('platformatic', 10, 80),
+    run('kafkajs', 22, 400),
+    run('platformatic', 12, 90),
+    run('kafkajs', 18, 120),
+    run('platformatic', 11, 70),
+  ]);
+
+  it('keeps each client apart and reports the median, the range and the ratio of medians', () => {
+    expect(summary.trials).toBe(3);
+    expect(summary.bare.kafkajs.p99Ms).toEqual({ median: 20, min: 18, max: 22 });
+    expect(summary.orders.kafkajs.p99Ms).toEqual({ median: 120, min: 100, max: 400 });
+    expect(summary.orders.platformatic.p99Ms.median).toBe(80);
+    expect(summary.ratio.bare.p99).toBe(0.55);
+    expect(summary.ratio.orders.p99).toBe(0.667);
+  });
+
+  it('prints both clients on both paths with their spread and ratio', () => {
+    const table = kafkaClientsTable(summary).join('\n');
+    expect(table).toContain('median of 3 trials per client, run interleaved');
+    expect(table).toContain(
+      '| bare produce -> consume | kafkajs | 10.00 (9.00–11.00) | 20.00 (18.00–22.00) | 0 |',
+    );
+    expect(table).toContain(
+      '| order -> stored notification | kafkajs | 60.00 (50.00–200.00) | 120.00 (100.00–400.00) | 0 |',
+    );
+    expect(table).toContain(
+      '|  | platformatic | 40.00 (35.00–45.00) | 80.00 (70.00–90.00) | 0 | p50 0.67×, p99 0.67× |',
+    );
   });
 });

@@ -1,4 +1,5 @@
-import type { Measurement } from './measure.js';
+import type { ClientFigures, KafkaClientsReport } from './kafka-cases.js';
+import type { Measurement, Spread } from './measure.js';
 import type { BenchReport, Comparison } from './run.js';
 
 const fmt = (value: number, digits = 1) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
@@ -53,6 +54,32 @@ function cpuTable(report: BenchReport): string[] {
   ];
 }
 
+const spreadText = (s: Spread) => `${fmt(s.median, 2)} (${fmt(s.min, 2)}–${fmt(s.max, 2)})`;
+
+/** Both Kafka clients on both paths: medians of the trials, their range, and the ratio. */
+export function kafkaClientsTable(clients: KafkaClientsReport): string[] {
+  const line = (
+    path: string,
+    client: string,
+    f: ClientFigures,
+    ratio?: { p50: number; p99: number },
+  ) =>
+    `| ${path} | ${client} | ${spreadText(f.p50Ms)} | ${spreadText(f.p99Ms)} | ${String(f.errors)} | ${
+      ratio === undefined ? '' : `p50 ${fmt(ratio.p50, 2)}×, p99 ${fmt(ratio.p99, 2)}×`
+    } |`;
+  return [
+    '',
+    `Kafka clients side by side: each figure is the median of ${String(clients.trials)} trials per client, run interleaved (kafkajs, platformatic, kafkajs, ...), with the least and greatest trial in brackets; the services were restarted with KAFKA_CLIENT before each of their trials. Ratio: platformatic's median over kafkajs' (below 1: platformatic is faster).`,
+    '',
+    '| path | client | p50 ms | p99 ms | errors | platformatic / kafkajs |',
+    '| ---- | ------ | -----: | -----: | -----: | ---------------------- |',
+    line('bare produce -> consume', 'kafkajs', clients.bare.kafkajs),
+    line('', 'platformatic', clients.bare.platformatic, clients.ratio.bare),
+    line('order -> stored notification', 'kafkajs', clients.orders.kafkajs),
+    line('', 'platformatic', clients.orders.platformatic, clients.ratio.orders),
+  ];
+}
+
 /** The results as markdown tables, with the machine and mode above them. */
 export function markdownReport(report: BenchReport): string {
   const { machine, mode } = report;
@@ -63,6 +90,7 @@ export function markdownReport(report: BenchReport): string {
       : [
           `The hypervisor gave ${fmt(machine.stealPercent)}% of this machine's CPU time to other guests during the run (steal); figures from a busier host are lower.`,
         ]),
+    ...(mode.only === undefined ? [] : [`Only these cases ran: ${mode.only.join(', ')}.`]),
     `Each case ran ${fmt(mode.durationMs / 1000, 0)} s with ${String(mode.concurrency)} connections or calls in flight (Kafka: ${String(mode.kafkaRate)} messages per second); load generator, services and servers share the machine.`,
     '',
     '| style | case | req/s | p50 ms | p95 ms | p99 ms | errors | ratio | target |',
@@ -73,6 +101,7 @@ export function markdownReport(report: BenchReport): string {
     lines.push(row('', c.baseline, ' (baseline)', '', ''));
     for (const m of c.breakdown ?? []) lines.push(row('', m, ' (breakdown)', '', ''));
   }
+  if (report.kafkaClients !== undefined) lines.push(...kafkaClientsTable(report.kafkaClients));
   lines.push(...cpuTable(report));
   return lines.join('\n');
 }

@@ -1,0 +1,300 @@
+import { randomUUID } from 'node:crypto';
+import { createKafka } from '@comms/kafka';
+import type { IncomingMessage, KafkaClientName } from '@comms/kafka';
+import type { RunningSystem } from '@comms/local-system';
+import { pollUntil } from '@comms/resilience';
+import { measured, ORDER_BODY } from './cases.js';
+import type { CaseContext } from './cases.js';
+import { openLoop, spread, summarise } from './measure.js';
+import type { Measurement, Spread } from './measure.js';
+
+/** The Kafka clients `KAFKA_CLIENT` can name, in the order each round runs them. */
+export const KAFKA_CLIENTS: readonly KafkaClientName[] = ['kafkajs', 'platformatic'];
+
+/** How long a trial waits for the last messages (or notifications) to arrive. */
+const SETTLE_MS = 30_000;
+
+/** One round's measurements on one client. */
+export interface KafkaTrial {
+  readonly client: KafkaClientName;
+  /** Bare produce -> consume through packages/kafka on this client. */
+  readonly bare: Measurement;
+  /** Order placed -> notification stored, the services running on this client. */
+  readonly orders: Measurement;
+}
+
+/** Requests to the services' public HTTP APIs, several at a time. */
+async function eachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  call: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await call(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+async function getJson<T>(url: string): Promise<T> {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`GET ${url} answered ${String(response.status)}`);
+  return (await response.json()) as T;
+}
+
+/**
+ * Bare produce -> consume through packages/kafka on `client`: messages of
+ * about an event's size at the Kafka rate, each timed from `send` to the
+ * consumer's handler.
+ */
+export async function bareKafkaTrial(
+  context: CaseContext,
+  client: KafkaClientName,
+): Promise<Measurement> {
+  const kafka = createKafka({
+    brokers: context.system.infra.kafkaBrokers.split(','),
+    clientId: `bench-${client}`,
+    client,
+  });
+  const topic = `bench-baseline-${randomUUID().slice(0, 8)}`;
+  const admin = await kafka.admin();
+  try {
+    await admin.ensureTopics([{ topic, partitions: 3 }]);
+    return await bareRun(context, client, kafka, topic);
+  } finally {
+    await admin.deleteTopics([topic]).catch(() => undefined);
+    await admin.close();
+  }
+}
+
+async function bareRun(
+  context: CaseContext,
+  client: KafkaClientName,
+  kafka: ReturnType<typeof createKafka>,
+  topic: string,
+): Promise<Measurement> {
+  const rate = context.kafkaRate;
+  const producer = await kafka.producer({ idempotent: true });
+  const consumer = await kafka.consumer({ groupId: `bench-${randomUUID()}`, topics: [topic] });
+  const lags: number[] = [];
+  try {
+    await consumer.run((message: IncomingMessage) => {
+      const sentAt = Number(message.headers['sent-at']);
+      lags.push(performance.timeOrigin + performance.now() - sentAt);
+      return Promise.resolve();
+    });
+    await pollUntil(() => (consumer.joined() ? true : undefined), {
+      timeoutMs: 30_000,
+      onTimeout: () => new Error(`the ${client} baseline consumer did not join within 30 s`),
+    });
+    const filler = 'x'.repeat(600);
+    return await measured(context, async () => {
+      const run = await openLoop({ ratePerSecond: rate, durationMs: context.durationMs }, (i) =>
+        producer.send(topic, [
+          {
+            key: String(i % 64),
+            value: filler,
+            headers: { 'sent-at': String(performance.timeOrigin + performance.now()) },
+          },
+        ]),
+      );
+      const sent = run.started - run.errors;
+      await pollUntil(() => (lags.length >= sent ? true : undefined), {
+        timeoutMs: SETTLE_MS,
+      }).catch(() => undefined);
+      const missing = Math.max(0, sent - lags.length);
+      return summarise(
+        `bare produce -> consume, ${String(rate)} msg/s (${client})`,
+        lags,
+        run.errors + missing,
+        run.durationMs,
+      );
+    });
+  } finally {
+    await consumer.close();
+    await producer.close();
+  }
+}
+
+/**
+ * Restarts the three services with `KAFKA_CLIENT=client` unless they run on
+ * it already, through the same startSystem handle `npm start` uses; each is
+ * ready (its /readyz) before the next one goes.
+ */
+export async function runServicesOn(
+  system: RunningSystem,
+  client: KafkaClientName,
+  log: (line: string) => void,
+): Promise<void> {
+  const names = ['user-service', 'order-service', 'notification-service'] as const;
+  if (names.every((name) => (system.services[name].env['KAFKA_CLIENT'] ?? 'kafkajs') === client))
+    return;
+  log(`restarting the services with KAFKA_CLIENT=${client}`);
+  for (const name of names) {
+    await system.stopService(name);
+    await system.startService(name, { KAFKA_CLIENT: client });
+  }
+}
+
+interface OrderEvents {
+  readonly events: ReadonlyArray<{ readonly version: number; readonly occurredAt: string }>;
+}
+interface NotificationList {
+  readonly items: ReadonlyArray<{ readonly kind: string; readonly createdAt: string }>;
+}
+
+/**
+ * Order placed -> notification stored, through the services' public APIs
+ * only: orders are placed at the Kafka rate with `POST /orders`; each
+ * order's creation time is its first event's `occurredAt`
+ * (`GET /orders/:id/events`, order-service's clock) and its notification's
+ * `createdAt` (`GET /notifications?orderId=`, PostgreSQL's clock on the same
+ * machine) is when notification-service stored it.
+ */
+export async function ordersTrial(
+  context: CaseContext,
+  client: KafkaClientName,
+): Promise<Measurement> {
+  const orders = context.system.services['order-service'].http;
+  const notifications = context.system.services['notification-service'].http;
+  const body = ORDER_BODY(context.userId);
+  const place = async () => {
+    const response = await fetch(`${orders}/orders`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
+    if (response.status !== 201) throw new Error(`POST /orders answered ${response.status}`);
+    return ((await response.json()) as { orderId: string }).orderId;
+  };
+  const storedAt = new Map<string, number>();
+  const lookUp = (ids: readonly string[]) =>
+    eachLimited(ids, 8, async (id) => {
+      const { items } = await getJson<NotificationList>(
+        `${notifications}/notifications?orderId=${id}&limit=10`,
+      );
+      const confirmation = items.find((item) => item.kind === 'order-confirmation');
+      if (confirmation !== undefined) storedAt.set(id, Date.parse(confirmation.createdAt));
+    });
+  const settle = (ids: readonly string[]) =>
+    pollUntil(
+      async () => {
+        await lookUp(ids.filter((id) => !storedAt.has(id)));
+        return ids.every((id) => storedAt.has(id)) ? true : undefined;
+      },
+      { timeoutMs: SETTLE_MS, intervalMs: 200 },
+    );
+
+  // One order first, so a service that just restarted has its connections
+  // and group membership before the clock starts.
+  await settle([await place()]);
+
+  return measured(context, async () => {
+    const orderIds: string[] = [];
+    const run = await openLoop(
+      { ratePerSecond: context.kafkaRate, durationMs: context.durationMs },
+      async () => {
+        orderIds.push(await place());
+      },
+    );
+    const createdAt = new Map<string, number>();
+    await eachLimited(orderIds, 8, async (id) => {
+      const { events } = await getJson<OrderEvents>(`${orders}/orders/${id}/events`);
+      const first = events.find((event) => event.version === 1);
+      if (first !== undefined) createdAt.set(id, Date.parse(first.occurredAt));
+    });
+    await settle(orderIds).catch(() => undefined);
+    const lagMs = orderIds.flatMap((id) => {
+      const stored = storedAt.get(id);
+      const created = createdAt.get(id);
+      return stored === undefined || created === undefined ? [] : [stored - created];
+    });
+    return summarise(
+      `order.created -> stored notification, ${String(context.kafkaRate)} orders/s (${client})`,
+      lagMs,
+      run.errors + (orderIds.length - lagMs.length),
+      run.durationMs,
+    );
+  });
+}
+
+/**
+ * Both clients side by side: `trials` rounds, each running kafkajs then
+ * platformatic (the services restarted on each), so a noisy minute of the
+ * machine hits both rather than one.
+ */
+export async function kafkaClientTrials(
+  context: CaseContext,
+  trials: number,
+): Promise<KafkaTrial[]> {
+  const done: KafkaTrial[] = [];
+  for (let round = 1; round <= trials; round++) {
+    for (const client of KAFKA_CLIENTS) {
+      context.log(`  round ${String(round)} of ${String(trials)}: ${client}`);
+      await runServicesOn(context.system, client, context.log);
+      const bare = await bareKafkaTrial(context, client);
+      const orders = await ordersTrial(context, client);
+      done.push({ client, bare, orders });
+    }
+  }
+  // Leave the system as it was started: on the default client.
+  await runServicesOn(context.system, 'kafkajs', context.log);
+  return done;
+}
+
+/** One path on one client over all trials. */
+export interface ClientFigures {
+  readonly trials: number;
+  readonly p50Ms: Spread;
+  readonly p99Ms: Spread;
+  readonly errors: number;
+}
+
+/** Both paths on both clients, and platformatic's medians over kafkajs'. */
+export interface KafkaClientsReport {
+  readonly trials: number;
+  readonly bare: Readonly<Record<KafkaClientName, ClientFigures>>;
+  readonly orders: Readonly<Record<KafkaClientName, ClientFigures>>;
+  /** platformatic / kafkajs, of the medians (below 1: platformatic is faster). */
+  readonly ratio: {
+    readonly bare: { readonly p50: number; readonly p99: number };
+    readonly orders: { readonly p50: number; readonly p99: number };
+  };
+  readonly runs: readonly KafkaTrial[];
+}
+
+function figures(measurements: readonly Measurement[]): ClientFigures {
+  return {
+    trials: measurements.length,
+    p50Ms: spread(measurements.map((m) => m.p50Ms)),
+    p99Ms: spread(measurements.map((m) => m.p99Ms)),
+    errors: measurements.reduce((sum, m) => sum + m.errors, 0),
+  };
+}
+
+const ratioOf = (subject: number, base: number) =>
+  base > 0 ? Math.round((subject / base) * 1000) / 1000 : 0;
+
+/** Medians and spreads of interleaved trials, per path and client. */
+export function summariseKafkaClients(runs: readonly KafkaTrial[]): KafkaClientsReport {
+  const per = (path: 'bare' | 'orders') =>
+    Object.fromEntries(
+      KAFKA_CLIENTS.map((client) => [
+        client,
+        figures(runs.filter((run) => run.client === client).map((run) => run[path])),
+      ]),
+    ) as Record<KafkaClientName, ClientFigures>;
+  const bare = per('bare');
+  const orders = per('orders');
+  const ratio = (path: Record<KafkaClientName, ClientFigures>) => ({
+    p50: ratioOf(path.platformatic.p50Ms.median, path.kafkajs.p50Ms.median),
+    p99: ratioOf(path.platformatic.p99Ms.median, path.kafkajs.p99Ms.median),
+  });
+  return {
+    trials: bare.kafkajs.trials,
+    bare,
+    orders,
+    ratio: { bare: ratio(bare), orders: ratio(orders) },
+    runs,
+  };
+}
