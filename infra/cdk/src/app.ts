@@ -3,8 +3,9 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { settingsFromContext } from './config.js';
-import type { Settings } from './config.js';
-import { CommsStack } from './stack.js';
+import type { EnvironmentName, Settings } from './config.js';
+import { PlatformStack } from './platform-stack.js';
+import { ServicesStack } from './services-stack.js';
 
 /**
  * Feature flags the app is written against. They are set here rather than in
@@ -15,6 +16,12 @@ export const FEATURE_FLAGS: Readonly<Record<string, unknown>> = {
   // Synthesis checks every template against CloudFormation's schemas and rules
   // (a built-in cfn-lint); with this flag a finding fails `cdk synth`.
   '@aws-cdk/core:validateAgainstDefaultRules': true,
+  // The services stack reads the platform's values with Fn::ImportValue: a
+  // platform cannot be deleted, nor an export it gives dropped, while the
+  // services still use it. That is the guard wanted here (the namespace and
+  // the databases outlive the services); said explicitly, so that a changed
+  // default never turns it into Fn::GetStackOutput, which guards nothing.
+  '@aws-cdk/core:defaultCrossStackReferences': 'strong',
   '@aws-cdk/core:checkSecretUsage': true,
   '@aws-cdk/core:enablePartitionLiterals': true,
   '@aws-cdk/core:validateSnapshotRemovalPolicy': true,
@@ -31,8 +38,17 @@ export const FEATURE_FLAGS: Readonly<Record<string, unknown>> = {
   '@aws-cdk/customresources:installLatestAwsSdkDefault': false,
 };
 
-/** The id of the one stack (what `cdk deploy` selects). */
-export const STACK_ID = 'CommsStack';
+/**
+ * The names of an environment's two stacks, which are also their ids in the
+ * app (what `cdk deploy <stack>` selects and what the templates are called):
+ * `comms-<env>-platform`, then `comms-<env>-services` on top of it.
+ */
+export function stackNames(envName: EnvironmentName): {
+  readonly platform: string;
+  readonly services: string;
+} {
+  return { platform: `comms-${envName}-platform`, services: `comms-${envName}-services` };
+}
 
 /** Options of {@link createApp}. */
 export interface CreateAppOptions {
@@ -57,14 +73,18 @@ export interface CreateAppOptions {
   readonly repoRoot?: string;
 }
 
-/** The app, its one stack and the settings it was built with. */
+/** The app, its two stacks and the settings it was built with. */
 export interface CommsApp {
   readonly app: App;
-  readonly stack: CommsStack;
+  readonly platform: PlatformStack;
+  readonly services: ServicesStack;
   readonly settings: Settings;
 }
 
-/** Builds the CDK app: one {@link CommsStack} named `comms-<env>`. */
+/**
+ * Builds the CDK app: a {@link PlatformStack} and a {@link ServicesStack}
+ * that depends on it, named by {@link stackNames}.
+ */
 export function createApp(options: CreateAppOptions = {}): CommsApp {
   const context: Record<string, unknown> = { ...FEATURE_FLAGS, ...options.context };
   if (options.stageAssets === false) context['aws:cdk:disable-asset-staging'] = true;
@@ -74,18 +94,26 @@ export function createApp(options: CreateAppOptions = {}): CommsApp {
     builtinCloudFormationValidation: options.validate ?? true,
   });
   const settings = settingsFromContext((key) => app.node.tryGetContext(key) as unknown);
-  const stack = new CommsStack(app, STACK_ID, {
-    stackName: `comms-${settings.envName}`,
-    description: `comms reference services (${settings.envName}): ECS Service Connect, Aurora Serverless v2, MSK Serverless`,
+  const names = stackNames(settings.envName);
+  const platform = new PlatformStack(app, names.platform, {
+    stackName: names.platform,
+    description: `comms reference platform (${settings.envName}): VPC, ECS cluster, Service Connect namespace, Aurora Serverless v2, MSK Serverless`,
     settings,
+  });
+  const services = new ServicesStack(app, names.services, {
+    stackName: names.services,
+    description: `comms reference services (${settings.envName}): the three ECS services with Service Connect and auto scaling, and order-service's load balancer`,
+    settings,
+    platform,
     repoRoot: options.repoRoot ?? findRepoRoot(import.meta.dirname),
   });
-  return { app, stack, settings };
+  return { app, platform, services, settings };
 }
 
 /**
  * Synthesises the app into `outdir` without staging the Docker build
- * context, and returns the absolute paths of the CloudFormation templates.
+ * context, and returns the absolute paths of all its CloudFormation
+ * templates (both stacks), in deployment order.
  */
 export async function synthTemplates(
   outdir: string,

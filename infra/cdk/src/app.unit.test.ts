@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
 import { FLAGS } from 'aws-cdk-lib/cx-api';
+import { TOPIC_PARTITIONS } from '@comms/contracts/events';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createApp, FEATURE_FLAGS, findRepoRoot, synthTemplates } from './app.js';
 import { settingsFromContext } from './config.js';
@@ -20,7 +21,7 @@ describe('settingsFromContext', () => {
     const settings = read({});
     expect(settings.envName).toBe('test');
     expect(settings.namespace).toBe('comms.local');
-    expect(settings.sizing.desiredCount).toBe(1);
+    expect(Object.values(settings.sizing.tasks).map((range) => range.min)).toEqual([1, 1, 1]);
   });
 
   it('refuses an unknown environment, naming the key and the choices', () => {
@@ -41,21 +42,45 @@ describe('settingsFromContext', () => {
 });
 
 describe('createApp', () => {
-  it('sizes prod bigger and guards its databases', () => {
-    const { stack } = createApp({
+  it('sizes prod bigger, scales it as the Copilot prod environment does, and guards its databases', () => {
+    const { platform, services } = createApp({
       outdir: outdir(),
       stageAssets: false,
       validate: false,
       context: { env: 'prod' },
     });
-    expect(stack.stackName).toBe('comms-prod');
-    const template = Template.fromStack(stack);
-    const services = Object.values(template.findResources('AWS::ECS::Service'));
-    expect(services).toHaveLength(3);
-    for (const service of services) {
+    expect(platform.stackName).toBe('comms-prod-platform');
+    expect(services.stackName).toBe('comms-prod-services');
+    const template = Template.fromStack(services);
+    const ecsServices = template.findResources('AWS::ECS::Service');
+    expect(Object.values(ecsServices)).toHaveLength(3);
+    for (const service of Object.values(ecsServices)) {
       expect((service as { Properties: { DesiredCount: number } }).Properties.DesiredCount).toBe(2);
     }
-    const clusters = Object.values(template.findResources('AWS::RDS::DBCluster'));
+    // Each service's task count range, by the logical id of its ECS service.
+    interface ScalableTarget {
+      Properties: { MinCapacity: number; MaxCapacity: number; ResourceId: unknown };
+    }
+    const targets = Object.values(
+      template.findResources('AWS::ApplicationAutoScaling::ScalableTarget'),
+    ) as ScalableTarget[];
+    const ranges = Object.fromEntries(
+      targets.map(({ Properties: { MinCapacity, MaxCapacity, ResourceId } }) => {
+        const service = Object.keys(ecsServices).find((id) =>
+          JSON.stringify(ResourceId).includes(`"${id}"`),
+        );
+        return [service ?? 'no ECS service', `${MinCapacity}-${MaxCapacity}`] as const;
+      }),
+    );
+    const idOf = (prefix: string) => Object.keys(ecsServices).find((id) => id.startsWith(prefix));
+    expect(ranges).toEqual({
+      [idOf('UserService')!]: '2-6',
+      [idOf('OrderService')!]: '2-6',
+      [idOf('NotificationService')!]: `2-${TOPIC_PARTITIONS.orders}`,
+    });
+    const clusters = Object.values(
+      Template.fromStack(platform).findResources('AWS::RDS::DBCluster'),
+    );
     expect(clusters).toHaveLength(3);
     for (const cluster of clusters) {
       expect(cluster).toMatchObject({
@@ -68,13 +93,13 @@ describe('createApp', () => {
   });
 
   it('puts Service Connect in the namespace the context names', () => {
-    const { stack } = createApp({
+    const { platform } = createApp({
       outdir: outdir(),
       stageAssets: false,
       validate: false,
       context: { namespace: 'comms.internal' },
     });
-    const template = Template.fromStack(stack);
+    const template = Template.fromStack(platform);
     template.resourceCountIs('AWS::ServiceDiscovery::HttpNamespace', 1);
     template.hasResourceProperties('AWS::ServiceDiscovery::HttpNamespace', {
       Name: 'comms.internal',
@@ -89,15 +114,20 @@ describe('createApp', () => {
 });
 
 describe('synthTemplates', () => {
-  it('writes the template without copying the repository and returns its path', async () => {
+  it('writes both templates without copying the repository and returns their paths, platform first', async () => {
     const dir = outdir();
     const files = await synthTemplates(dir);
-    expect(files).toEqual([join(dir, 'CommsStack.template.json')]);
-    const template = JSON.parse(readFileSync(files[0]!, 'utf8')) as {
-      Resources: Record<string, { Type: string }>;
-    };
-    const types = Object.values(template.Resources).map((resource) => resource.Type);
-    expect(types.filter((type) => type === 'AWS::ECS::Service')).toHaveLength(3);
+    expect(files).toEqual([
+      join(dir, 'comms-test-platform.template.json'),
+      join(dir, 'comms-test-services.template.json'),
+    ]);
+    const typesIn = (file: string) =>
+      Object.values(
+        (JSON.parse(readFileSync(file, 'utf8')) as { Resources: Record<string, { Type: string }> })
+          .Resources,
+      ).map((resource) => resource.Type);
+    expect(typesIn(files[0]!)).toContain('AWS::ServiceDiscovery::HttpNamespace');
+    expect(typesIn(files[1]!).filter((type) => type === 'AWS::ECS::Service')).toHaveLength(3);
     // Asset staging would have put asset.<hash> directories (copies of the repository) here.
     expect(readdirSync(dir).filter((entry) => entry.startsWith('asset.'))).toEqual([]);
   });

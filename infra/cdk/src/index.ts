@@ -1,16 +1,26 @@
-export { createApp, FEATURE_FLAGS, findRepoRoot, STACK_ID, synthTemplates } from './app.js';
+export { createApp, FEATURE_FLAGS, findRepoRoot, stackNames, synthTemplates } from './app.js';
 export type { CommsApp, CreateAppOptions } from './app.js';
-export { DEFAULT_NAMESPACE, ENVIRONMENT_NAMES, settingsFromContext, SIZING } from './config.js';
-export type { EnvironmentName, Settings, Sizing } from './config.js';
+export {
+  DEFAULT_NAMESPACE,
+  ENVIRONMENT_NAMES,
+  NOTIFICATION_MAX_TASKS,
+  SCALING_TARGETS,
+  settingsFromContext,
+  SIZING,
+} from './config.js';
+export type { EnvironmentName, Settings, Sizing, TaskRange } from './config.js';
+export {
+  DATABASE_ENGINE_VERSION,
+  POSTGRES_PORT,
+  SERVICE_DATABASES,
+  ServiceDatabase,
+} from './database.js';
+export type { ServiceDatabaseProps } from './database.js';
 export { MSK_IAM_PORT, ServerlessKafka } from './kafka.js';
 export type { ServerlessKafkaProps } from './kafka.js';
-export {
-  CommsService,
-  DATABASE_ENGINE_VERSION,
-  DEFAULT_SERVICE_CONNECT_TIMEOUTS,
-  POSTGRES_PORT,
-  SERVICE_DOCKERFILE,
-} from './service.js';
+export { PlatformStack } from './platform-stack.js';
+export type { PlatformStackProps } from './platform-stack.js';
+export { CommsService, DEFAULT_SERVICE_CONNECT_TIMEOUTS, SERVICE_DOCKERFILE } from './service.js';
 export type { CommsServiceProps, ServiceConnectTimeouts } from './service.js';
-export { CommsStack } from './stack.js';
-export type { CommsStackProps } from './stack.js';
+export { ServicesStack } from './services-stack.js';
+export type { ServicesStackProps } from './services-stack.js';

@@ -1,20 +1,17 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Annotations, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
+import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import * as rds from 'aws-cdk-lib/aws-rds';
 import { Construct } from 'constructs';
 import { portOf, SERVICES } from '@comms/endpoints';
 import type { Protocol, ServiceName } from '@comms/endpoints';
-import type { Sizing } from './config.js';
+import { SCALING_TARGETS } from './config.js';
+import type { Sizing, TaskRange } from './config.js';
+import { POSTGRES_PORT } from './database.js';
+import type { ServiceDatabase } from './database.js';
 import type { ServerlessKafka } from './kafka.js';
-
-/** The engine of every service database: Aurora PostgreSQL 16, Serverless v2. */
-export const DATABASE_ENGINE_VERSION = rds.AuroraPostgresEngineVersion.VER_17_9;
-
-/** The port of every service database. */
-export const POSTGRES_PORT = 5432;
 
 /**
  * The one Dockerfile of the services, relative to the repository root; the
@@ -40,14 +37,16 @@ export const DEFAULT_SERVICE_CONNECT_TIMEOUTS: ServiceConnectTimeouts = {
 /** Properties of {@link CommsService}. */
 export interface CommsServiceProps {
   readonly name: ServiceName;
-  /** The service's own database (`users`, `orders`, `notifications`). */
-  readonly database: string;
+  /** The service's own database, from the platform stack; only this service's tasks may reach it. */
+  readonly database: ServiceDatabase;
   /** The cluster; its default Cloud Map namespace is the Service Connect namespace. */
-  readonly cluster: ecs.Cluster;
+  readonly cluster: ecs.ICluster;
   /** The repository root: the Docker build context. */
   readonly repoRoot: string;
   readonly kafka: ServerlessKafka;
   readonly sizing: Sizing;
+  /** How many tasks auto scaling may run. */
+  readonly tasks: TaskRange;
   /**
    * Service Connect timeouts per protocol.
    * @default {@link DEFAULT_SERVICE_CONNECT_TIMEOUTS} for each
@@ -58,20 +57,19 @@ export interface CommsServiceProps {
 }
 
 /**
- * One of the three services: its Aurora Serverless v2 database, its Fargate
- * service built from {@link SERVICE_DOCKERFILE} with `SERVICE=<name>`,
- * registered with Service Connect on every port that `SERVICES` in
- * @comms/endpoints gives it, and its access to Kafka. No public IP; only its own tasks may reach its database.
+ * One of the three services: its Fargate service built from
+ * {@link SERVICE_DOCKERFILE} with `SERVICE=<name>`, registered with Service
+ * Connect on every port that `SERVICES` in @comms/endpoints gives it, its
+ * access to its database and to Kafka, and target tracking on CPU between
+ * the bounds of {@link CommsServiceProps.tasks}. No public IP.
  */
 export class CommsService extends Construct {
   readonly name: ServiceName;
   readonly service: ecs.FargateService;
   /** The one container, named after the service. */
   readonly container: ecs.ContainerDefinition;
-  /** Aurora Serverless v2 PostgreSQL with one database, {@link CommsServiceProps.database}. */
-  readonly database: rds.DatabaseCluster;
-  /** Secrets Manager JSON: username, password, dbname, and host, port once attached. */
-  readonly databaseSecret: rds.DatabaseSecret;
+  /** The task count auto scaling moves; {@link CommsService.scaleOnRequests} adds to it. */
+  readonly scaling: ecs.ScalableTaskCount;
 
   constructor(scope: Construct, id: string, props: CommsServiceProps) {
     super(scope, id);
@@ -83,40 +81,19 @@ export class CommsService extends Construct {
         `${name}: the cluster needs a default Cloud Map namespace for Service Connect`,
       );
     }
+    const { min, max } = props.tasks;
+    if (!Number.isInteger(min) || !Number.isInteger(max) || min < 1 || min > max) {
+      throw new Error(
+        `${name}: the task range must be whole numbers 1 <= min <= max, got ${min}-${max}`,
+      );
+    }
     const ports = SERVICES[name];
     const names = ports.serviceConnect;
-    const vpc = cluster.vpc;
     const privateSubnets = { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
     const timeouts = {
       http: props.timeouts?.http ?? DEFAULT_SERVICE_CONNECT_TIMEOUTS,
       grpc: props.timeouts?.grpc ?? DEFAULT_SERVICE_CONNECT_TIMEOUTS,
     };
-
-    // The secret is created here, not by the cluster, so that it carries
-    // dbname: the services read DATABASE_SECRET whole (packages/postgres).
-    this.databaseSecret = new rds.DatabaseSecret(this, 'DatabaseSecret', {
-      username: `${props.database}_owner`,
-      dbname: props.database,
-    });
-    this.database = new rds.DatabaseCluster(this, 'Database', {
-      engine: rds.DatabaseClusterEngine.auroraPostgres({ version: DATABASE_ENGINE_VERSION }),
-      credentials: rds.Credentials.fromSecret(this.databaseSecret),
-      defaultDatabaseName: props.database,
-      port: POSTGRES_PORT,
-      writer: rds.ClusterInstance.serverlessV2('Writer'),
-      serverlessV2MinCapacity: 0,
-      serverlessV2MaxCapacity: sizing.databaseMaxCapacity,
-      vpc,
-      vpcSubnets: privateSubnets,
-      storageEncrypted: true,
-      backup: { retention: sizing.backupRetention },
-      deletionProtection: sizing.deletionProtection,
-      removalPolicy: RemovalPolicy.SNAPSHOT,
-    });
-    // The cluster's view of the secret: the same secret, attached to the
-    // cluster, so that tasks start only once host and port are in it.
-    const attachedSecret = this.database.secret;
-    if (attachedSecret === undefined) throw new Error(`${name}: the database has no secret`);
 
     const taskDefinition = new ecs.FargateTaskDefinition(this, 'Task', {
       cpu: sizing.cpu,
@@ -171,7 +148,7 @@ export class CommsService extends Construct {
         exclude: ['**/cdk.out'],
       }),
       environment,
-      secrets: { DATABASE_SECRET: ecs.Secret.fromSecretsManager(attachedSecret) },
+      secrets: { DATABASE_SECRET: ecs.Secret.fromSecretsManager(props.database.secret) },
       portMappings,
       // The images have no curl; node's fetch does the probe.
       healthCheck: {
@@ -192,7 +169,9 @@ export class CommsService extends Construct {
     this.service = new ecs.FargateService(this, 'Service', {
       cluster,
       taskDefinition,
-      desiredCount: sizing.desiredCount,
+      // Where a new service starts; afterwards auto scaling owns the count
+      // (CloudFormation leaves it alone while this value does not change).
+      desiredCount: min,
       assignPublicIp: false,
       vpcSubnets: privateSubnets,
       circuitBreaker: { rollback: true },
@@ -206,13 +185,46 @@ export class CommsService extends Construct {
       },
     });
 
-    this.database.connections.allowFrom(
-      this.service,
+    // The rules are written from the service's side: when the database or
+    // Kafka is in another stack, the ingress rule then lands in this one,
+    // and the platform stack never refers to a service (which would be a
+    // cycle, the services stack already referring to the platform).
+    this.service.connections.allowTo(
+      props.database.cluster,
       ec2.Port.tcp(POSTGRES_PORT),
       `PostgreSQL from ${name}`,
     );
-    props.kafka.connections.allowDefaultPortFrom(this.service, `Kafka (IAM) from ${name}`);
+    this.service.connections.allowToDefaultPort(props.kafka, `Kafka (IAM) from ${name}`);
+    // allowTo also asks for the matching egress rule, which a group that
+    // allows all outbound does not need (the tasks also reach ECR, Secrets
+    // Manager and CloudWatch): CDK's warning that it skips it is expected.
+    for (const group of this.service.connections.securityGroups) {
+      Annotations.of(group).acknowledgeWarning(
+        '@aws-cdk/aws-ec2:ipv4IgnoreEgressRule',
+        'the tasks allow all outbound traffic on purpose',
+      );
+    }
     props.kafka.grantClientAccess(taskDefinition.taskRole);
+
+    this.scaling = this.service.autoScaleTaskCount({ minCapacity: min, maxCapacity: max });
+    this.scaling.scaleOnCpuUtilization('Cpu', {
+      targetUtilizationPercent: SCALING_TARGETS.cpuPercent,
+      scaleOutCooldown: SCALING_TARGETS.scaleOutCooldown,
+      scaleInCooldown: SCALING_TARGETS.scaleInCooldown,
+    });
+  }
+
+  /**
+   * Adds target tracking on load balancer requests per task
+   * (ALBRequestCountPerTarget) for the target group in front of this service.
+   */
+  scaleOnRequests(targetGroup: elbv2.ApplicationTargetGroup, requestsPerTarget: number): void {
+    this.scaling.scaleOnRequestCount('Requests', {
+      targetGroup,
+      requestsPerTarget,
+      scaleOutCooldown: SCALING_TARGETS.scaleOutCooldown,
+      scaleInCooldown: SCALING_TARGETS.scaleInCooldown,
+    });
   }
 
   /**

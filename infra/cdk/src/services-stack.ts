@@ -1,32 +1,32 @@
 import { CfnOutput, Duration, Stack, Tags } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import * as ecs from 'aws-cdk-lib/aws-ecs';
+import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
-import { NamespaceType } from 'aws-cdk-lib/aws-servicediscovery';
 import type { Construct } from 'constructs';
 import { SERVICES } from '@comms/endpoints';
 import type { ServiceName } from '@comms/endpoints';
+import { SCALING_TARGETS } from './config.js';
 import type { Settings } from './config.js';
-import { ServerlessKafka } from './kafka.js';
+import type { PlatformStack } from './platform-stack.js';
 import { CommsService } from './service.js';
 import type { CommsServiceProps } from './service.js';
 
-/** Properties of {@link CommsStack}. */
-export interface CommsStackProps extends StackProps {
+/** Properties of {@link ServicesStack}. */
+export interface ServicesStackProps extends StackProps {
   readonly settings: Settings;
+  /** The stack this one runs on; it is deployed first (an explicit dependency). */
+  readonly platform: PlatformStack;
   /** The repository root, the Docker build context of the three images. */
   readonly repoRoot: string;
 }
 
-type ServiceDefinition = Pick<CommsServiceProps, 'database' | 'environment' | 'timeouts'>;
+type ServiceDefinition = Pick<CommsServiceProps, 'environment' | 'timeouts'>;
 
 /** What differs between the three services; ports and names come from @comms/endpoints. */
 const DEFINITIONS: Readonly<Record<ServiceName, ServiceDefinition>> = {
-  'user-service': { database: 'users' },
-  'order-service': { database: 'orders', environment: { USER_VALIDATION: 'grpc' } },
+  'user-service': {},
+  'order-service': { environment: { USER_VALIDATION: 'grpc' } },
   'notification-service': {
-    database: 'notifications',
     // GET /notifications/stream is Server-Sent Events: one request that lasts
     // as long as the client listens. The per-request timeout bounds a stream's
     // life; its keep-alive comment every 15 s keeps the idle timer from firing.
@@ -35,47 +35,37 @@ const DEFINITIONS: Readonly<Record<ServiceName, ServiceDefinition>> = {
 };
 
 /**
- * Everything the three services need on AWS, in one environment-agnostic
- * stack: VPC, ECS cluster with a Service Connect namespace, one Aurora
- * Serverless v2 PostgreSQL per service, MSK Serverless with IAM auth, and a
- * public load balancer for order-service only.
+ * The three services on the platform of {@link PlatformStack}: their task
+ * definitions and roles, Service Connect registrations, auto scaling, the
+ * security group rules between them and to their databases and Kafka, and a
+ * public load balancer for order-service only. It can be destroyed and
+ * deployed again without touching the data or the namespace.
  */
-export class CommsStack extends Stack {
-  /** Two AZs, public and private subnets, one NAT gateway. */
-  readonly vpc: ec2.Vpc;
-  /** The ECS cluster; its default Cloud Map namespace serves Service Connect. */
-  readonly cluster: ecs.Cluster;
-  readonly kafka: ServerlessKafka;
+export class ServicesStack extends Stack {
   readonly services: Readonly<Record<ServiceName, CommsService>>;
   /** Internet-facing, port 80, in front of order-service only. */
   readonly loadBalancer: elbv2.ApplicationLoadBalancer;
 
-  constructor(scope: Construct, id: string, props: CommsStackProps) {
+  constructor(scope: Construct, id: string, props: ServicesStackProps) {
     super(scope, id, props);
-    const { settings } = props;
+    const { settings, platform } = props;
     Tags.of(this).add('comms:environment', settings.envName);
-
-    this.vpc = new ec2.Vpc(this, 'Vpc', { maxAzs: 2, natGateways: 1 });
-    this.cluster = new ecs.Cluster(this, 'Cluster', {
-      vpc: this.vpc,
-      defaultCloudMapNamespace: {
-        name: settings.namespace,
-        type: NamespaceType.HTTP,
-        useForServiceConnect: true,
-      },
-    });
-    this.kafka = new ServerlessKafka(this, 'Kafka', {
-      vpc: this.vpc,
-      clusterName: `${this.stackName}-kafka`,
-    });
+    // The references below would imply it; saying it keeps the order when
+    // they change, and states it where a reader looks.
+    this.addStackDependency(
+      platform,
+      'the services run on its cluster, namespace, databases and Kafka',
+    );
 
     const build = (name: ServiceName, id: string): CommsService =>
       new CommsService(this, id, {
         name,
-        cluster: this.cluster,
+        cluster: platform.cluster,
+        database: platform.databases[name],
         repoRoot: props.repoRoot,
-        kafka: this.kafka,
+        kafka: platform.kafka,
         sizing: settings.sizing,
+        tasks: settings.sizing.tasks[name],
         ...DEFINITIONS[name],
       });
     const user = build('user-service', 'UserService');
@@ -98,15 +88,14 @@ export class CommsStack extends Stack {
     // start, so servers deploy first. The dependency joins the
     // AWS::ECS::Service resources only: between the whole constructs it would
     // close a cycle through the security group rules above (user-service's
-    // group names its clients' groups), and it lets the three databases
-    // still create in parallel.
+    // group names its clients' groups).
     const ecsService = (of: CommsService) => of.service.node.defaultChild as ecs.CfnService;
-    ecsService(order).addDependency(ecsService(user));
-    ecsService(notification).addDependency(ecsService(user));
+    ecsService(order).addResourceDependency(ecsService(user));
+    ecsService(notification).addResourceDependency(ecsService(user));
 
     // Only order-service is public; the others have no load balancer at all.
     this.loadBalancer = new elbv2.ApplicationLoadBalancer(this, 'OrderServiceLoadBalancer', {
-      vpc: this.vpc,
+      vpc: platform.vpc,
       internetFacing: true,
     });
     const listener = this.loadBalancer.addListener('Http', {
@@ -115,7 +104,7 @@ export class CommsStack extends Stack {
       open: true,
     });
     const orderHttp = SERVICES['order-service'].http;
-    listener.addTargets('OrderService', {
+    const targetGroup = listener.addTargets('OrderService', {
       port: orderHttp,
       protocol: elbv2.ApplicationProtocol.HTTP,
       targets: [
@@ -127,14 +116,13 @@ export class CommsStack extends Stack {
       healthCheck: { path: '/healthz', healthyHttpCodes: '200', interval: Duration.seconds(15) },
       deregistrationDelay: Duration.seconds(15),
     });
+    // The public service also scales on its requests: CPU lags behind a burst
+    // of cheap requests, the load balancer's count does not.
+    order.scaleOnRequests(targetGroup, SCALING_TARGETS.orderRequestsPerTarget);
 
     new CfnOutput(this, 'LoadBalancerDnsName', {
       description: 'order-service, over HTTP on port 80',
       value: this.loadBalancer.loadBalancerDnsName,
-    });
-    new CfnOutput(this, 'ServiceConnectNamespace', {
-      description: 'Cloud Map namespace of Service Connect',
-      value: settings.namespace,
     });
   }
 }

@@ -2,10 +2,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
+import { TOPIC_PARTITIONS } from '@comms/contracts/events';
 import { SERVICE_NAMES, SERVICES } from '@comms/endpoints';
 import type { ServiceName } from '@comms/endpoints';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createApp, findRepoRoot } from './app.js';
+import { SCALING_TARGETS, SIZING } from './config.js';
 import { DEFAULT_SERVICE_CONNECT_TIMEOUTS, SERVICE_DOCKERFILE } from './service.js';
 
 // One synthesis for the whole file: offline, no asset staging (the Docker
@@ -13,16 +15,63 @@ import { DEFAULT_SERVICE_CONNECT_TIMEOUTS, SERVICE_DOCKERFILE } from './service.
 const outdir = mkdtempSync(join(tmpdir(), 'comms-cdk-stack-'));
 const removeOutdir = () => rmSync(outdir, { recursive: true, force: true });
 afterAll(removeOutdir);
-const { app, stack, template } = (() => {
+const { app, platform, services, assembly, platformTemplate, servicesTemplate } = (() => {
   try {
     const built = createApp({ outdir, stageAssets: false });
-    return { ...built, template: Template.fromStack(built.stack) };
+    return {
+      ...built,
+      assembly: built.app.synth(),
+      platformTemplate: Template.fromStack(built.platform),
+      servicesTemplate: Template.fromStack(built.services),
+    };
   } catch (error) {
     removeOutdir(); // a failed synthesis fails the file before afterAll could run
     throw error;
   }
 })();
-const resources = (template.toJSON() as { Resources: Record<string, Resource> }).Resources;
+
+interface TemplateJson {
+  readonly Resources: Record<string, Resource>;
+  readonly Outputs?: Record<
+    string,
+    { readonly Value: unknown; readonly Export?: { Name: string } }
+  >;
+}
+const platformJson = platformTemplate.toJSON() as TemplateJson;
+const servicesJson = servicesTemplate.toJSON() as TemplateJson;
+
+/** What the platform stack exports, by export name. */
+const platformExports = new Map(
+  Object.values(platformJson.Outputs ?? {}).flatMap((output) =>
+    output.Export === undefined ? [] : [[output.Export.Name, output.Value] as const],
+  ),
+);
+const importsSeen = new Set<string>();
+
+/** `value` with every Fn::ImportValue replaced by what the platform stack exports under that name. */
+function resolveImports(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(resolveImports);
+  if (typeof value !== 'object' || value === null) return value;
+  const entries = Object.entries(value);
+  const [first] = entries;
+  if (entries.length === 1 && first![0] === 'Fn::ImportValue') {
+    const name = first![1] as string;
+    if (!platformExports.has(name)) throw new Error(`nothing exports ${name}`);
+    importsSeen.add(name);
+    return platformExports.get(name);
+  }
+  return Object.fromEntries(entries.map(([key, inner]) => [key, resolveImports(inner)]));
+}
+
+// The two stacks as one: the services stack's imports resolved to the
+// platform's resources, so that a rule or a secret can be followed to what
+// it names whichever stack holds it. Which stack holds what is checked below.
+const clashes = Object.keys(servicesJson.Resources).filter((id) => id in platformJson.Resources);
+if (clashes.length > 0) throw new Error(`logical ids in both stacks: ${clashes.join(', ')}`);
+const resources: Record<string, Resource> = {
+  ...platformJson.Resources,
+  ...(resolveImports(servicesJson.Resources) as Record<string, Resource>),
+};
 
 interface Resource {
   readonly Type: string;
@@ -142,11 +191,112 @@ const DATABASES: Record<ServiceName, string> = {
   'notification-service': 'notifications',
 };
 
+/** Resource types of a template, each with how many there are. */
+function typesOf(template: TemplateJson): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const { Type } of Object.values(template.Resources))
+    counts.set(Type, (counts.get(Type) ?? 0) + 1);
+  return counts;
+}
+
+/** Every Fn::ImportValue name anywhere in `value`. */
+function importNames(value: unknown): string[] {
+  if (Array.isArray(value)) return value.flatMap(importNames);
+  if (typeof value !== 'object' || value === null) return [];
+  return Object.entries(value).flatMap(([key, inner]) =>
+    key === 'Fn::ImportValue' ? [inner as string] : importNames(inner),
+  );
+}
+
+describe('stacks', () => {
+  it('are two, comms-test-platform and comms-test-services, the services deployed after the platform', () => {
+    expect(assembly.stacks.map((stack) => stack.stackName).sort()).toEqual([
+      'comms-test-platform',
+      'comms-test-services',
+    ]);
+    expect(platform.stackName).toBe('comms-test-platform');
+    expect(services.stackName).toBe('comms-test-services');
+    const stackIds = (ids: { id: string }[]) =>
+      ids.map((dependency) => dependency.id).filter((id) => !id.endsWith('.assets'));
+    const artifact = (name: string) => assembly.getStackByName(name);
+    expect(stackIds(artifact('comms-test-services').dependencies)).toEqual([platform.artifactId]);
+    expect(stackIds(artifact('comms-test-platform').dependencies)).toEqual([]);
+  });
+
+  it('keep the namespace, cluster, network, databases and Kafka in the platform stack only', () => {
+    const platformTypes = typesOf(platformJson);
+    const servicesTypes = typesOf(servicesJson);
+    const expected: Record<string, number> = {
+      'AWS::ServiceDiscovery::HttpNamespace': 1,
+      'AWS::ECS::Cluster': 1,
+      'AWS::EC2::VPC': 1,
+      'AWS::EC2::Subnet': 4,
+      'AWS::RDS::DBCluster': 3,
+      'AWS::RDS::DBInstance': 3,
+      'AWS::SecretsManager::Secret': 3,
+      'AWS::MSK::ServerlessCluster': 1,
+    };
+    for (const [type, count] of Object.entries(expected)) {
+      expect(platformTypes.get(type), `${type} in the platform stack`).toBe(count);
+      expect(servicesTypes.get(type), `${type} in the services stack`).toBeUndefined();
+    }
+  });
+
+  it('keep the services, their scaling, the load balancer and every ingress rule in the services stack only', () => {
+    const platformTypes = typesOf(platformJson);
+    const servicesTypes = typesOf(servicesJson);
+    const expected: Record<string, number> = {
+      'AWS::ECS::Service': 3,
+      'AWS::ECS::TaskDefinition': 3,
+      'AWS::ApplicationAutoScaling::ScalableTarget': 3,
+      'AWS::ApplicationAutoScaling::ScalingPolicy': 4,
+      'AWS::ElasticLoadBalancingV2::LoadBalancer': 1,
+    };
+    for (const [type, count] of Object.entries(expected)) {
+      expect(servicesTypes.get(type), `${type} in the services stack`).toBe(count);
+      expect(platformTypes.get(type), `${type} in the platform stack`).toBeUndefined();
+    }
+    // A rule in the platform stack naming a service's group would make the
+    // platform import from the services: a cycle between the two stacks.
+    expect(platformTypes.get('AWS::EC2::SecurityGroupIngress')).toBeUndefined();
+    expect(platformTypes.get('AWS::EC2::SecurityGroupEgress')).toBeUndefined();
+  });
+
+  it('refer one way: the services stack imports exactly what the platform exports, and nothing the other way', () => {
+    expect(importNames(platformJson)).toEqual([]);
+    const imported = new Set(importNames(servicesJson));
+    expect([...imported].sort()).toEqual([...platformExports.keys()].sort());
+    // What is exported: the network, the cluster and its namespace, and for
+    // each database and Kafka what a client needs (its security group to
+    // open, its secret or address, its ARN to be granted).
+    const exported = [...platformExports.values()].map((value) => {
+      const ref = value as Partial<Ref & GetAtt>;
+      const [id, attribute] = ref.Ref === undefined ? ref['Fn::GetAtt']! : [ref.Ref, 'Ref'];
+      return `${resource(id, resources[id]!.Type).Type} ${attribute}`;
+    });
+    const count = (entry: string) => exported.filter((candidate) => candidate === entry).length;
+    expect(new Set(exported)).toEqual(
+      new Set([
+        'AWS::EC2::VPC Ref',
+        'AWS::EC2::Subnet Ref',
+        'AWS::ECS::Cluster Ref',
+        'AWS::ServiceDiscovery::HttpNamespace Arn',
+        'AWS::EC2::SecurityGroup GroupId',
+        'AWS::SecretsManager::SecretTargetAttachment Ref',
+        'AWS::MSK::ServerlessCluster Arn',
+        'Custom::AWS BootstrapBrokerStringSaslIam',
+      ]),
+    );
+    expect(count('AWS::SecretsManager::SecretTargetAttachment Ref')).toBe(3);
+    expect(count('AWS::EC2::SecurityGroup GroupId')).toBe(4); // three databases and Kafka
+  });
+});
+
 describe('network', () => {
   it('is a VPC over two AZs with one NAT gateway and private subnets for the tasks', () => {
-    template.resourceCountIs('AWS::EC2::VPC', 1);
-    template.resourceCountIs('AWS::EC2::NatGateway', 1);
-    template.resourceCountIs('AWS::EC2::Subnet', 4);
+    platformTemplate.resourceCountIs('AWS::EC2::VPC', 1);
+    platformTemplate.resourceCountIs('AWS::EC2::NatGateway', 1);
+    platformTemplate.resourceCountIs('AWS::EC2::Subnet', 4);
     expect(privateSubnets).toHaveLength(2);
   });
 
@@ -155,7 +305,7 @@ describe('network', () => {
     expect(namespaces).toHaveLength(1);
     const [namespaceId, namespace] = namespaces[0]!;
     expect(namespace.Properties['Name']).toBe('comms.local');
-    template.hasResourceProperties('AWS::ECS::Cluster', {
+    platformTemplate.hasResourceProperties('AWS::ECS::Cluster', {
       ServiceConnectDefaults: { Namespace: { 'Fn::GetAtt': [namespaceId, 'Arn'] } },
     });
     for (const name of SERVICE_NAMES) {
@@ -251,6 +401,95 @@ describe('Service Connect', () => {
   });
 });
 
+describe('auto scaling', () => {
+  /** The scalable target of one service's task count, and its policies. */
+  function scalingOf(name: ServiceName) {
+    const { id } = serviceOf(name);
+    const targets = ofType('AWS::ApplicationAutoScaling::ScalableTarget').filter(([, target]) =>
+      JSON.stringify(target.Properties['ResourceId']).includes(
+        JSON.stringify({ 'Fn::GetAtt': [id, 'Name'] }),
+      ),
+    );
+    expect(targets, `${name} has one scalable target`).toHaveLength(1);
+    const [targetId, target] = targets[0]!;
+    const policies = ofType('AWS::ApplicationAutoScaling::ScalingPolicy')
+      .filter(([, policy]) => (policy.Properties['ScalingTargetId'] as Ref).Ref === targetId)
+      .map(([, policy]) => {
+        expect(policy.Properties['PolicyType']).toBe('TargetTrackingScaling');
+        return policy.Properties['TargetTrackingScalingPolicyConfiguration'] as {
+          PredefinedMetricSpecification: { PredefinedMetricType: string; ResourceLabel?: unknown };
+          TargetValue: number;
+          ScaleInCooldown: number;
+          ScaleOutCooldown: number;
+        };
+      });
+    return { target: target.Properties, policies };
+  }
+  const cooldowns = {
+    ScaleInCooldown: SCALING_TARGETS.scaleInCooldown.toSeconds(),
+    ScaleOutCooldown: SCALING_TARGETS.scaleOutCooldown.toSeconds(),
+  };
+
+  it.each(SERVICE_NAMES)(
+    '%s scales its task count between the bounds of its environment',
+    (name) => {
+      const { target } = scalingOf(name);
+      const { min, max } = SIZING.test.tasks[name];
+      expect(target).toMatchObject({
+        ServiceNamespace: 'ecs',
+        ScalableDimension: 'ecs:service:DesiredCount',
+        MinCapacity: min,
+        MaxCapacity: max,
+      });
+      // A new service starts at the floor; scaling takes it from there.
+      expect(serviceOf(name).properties).toMatchObject({ DesiredCount: min });
+    },
+  );
+
+  it.each(SERVICE_NAMES)('%s tracks its average CPU', (name) => {
+    const cpu = scalingOf(name).policies.filter(
+      (policy) =>
+        policy.PredefinedMetricSpecification.PredefinedMetricType ===
+        'ECSServiceAverageCPUUtilization',
+    );
+    expect(cpu).toEqual([
+      {
+        PredefinedMetricSpecification: { PredefinedMetricType: 'ECSServiceAverageCPUUtilization' },
+        TargetValue: SCALING_TARGETS.cpuPercent,
+        ...cooldowns,
+      },
+    ]);
+  });
+
+  it('scales order-service, the public one, on requests per target of its own target group too', () => {
+    const { policies } = scalingOf('order-service');
+    expect(policies).toHaveLength(2);
+    const requests = policies.find(
+      (policy) =>
+        policy.PredefinedMetricSpecification.PredefinedMetricType === 'ALBRequestCountPerTarget',
+    );
+    expect(requests).toMatchObject({
+      TargetValue: SCALING_TARGETS.orderRequestsPerTarget,
+      ...cooldowns,
+    });
+    const [target] = serviceOf('order-service').properties.LoadBalancers!;
+    // The label is <load balancer full name>/<target group full name>.
+    expect(JSON.stringify(requests!.PredefinedMetricSpecification.ResourceLabel)).toContain(
+      JSON.stringify({ 'Fn::GetAtt': [target!.TargetGroupArn.Ref, 'TargetGroupFullName'] }),
+    );
+  });
+
+  it('scales the private services on CPU only', () => {
+    for (const name of ['user-service', 'notification-service'] as const) {
+      expect(scalingOf(name).policies, name).toHaveLength(1);
+    }
+  });
+
+  it('never runs more notification-service tasks than the orders topic has partitions', () => {
+    expect(scalingOf('notification-service').target['MaxCapacity']).toBe(TOPIC_PARTITIONS.orders);
+  });
+});
+
 describe('containers', () => {
   it.each(SERVICE_NAMES)('%s gets its environment and a node health check', (name) => {
     const { container } = serviceOf(name);
@@ -272,7 +511,7 @@ describe('containers', () => {
 
   it('builds each image from the one service Dockerfile, the service as its build argument', () => {
     const assets = JSON.parse(
-      readFileSync(join(outdir, `${stack.artifactId}.assets.json`), 'utf8'),
+      readFileSync(join(outdir, `${services.artifactId}.assets.json`), 'utf8'),
     ) as {
       dockerImages: Record<
         string,
@@ -296,8 +535,8 @@ describe('containers', () => {
 
 describe('exposure', () => {
   it('has one load balancer, internet-facing, for order-service only', () => {
-    template.resourceCountIs('AWS::ElasticLoadBalancingV2::LoadBalancer', 1);
-    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', {
+    servicesTemplate.resourceCountIs('AWS::ElasticLoadBalancingV2::LoadBalancer', 1);
+    servicesTemplate.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', {
       Scheme: 'internet-facing',
     });
     const attached = SERVICE_NAMES.filter(
@@ -321,8 +560,8 @@ describe('exposure', () => {
       TargetType: 'ip',
       HealthCheckPath: '/healthz',
     });
-    template.resourceCountIs('AWS::ElasticLoadBalancingV2::Listener', 1);
-    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
+    servicesTemplate.resourceCountIs('AWS::ElasticLoadBalancingV2::Listener', 1);
+    servicesTemplate.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
       Port: 80,
       Protocol: 'HTTP',
       DefaultActions: [{ Type: 'forward', TargetGroupArn: { Ref: target!.TargetGroupArn.Ref } }],
@@ -331,7 +570,7 @@ describe('exposure', () => {
 
   it('outputs the load balancer DNS name', () => {
     const [balancerId] = ofType('AWS::ElasticLoadBalancingV2::LoadBalancer')[0]!;
-    template.hasOutput('LoadBalancerDnsName', {
+    servicesTemplate.hasOutput('LoadBalancerDnsName', {
       Value: { 'Fn::GetAtt': [balancerId, 'DNSName'] },
     });
   });
@@ -371,8 +610,8 @@ describe('exposure', () => {
 
 describe('databases', () => {
   it('has one Aurora Serverless v2 PostgreSQL 17 cluster per service', () => {
-    template.resourceCountIs('AWS::RDS::DBCluster', 3);
-    template.resourceCountIs('AWS::RDS::DBInstance', 3);
+    platformTemplate.resourceCountIs('AWS::RDS::DBCluster', 3);
+    platformTemplate.resourceCountIs('AWS::RDS::DBInstance', 3);
     for (const [, cluster] of ofType('AWS::RDS::DBCluster')) {
       expect(cluster.Properties['Engine']).toBe('aurora-postgresql');
       expect(cluster.Properties['EngineVersion']).toMatch(/^17\.\d+$/);
@@ -491,7 +730,7 @@ describe('Kafka', () => {
 
   it('lets the custom resource call GetBootstrapBrokers on this cluster only', () => {
     const [clusterId] = clusters[0]!;
-    template.hasResourceProperties('AWS::IAM::Policy', {
+    platformTemplate.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: {
         Statement: [
           {
