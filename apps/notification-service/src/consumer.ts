@@ -1,4 +1,4 @@
-import { DLQ_HEADERS, EventValidationError, parseEvent } from '@comms/contracts';
+import { DLQ_HEADERS, EventValidationError, parseKafkaEvent } from '@comms/contracts';
 import { isDatabaseUnavailable } from '@comms/postgres';
 import type { IncomingMessage, KafkaClient, KafkaConsumer, KafkaProducer } from '@comms/kafka';
 import type { Logger } from '@comms/service-kit';
@@ -30,7 +30,8 @@ export { DLQ_HEADERS };
 
 /**
  * The consumer loop. A message that is not a valid CloudEvent of a known
- * type and version goes straight to the dead-letter topic; a message whose
+ * type and version, in structured or binary mode, goes straight to the
+ * dead-letter topic; a message whose
  * handling fails is retried with exponential backoff and dead-lettered once
  * it has failed `maxAttempts` times; a failure because the database is
  * unreachable does not count, and the message waits for the database. Either way the partition moves on. The
@@ -100,7 +101,8 @@ export async function startConsumer(deps: {
     }
     let event;
     try {
-      event = parseEvent(message.value);
+      // Structured mode (what the services send) or binary mode (ce_* headers).
+      event = parseKafkaEvent(message.value, message.headers);
     } catch (error) {
       if (!(error instanceof EventValidationError)) throw error;
       await deadLetter(message, 'invalid', `${error.problem}: ${error.message}`);

@@ -1,10 +1,12 @@
 // The consumer contract, as Pact checks one for HTTP: one example of every
 // event version ever published (kept in the contracts baseline) goes through
 // the real service, its consumer and its PostgreSQL, and each is handled.
+import { execFile, execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLOUDEVENTS_CONTENT_TYPE, DLQ_HEADERS } from '@comms/contracts';
+import { CLOUDEVENTS_CONTENT_TYPE, createEvent, DLQ_HEADERS } from '@comms/contracts';
 import { findFreePort } from '@comms/infra';
 import { createKafka } from '@comms/kafka';
 import type { IncomingMessage, KafkaClient, KafkaConsumer, KafkaProducer } from '@comms/kafka';
@@ -13,6 +15,16 @@ import type { TestDatabase } from '@comms/testing';
 import { loadConfig } from './config.js';
 import { handlingOf } from './handled-events.js';
 import { startNotificationService } from './main.js';
+
+/** kcat, a Kafka client from outside the project (Debian package `kcat`), if installed. */
+const KCAT = (() => {
+  try {
+    execFileSync('kcat', ['-V'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
 
 const BASELINE = createRequire(import.meta.url).resolve('@comms/contracts/baseline/events.json');
 
@@ -127,4 +139,89 @@ describe('notification-service consumes every event version ever published', () 
     );
     expect(dead()).toEqual([]);
   });
+});
+
+describe('binary-mode CloudEvents from a client outside the project', () => {
+  it.skipIf(!KCAT)(
+    KCAT
+      ? 'handles an event kcat sends with ce_* headers like a structured one'
+      : 'handles an event kcat sends with ce_* headers (skipped: kcat is not installed; apt-get install kcat)',
+    async () => {
+      const registration = (userId: string) =>
+        createEvent('user.registered.v1', {
+          source: '/contract-test',
+          subject: userId,
+          data: {
+            userId,
+            name: 'Grace Hopper',
+            email: `${uniqueName('grace')}@example.com`,
+            registeredAt: new Date().toISOString(),
+          },
+        });
+      const structured = registration(randomUUID());
+      await producer.send(topics.users, [
+        {
+          key: structured.subject,
+          value: JSON.stringify(structured),
+          headers: { 'content-type': CLOUDEVENTS_CONTENT_TYPE },
+        },
+      ]);
+      const binary = registration(randomUUID());
+      const headers = {
+        ce_specversion: binary.specversion,
+        ce_id: binary.id,
+        ce_source: binary.source,
+        ce_type: binary.type,
+        ce_time: binary.time,
+        ce_subject: binary.subject,
+        'content-type': 'application/json',
+      };
+      await new Promise<void>((resolve, reject) => {
+        const child = execFile(
+          'kcat',
+          [
+            '-P',
+            '-b',
+            testInfra().kafkaBrokers,
+            '-t',
+            topics.users,
+            '-k',
+            binary.subject,
+            ...Object.entries(headers).flatMap(([name, value]) => ['-H', `${name}=${value}`]),
+          ],
+          { timeout: 20_000 },
+          (error, _stdout, stderr) =>
+            error === null ? resolve() : reject(new Error(`kcat failed: ${stderr}`)),
+        );
+        child.stdin?.end(`${JSON.stringify(binary.data)}\n`);
+      });
+
+      const notificationOf = (eventId: string) =>
+        waitFor(
+          async () => {
+            const found = await service.pool.query<{
+              event_type: string;
+              kind: string;
+              subject_type: string;
+              subject_id: string;
+              recipient_name: string;
+              subject: string;
+              body: string;
+            }>(
+              `SELECT event_type, kind, subject_type, subject_id::text, recipient_name, subject, body
+                 FROM notifications WHERE event_id = $1`,
+              [eventId],
+            );
+            return found.rows[0];
+          },
+          { timeoutMs: 20_000, message: `no notification for event ${eventId}` },
+        );
+      const fromStructured = await notificationOf(structured.id);
+      const fromBinary = await notificationOf(binary.id);
+      expect(fromBinary.subject_id).toBe(binary.subject);
+      expect({ ...fromBinary, subject_id: '' }).toEqual({ ...fromStructured, subject_id: '' });
+      expect(fromBinary.kind).toBe('welcome');
+      expect(deadLettered.map((m) => m.headers[DLQ_HEADERS.error])).toEqual([]);
+    },
+  );
 });

@@ -19,12 +19,14 @@ export {
 export type { UnstorableText } from './text.js';
 export {
   CLOUDEVENTS_CONTENT_TYPE,
+  CLOUDEVENTS_HEADER_PREFIX,
   CONSUMER_GROUPS,
   createEvent,
   DLQ_HEADERS,
   EVENT_CATALOG,
   EventValidationError,
   parseEvent,
+  parseKafkaEvent,
   TOPIC_PARTITIONS,
   TOPICS,
   topicOf,

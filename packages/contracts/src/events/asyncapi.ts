@@ -26,6 +26,9 @@ function plain(schema: unknown): { [key: string]: Json } {
 
 const KAFKA_BINDING_VERSION = '0.5.0';
 
+const BINARY_MODE =
+  'Accepts each message in structured mode (as documented) or in binary mode: the attributes as ce_* headers, content-type application/json, data as the value. Invalid messages go to notifications.dlq.';
+
 /** W3C trace context, as the producers write it (version 00). */
 const TRACEPARENT_PATTERN = '^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$';
 
@@ -232,6 +235,9 @@ export function asyncApiDocument(): { [key: string]: Json } {
         'The Kafka key is the aggregate id, which is also `subject`, so events of one aggregate keep their order.',
         'Delivery is at-least-once: consumers deduplicate by `id`. A published version never changes',
         'in a way that breaks a consumer; a breaking change is a new version, published beside the old one.',
+        'The services send structured mode; notification-service also accepts binary mode (as SDKs in other languages',
+        'often send): every attribute as a `ce_<name>` header (`ce_specversion`, `ce_id`, `ce_source`, `ce_type`, `ce_time`,',
+        '`ce_subject`), `content-type: application/json`, and `data` alone as the value.',
         'Operations are tagged with the service that performs them.',
       ].join('\n'),
     },
@@ -275,6 +281,7 @@ export function asyncApiDocument(): { [key: string]: Json } {
         action: 'receive',
         channel: { $ref: '#/channels/users' },
         summary: 'notification-service keeps its contact replica and welcomes new users.',
+        description: BINARY_MODE,
         tags: [{ name: 'notification-service' }],
         messages: messageRefs('users', users),
         bindings: { kafka: group },
@@ -283,6 +290,7 @@ export function asyncApiDocument(): { [key: string]: Json } {
         action: 'receive',
         channel: { $ref: '#/channels/orders' },
         summary: 'notification-service notifies the user of each step of an order.',
+        description: BINARY_MODE,
         tags: [{ name: 'notification-service' }],
         messages: messageRefs('orders', orders),
         bindings: { kafka: group },

@@ -75,27 +75,30 @@ function firstError(
   throw new EventValidationError(problem, field, error.message);
 }
 
+/** JSON text or bytes to a value; bytes must be UTF-8. */
+function parseJson(input: string | Uint8Array): unknown {
+  let text: string;
+  try {
+    // Strict: bytes that are not UTF-8 would otherwise turn into U+FFFD unnoticed.
+    text = typeof input === 'string' ? input : utf8.decode(input);
+  } catch {
+    throw new EventValidationError('not-json', '', 'not JSON: the bytes are not UTF-8 text');
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new EventValidationError('not-json', '', `not JSON: ${(error as Error).message}`);
+  }
+}
+
 /**
  * Parses and validates one event: bytes or text of a structured-mode
  * CloudEvent, or an already parsed object. Returns it typed by its `type`;
  * throws {@link EventValidationError} naming the field otherwise.
  */
 export function parseEvent(input: unknown): AnyEvent {
-  let value: unknown = input;
-  if (typeof input === 'string' || input instanceof Uint8Array) {
-    let text: string;
-    try {
-      // Strict: bytes that are not UTF-8 would otherwise turn into U+FFFD unnoticed.
-      text = typeof input === 'string' ? input : utf8.decode(input);
-    } catch {
-      throw new EventValidationError('not-json', '', 'not JSON: the bytes are not UTF-8 text');
-    }
-    try {
-      value = JSON.parse(text);
-    } catch (error) {
-      throw new EventValidationError('not-json', '', `not JSON: ${(error as Error).message}`);
-    }
-  }
+  const value: unknown =
+    typeof input === 'string' || input instanceof Uint8Array ? parseJson(input) : input;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new EventValidationError('envelope', '', 'a CloudEvent must be a JSON object');
   }
@@ -154,4 +157,54 @@ export function createEvent<T extends EventType>(
 /** The Kafka topic an event type is published to. */
 export function topicOf(type: EventType): string {
   return EVENT_CATALOG[type].topic;
+}
+
+/** Prefix of the Kafka headers that carry CloudEvents attributes in binary mode. */
+export const CLOUDEVENTS_HEADER_PREFIX = 'ce_';
+
+/**
+ * Parses and validates one Kafka record as a CloudEvent, in either content
+ * mode of the CloudEvents Kafka binding. Binary mode, when a `ce_specversion`
+ * header is present: every attribute is a `ce_<name>` header, `content-type`
+ * is `datacontenttype` (it must be JSON) and the value is `data`. Otherwise
+ * structured mode (what the services send): the value is the whole event,
+ * as {@link parseEvent} reads it. Either way the same checks apply; in
+ * binary mode an envelope error names the header.
+ */
+export function parseKafkaEvent(
+  value: Uint8Array | string | null,
+  headers: Readonly<Record<string, string | undefined>>,
+): AnyEvent {
+  if (headers[`${CLOUDEVENTS_HEADER_PREFIX}specversion`] === undefined) return parseEvent(value);
+  const contentType = headers['content-type'];
+  const media = contentType?.split(';')[0]?.trim().toLowerCase();
+  if (media !== undefined && media !== 'application/json')
+    throw new EventValidationError(
+      'envelope',
+      'content-type',
+      `binary-mode data must be application/json, got '${contentType}'`,
+    );
+  if (value === null)
+    throw new EventValidationError(
+      'data',
+      'data',
+      'a binary-mode event needs its data as the value',
+    );
+  const event: Record<string, unknown> = {};
+  for (const [name, text] of Object.entries(headers)) {
+    if (name.startsWith(CLOUDEVENTS_HEADER_PREFIX) && text !== undefined)
+      event[name.slice(CLOUDEVENTS_HEADER_PREFIX.length)] = text;
+  }
+  if (media !== undefined) event['datacontenttype'] = 'application/json';
+  event['data'] = parseJson(value);
+  try {
+    return parseEvent(event);
+  } catch (error) {
+    if (!(error instanceof EventValidationError) || error.problem !== 'envelope') throw error;
+    const header =
+      error.field === 'datacontenttype'
+        ? 'content-type'
+        : `${CLOUDEVENTS_HEADER_PREFIX}${error.field.split('.')[0] ?? ''}`;
+    throw new EventValidationError('envelope', header, error.reason);
+  }
 }

@@ -14,10 +14,12 @@ export {
 export type { AnyEvent, CloudEvent, EventData, EventType } from './catalog.js';
 export {
   CLOUDEVENTS_CONTENT_TYPE,
+  CLOUDEVENTS_HEADER_PREFIX,
   createEvent,
   EventEnvelope,
   EventValidationError,
   parseEvent,
+  parseKafkaEvent,
   topicOf,
 } from './codec.js';
 export type { CreateEventOptions, EventProblem } from './codec.js';
