@@ -11,5 +11,7 @@ export {
 } from './workspace.js';
 export type { CopilotWorkspace, TaskValue } from './workspace.js';
 export { CFN_TAGS, parseCfnYaml } from './cfn-yaml.js';
+export { mergeCount, parseTaskCount } from './count.js';
+export type { TaskCount } from './count.js';
 export { CFN_LINT_VERSION, ensureCfnLint, runCfnLint } from './cfn-lint.js';
 export type { CfnLint } from './cfn-lint.js';

@@ -44,13 +44,25 @@ const Image = Strict({
   ),
 });
 
-const Count = Type.Union([
+/** Auto scaling: a task range and the targets that move the count within it. */
+const scalingFields = {
+  range: Type.String({ pattern: '^[0-9]+-[0-9]+$' }),
+  cooldown: Type.Optional(Strict({ in: Type.Optional(Duration), out: Type.Optional(Duration) })),
+  cpu_percentage: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+  memory_percentage: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+};
+
+/** `count` of a Backend Service: a fixed count, or a range scaled on CPU or memory. */
+const Count = Type.Union([Type.Integer({ minimum: 0 }), Strict(scalingFields)]);
+
+/**
+ * `count` of a Load Balanced Web Service: may also scale on the load
+ * balancer's requests per task per minute (`requests`), which a service
+ * without a load balancer has no metric for.
+ */
+const WebCount = Type.Union([
   Type.Integer({ minimum: 0 }),
-  Strict({
-    range: Type.String({ pattern: '^[0-9]+-[0-9]+$' }),
-    cpu_percentage: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
-    memory_percentage: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
-  }),
+  Strict({ ...scalingFields, requests: Type.Optional(Type.Integer({ minimum: 1 })) }),
 ]);
 
 /** A value exported by an environment addon, read at deploy time. */
@@ -64,26 +76,27 @@ const Secrets = Type.Record(
   Type.Union([Type.String({ minLength: 1 }), FromCfn]),
 );
 
-const serviceFields = {
+const serviceFields = (count: TSchema) => ({
   image: Image,
   cpu: Type.Optional(Type.Integer({ minimum: 256 })),
   memory: Type.Optional(Type.Integer({ minimum: 512 })),
   platform: Type.Optional(Type.Union([Type.Literal('linux/x86_64'), Type.Literal('linux/arm64')])),
-  count: Type.Optional(Count),
+  count: Type.Optional(count),
   exec: Type.Optional(Type.Boolean()),
   network: Strict({ connect: Connect }),
   variables: Type.Optional(Variables),
   secrets: Type.Optional(Secrets),
-};
+});
 
 /** What `environments.<name>` may override in a service manifest. */
-const ServiceOverride = Strict({
-  cpu: Type.Optional(Type.Integer({ minimum: 256 })),
-  memory: Type.Optional(Type.Integer({ minimum: 512 })),
-  count: Type.Optional(Count),
-  variables: Type.Optional(Variables),
-  secrets: Type.Optional(Secrets),
-});
+const serviceOverride = (count: TSchema) =>
+  Strict({
+    cpu: Type.Optional(Type.Integer({ minimum: 256 })),
+    memory: Type.Optional(Type.Integer({ minimum: 512 })),
+    count: Type.Optional(count),
+    variables: Type.Optional(Variables),
+    secrets: Type.Optional(Secrets),
+  });
 
 const HttpHealthcheck = Strict({
   path: Type.String({ pattern: '^/' }),
@@ -97,8 +110,8 @@ export const MANIFEST_SCHEMAS: Record<string, TSchema> = {
   'Backend Service': Strict({
     name: Type.String({ minLength: 1 }),
     type: Type.Literal('Backend Service'),
-    ...serviceFields,
-    environments: Type.Optional(Type.Record(Type.String(), ServiceOverride)),
+    ...serviceFields(Count),
+    environments: Type.Optional(Type.Record(Type.String(), serviceOverride(Count))),
   }),
   'Load Balanced Web Service': Strict({
     name: Type.String({ minLength: 1 }),
@@ -107,8 +120,8 @@ export const MANIFEST_SCHEMAS: Record<string, TSchema> = {
       path: Type.String({ pattern: '^/' }),
       healthcheck: Type.Optional(HttpHealthcheck),
     }),
-    ...serviceFields,
-    environments: Type.Optional(Type.Record(Type.String(), ServiceOverride)),
+    ...serviceFields(WebCount),
+    environments: Type.Optional(Type.Record(Type.String(), serviceOverride(WebCount))),
   }),
   Environment: Strict({
     name: Type.String({ minLength: 1 }),

@@ -5,6 +5,7 @@ import type { Validator } from 'typebox/compile';
 import { isMap, LineCounter, parseDocument } from 'yaml';
 import type { Document } from 'yaml';
 import { isServiceName, SERVICES } from '@comms/endpoints';
+import { parseTaskCount } from './count.js';
 import { MANIFEST_SCHEMAS } from './schemas.js';
 
 /** One thing wrong with a manifest, with the line to look at. */
@@ -120,6 +121,27 @@ export function validateManifest(
   }
 
   if (type !== 'Environment') {
+    // A range the schema lets through but auto scaling cannot use.
+    const environments = manifest['environments'];
+    const counts: [string[], unknown][] = [[['count'], manifest['count']]];
+    if (typeof environments === 'object' && environments !== null) {
+      for (const [env, override] of Object.entries(environments)) {
+        counts.push([
+          ['environments', env, 'count'],
+          (override as { count?: unknown } | null)?.count,
+        ]);
+      }
+    }
+    for (const [path, count] of counts) {
+      const range = typeof count === 'object' && count !== null ? parseTaskCount(count) : undefined;
+      if (range !== undefined && range.min > range.max) {
+        at(
+          [...path, 'range'],
+          `the minimum ${range.min} is above the maximum ${range.max}; write min-max`,
+        );
+      }
+    }
+
     const name = manifest['name'];
     const image = manifest['image'] as
       { port?: unknown; build?: { dockerfile?: string; context?: string } } | undefined;

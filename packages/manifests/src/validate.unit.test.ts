@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { validateAddon } from './addons.js';
 import type { AddonKind } from './addons.js';
+import { mergeCount, parseTaskCount } from './count.js';
 import { formatProblem, validateManifest } from './validate.js';
 import { checkCopilotWorkspace } from './workspace.js';
 
@@ -56,6 +57,37 @@ describe('the Copilot manifests of the project', () => {
     expect(patch).toMatch(/DiscoveryName: user-service-grpc/);
     expect(patch).toMatch(/ContainerPort: 50051/);
     expect(patch).toMatch(/AppProtocol: grpc/);
+  });
+});
+
+describe('auto scaling in the Copilot manifests', () => {
+  it('has the environments test and prod', () => {
+    expect(workspace.environmentNames).toEqual(['prod', 'test']);
+  });
+
+  it.each(SERVICES)(
+    '%s scales on CPU within a range of at least one task everywhere',
+    (service) => {
+      for (const env of workspace.environmentNames) {
+        const count = workspace.taskCount(service, env);
+        expect(count.min, `${service} in ${env}`).toBeGreaterThanOrEqual(1);
+        expect(count.max, `${service} in ${env}`).toBeGreaterThanOrEqual(count.min);
+        expect(count.cpuPercentage, `${service} in ${env}`).toBeDefined();
+      }
+    },
+  );
+
+  it('lays an environment count over the top-level one as Copilot does', () => {
+    const base = { range: '1-2', cpu_percentage: 70, cooldown: { in: '300s', out: '60s' } };
+    expect(parseTaskCount(mergeCount(base, { range: '2-6', cooldown: { out: '1m' } }))).toEqual({
+      min: 2,
+      max: 6,
+      cpuPercentage: 70,
+      cooldownInSeconds: 300,
+      cooldownOutSeconds: 60,
+    });
+    expect(parseTaskCount(mergeCount(base, 3))).toEqual({ min: 3, max: 3 });
+    expect(parseTaskCount(mergeCount(undefined, undefined))).toEqual({ min: 1, max: 1 });
   });
 });
 

@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { validateAddon, validateAddonParameters } from './addons.js';
 import type { AddonKind, AddonSummary } from './addons.js';
+import { mergeCount, parseTaskCount } from './count.js';
+import type { TaskCount } from './count.js';
 import { COPILOT_EXPORT_PREFIX, validateManifest } from './validate.js';
 import type { Problem } from './validate.js';
 
@@ -41,6 +43,13 @@ export interface CopilotWorkspace {
   readonly environmentExports: ReadonlySet<string>;
   /** The environment variables a service's task gets in an environment. */
   taskEnvironment(service: string, environment: string): Record<string, TaskValue>;
+  /**
+   * How many tasks a service runs in an environment, and what scales it:
+   * the top-level `count` with the environment's override laid over it.
+   */
+  taskCount(service: string, environment: string): TaskCount;
+  /** The environments that have a manifest under copilot/environments/. */
+  readonly environmentNames: readonly string[];
 }
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
@@ -136,10 +145,30 @@ export function checkCopilotWorkspace(root: string): CopilotWorkspace {
   return {
     problems,
     environmentExports,
+    environmentNames: [...environmentNames].sort(),
     taskEnvironment(service, environmentName) {
       const workload = workloads.get(service);
       if (workload === undefined) throw new Error(`no copilot/${service}/manifest.yml`);
       return taskEnvironmentOf(workload, environmentName);
+    },
+    taskCount(service, environmentName) {
+      const workload = workloads.get(service);
+      if (workload === undefined) throw new Error(`no copilot/${service}/manifest.yml`);
+      const { manifest } = workload;
+      const override = isObject(manifest['environments'])
+        ? manifest['environments'][environmentName]
+        : undefined;
+      const count = mergeCount(
+        manifest['count'],
+        isObject(override) ? override['count'] : undefined,
+      );
+      const parsed = parseTaskCount(count);
+      if (parsed === undefined) {
+        throw new Error(
+          `copilot/${service}/manifest.yml: count in ${environmentName} must be a number or { range: min-max }, got ${JSON.stringify(count)}`,
+        );
+      }
+      return parsed;
     },
   };
 }
