@@ -13,6 +13,7 @@ import type { CreateOrderResponse, ValidateUserResponse } from '@comms/contracts
 import { listGrpcServices, testInfra, waitFor, waitForSpans } from '@comms/testing';
 import type { SpanRecord } from '@comms/testing';
 import { markdownReport, svgChart } from './bench/report.js';
+import { ORDER_SERVICE_POOL } from './bench/cases.js';
 import { runBenchmarks } from './bench/run.js';
 import { startSystem } from '@comms/local-system';
 import type { RunningSystem } from '@comms/local-system';
@@ -41,7 +42,13 @@ beforeAll(async () => {
     // As under npm start, a service that dies is restarted (quicker here).
     restart: { attempts: 3, baseDelayMs: 200, stableMs: 5_000 },
     // The load tests and the bench harness all come from this one address.
-    env: { TELEMETRY_SPANS_DIR: spansDir, RATE_LIMIT_PER_MINUTE: '0' },
+    env: {
+      TELEMETRY_SPANS_DIR: spansDir,
+      TELEMETRY_DB_SPANS: 'on',
+      RATE_LIMIT_PER_MINUTE: '0',
+      // The bench harness test sizes its raw-insert baseline from this, as npm run bench does.
+      DATABASE_POOL_SIZE: String(ORDER_SERVICE_POOL),
+    },
   });
 });
 

@@ -1,6 +1,6 @@
 /**
  * What `startTelemetry` switches on, read from the standard OpenTelemetry
- * variables plus this project's `TELEMETRY_SPANS_DIR`. Anything unknown is an error at
+ * variables plus this project's `TELEMETRY_SPANS_DIR` and `TELEMETRY_DB_SPANS`. Anything unknown is an error at
  * startup that names the variable, never a silent fallback.
  *
  * Since SDK 3.x the tracer provider, the batch span processor and the
@@ -24,8 +24,20 @@ export interface TelemetryConfig {
   readonly otlpProtocol: 'http/protobuf' | 'http/json';
   /** `TELEMETRY_SPANS_DIR`: every span is also appended, as one JSON line, to a file there. */
   readonly spansDir: string | undefined;
-  /** `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG`. */
+  /**
+   * `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG`. Unset, it is
+   * `parentbased_always_on` when spans go somewhere (an exporter or
+   * `TELEMETRY_SPANS_DIR`) and `always_off` when they would go nowhere:
+   * spans are then made but not recorded, so trace context still flows and
+   * log lines still carry trace ids, at a fraction of the cost.
+   */
   readonly sampler: SamplerConfig;
+  /**
+   * `TELEMETRY_DB_SPANS=on`: a CLIENT span (and a duration sample) for every
+   * PostgreSQL statement. Off by default: a transaction of six statements
+   * made six spans per request, the largest part of telemetry's cost.
+   */
+  readonly dbSpans: boolean;
   /** `OTEL_BSP_*`: batching of OTLP span export; unset fields keep the SDK's defaults. */
   readonly spanBatch: SpanBatchConfig;
   /** `OTEL_METRIC_EXPORT_*`: pushing metrics (OTLP, console); unset fields keep the SDK's defaults. */
@@ -101,9 +113,10 @@ function list<T extends string>(
   return [...new Set(items as T[])];
 }
 
-function sampler(env: Env): SamplerConfig {
+function sampler(env: Env, exported: boolean): SamplerConfig {
   const raw = env['OTEL_TRACES_SAMPLER'];
-  const name = set(raw) ? raw.trim().toLowerCase() : 'parentbased_always_on';
+  const fallback = exported ? 'parentbased_always_on' : 'always_off';
+  const name = set(raw) ? raw.trim().toLowerCase() : fallback;
   if (!(SAMPLERS as readonly string[]).includes(name))
     throw new Error(`OTEL_TRACES_SAMPLER must be one of ${SAMPLERS.join(', ')}; got '${raw}'`);
   const arg = env['OTEL_TRACES_SAMPLER_ARG'];
@@ -185,13 +198,19 @@ export function telemetryConfigFromEnv(env: Env): TelemetryConfig {
     );
   }
 
+  const spansDir = set(env['TELEMETRY_SPANS_DIR']) ? env['TELEMETRY_SPANS_DIR'] : undefined;
+  const dbSpans = env['TELEMETRY_DB_SPANS']?.trim().toLowerCase() ?? 'off';
+  if (dbSpans !== 'on' && dbSpans !== 'off' && dbSpans !== '')
+    throw new Error(`TELEMETRY_DB_SPANS must be on or off; got '${env['TELEMETRY_DB_SPANS']}'`);
+
   return {
     disabled,
     traceExporters,
     metricExporters,
     otlpProtocol: protocol,
-    spansDir: set(env['TELEMETRY_SPANS_DIR']) ? env['TELEMETRY_SPANS_DIR'] : undefined,
-    sampler: sampler(env),
+    spansDir,
+    sampler: sampler(env, traceExporters.length > 0 || spansDir !== undefined),
+    dbSpans: dbSpans === 'on',
     spanBatch: {
       ...counts(env, { scheduledDelayMillis: 'OTEL_BSP_SCHEDULE_DELAY' }, 0),
       ...counts(

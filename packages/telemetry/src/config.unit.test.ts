@@ -9,10 +9,30 @@ describe('telemetryConfigFromEnv', () => {
       metricExporters: ['prometheus'],
       otlpProtocol: 'http/protobuf',
       spansDir: undefined,
-      sampler: { name: 'parentbased_always_on', ratio: 1 },
+      // Spans would go nowhere: made for their ids, never recorded.
+      sampler: { name: 'always_off', ratio: 1 },
+      dbSpans: false,
       spanBatch: {},
       metricExport: {},
     });
+  });
+
+  it('records spans by default once they go somewhere, and a span per statement only when asked', () => {
+    const parentBased = { name: 'parentbased_always_on', ratio: 1 };
+    expect(telemetryConfigFromEnv({ TELEMETRY_SPANS_DIR: '/tmp/spans' }).sampler).toEqual(
+      parentBased,
+    );
+    expect(telemetryConfigFromEnv({ OTEL_TRACES_EXPORTER: 'console' }).sampler).toEqual(
+      parentBased,
+    );
+    expect(telemetryConfigFromEnv({ OTEL_TRACES_SAMPLER: 'always_on' }).sampler.name).toBe(
+      'always_on',
+    );
+    expect(telemetryConfigFromEnv({ TELEMETRY_DB_SPANS: 'on' }).dbSpans).toBe(true);
+    expect(telemetryConfigFromEnv({ TELEMETRY_DB_SPANS: 'off' }).dbSpans).toBe(false);
+    expect(() => telemetryConfigFromEnv({ TELEMETRY_DB_SPANS: 'yes' })).toThrow(
+      /TELEMETRY_DB_SPANS must be on or off; got 'yes'/,
+    );
   });
 
   it('given an OTLP endpoint, sends spans and metrics there as well', () => {

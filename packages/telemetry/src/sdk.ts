@@ -124,8 +124,11 @@ export function startTelemetry(options: { readonly serviceName: string }): Telem
   }
   if (config.spansDir !== undefined)
     spanProcessors.push(
-      new SimpleSpanProcessor({
+      // Batched: one append per tenth of a second, not one per span.
+      new BatchSpanProcessor({
         exporter: new JsonLinesSpanExporter(config.spansDir, serviceName),
+        scheduledDelayMillis: 100,
+        maxQueueSize: 8192,
       }),
     );
   const tracerProvider = new TracerProvider({
@@ -171,21 +174,7 @@ export function startTelemetry(options: { readonly serviceName: string }): Telem
         requireParentforOutgoingSpans: true,
       }),
       new UndiciInstrumentation({ requireParentforSpans: true }),
-      // No parameters in spans (they may hold personal data); no spans for
-      // background queries (the outbox relay's polls, migrations) or connects.
-      new PgInstrumentation({
-        requireParentSpan: true,
-        ignoreConnectSpans: true,
-        enhancedDatabaseReporting: false,
-        // Prepared statements would otherwise be named after their generated
-        // statement names; name them by SQL command and database instead.
-        requestHook: (span, { query, connection }) => {
-          const command = query.text.trim().split(/\s/, 1)[0]?.toUpperCase() ?? '';
-          span.updateName(
-            `pg.query:${command}${connection.database ? ` ${connection.database}` : ''}`,
-          );
-        },
-      }),
+      ...(config.dbSpans ? [pgInstrumentation()] : []),
     ],
   });
 
@@ -196,6 +185,25 @@ export function startTelemetry(options: { readonly serviceName: string }): Telem
       await Promise.allSettled([tracerProvider.shutdown(), meterProvider.shutdown()]);
     },
   };
+}
+
+/**
+ * A span per PostgreSQL statement (TELEMETRY_DB_SPANS=on). No parameters in
+ * spans (they may hold personal data); no spans for background queries (the
+ * outbox relay's polls, migrations) or connects.
+ */
+function pgInstrumentation(): PgInstrumentation {
+  return new PgInstrumentation({
+    requireParentSpan: true,
+    ignoreConnectSpans: true,
+    enhancedDatabaseReporting: false,
+    // Prepared statements would otherwise be named after their generated
+    // statement names; name them by SQL command and database instead.
+    requestHook: (span, { query, connection }) => {
+      const command = query.text.trim().split(/\s/, 1)[0]?.toUpperCase() ?? '';
+      span.updateName(`pg.query:${command}${connection.database ? ` ${connection.database}` : ''}`);
+    },
+  });
 }
 
 export { telemetryConfigFromEnv } from './config.js';
