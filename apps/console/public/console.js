@@ -165,7 +165,7 @@ async function sendCommand(event) {
   if (traceId) follow(traceId);
   if (answer.status === 409) {
     $('command-result').textContent =
-      `Refused with 409 (stale version ${expectedVersion}): ${answer.body?.detail ?? ''} Read the order again and retry with its version.`;
+      `Refused with 409 (stale version ${expectedVersion}): ${answer.body?.detail ?? 'no detail'}`;
   } else if (!answer.ok) {
     $('command-result').textContent = `${command} was refused: ${problem(answer)}`;
   } else {

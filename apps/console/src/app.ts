@@ -71,13 +71,17 @@ export async function buildApp(deps: {
     if (request.url === '/') reply.header('content-security-policy', CSP);
     done(null, payload);
   });
-  app.get('/', (_request, reply) => {
+  // The page polls; its files and polls are logged only when something is wrong.
+  app.get('/', { logLevel: 'warn' }, (_request, reply) => {
     const file = serve('index.html');
     return reply.type(file.type).send(file.body);
   });
   app.get(
     '/static/:file',
-    { schema: { hide: true, params: Type.Object({ file: Type.String({ maxLength: 100 }) }) } },
+    {
+      logLevel: 'warn',
+      schema: { hide: true, params: Type.Object({ file: Type.String({ maxLength: 100 }) }) },
+    },
     (request, reply) => {
       const file = serve(request.params.file);
       return reply.type(file.type).header('cache-control', 'no-cache').send(file.body);
@@ -114,7 +118,7 @@ export async function buildApp(deps: {
     typeof body === 'object' && body !== null && 'detail' in body ? String(body.detail) : undefined;
 
   // What the console talks to, and how.
-  app.get('/api/info', async () => ({
+  app.get('/api/info', { logLevel: 'warn' }, async () => ({
     endpointsMode: config.endpointsMode,
     services: {
       'order-service': { http: config.orderServiceHttp, grpc: config.orderServiceGrpc },
@@ -302,6 +306,7 @@ export async function buildApp(deps: {
   app.get(
     '/api/timeline/:traceId',
     {
+      logLevel: 'warn',
       schema: {
         summary: "One action's hops, each from a real observation",
         params: Type.Object({ traceId: Type.String({ pattern: '^[0-9a-f]{32}$' }) }),

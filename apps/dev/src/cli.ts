@@ -1,14 +1,18 @@
 #!/usr/bin/env node
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describeError } from '@comms/infra';
 import type { ServiceName } from '@comms/endpoints';
 import { runDemo } from './demo.js';
 import { DEFAULT_RESTART_POLICY, startSystem } from '@comms/local-system';
 import { loadConfig } from './config.js';
 
-const COLORS: Record<ServiceName, string> = {
+const COLORS: Record<ServiceName | 'console', string> = {
   'user-service': '\u001b[36m',
   'order-service': '\u001b[35m',
   'notification-service': '\u001b[33m',
+  console: '\u001b[32m',
 };
 const RESET = '\u001b[0m';
 const config = loadConfig();
@@ -23,7 +27,7 @@ const LEVELS: Record<number, string> = {
 };
 
 /** One readable line from a service's JSON log line, prefixed with its name. */
-function format(service: ServiceName, line: string): string {
+function format(service: ServiceName | 'console', line: string): string {
   let text = line;
   try {
     const entry = JSON.parse(line) as Record<string, unknown>;
@@ -39,11 +43,15 @@ function format(service: ServiceName, line: string): string {
 }
 
 async function start(): Promise<void> {
-  console.log('starting PostgreSQL, Kafka and the three services...');
+  console.log('starting PostgreSQL, Kafka, the three services and the console...');
+  // The services write their spans here and the console reads them, so its
+  // timeline has a time for every hop. Removed on stop.
+  const spansDir = await mkdtemp(join(tmpdir(), 'comms-spans-'));
   const system = await startSystem({
     ports: 'default',
     infraEnv: config.infraEnv,
-    env: config.serviceEnv,
+    env: { ...config.serviceEnv, TELEMETRY_SPANS_DIR: spansDir },
+    console: true,
     log: (line) => console.log(`[system]                ${line}`),
     onLine: (service, line) => console.log(format(service, line)),
     // A service that dies is named with its exit and last lines, then restarted.
@@ -53,6 +61,8 @@ async function start(): Promise<void> {
   console.log(`
 ================================================================
  The system is up.
+
+ console               ${system.console?.http ?? ''}   (open it in a browser)
 
  order-service         ${services['order-service'].http}   gRPC ${services['order-service'].grpc ?? ''}
  user-service          ${services['user-service'].http}   gRPC ${services['user-service'].grpc ?? ''}
@@ -75,6 +85,7 @@ async function start(): Promise<void> {
     stopping = true;
     console.log('\nstopping the services, then Kafka and PostgreSQL...');
     await system.stop();
+    await rm(spansDir, { recursive: true, force: true });
     console.log('stopped; nothing left running.');
     process.exit(code);
   };

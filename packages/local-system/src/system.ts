@@ -45,14 +45,16 @@ export interface RunningSystem {
    * stopped through `stopService` or `stop` never count.
    */
   readonly failed: Promise<Error>;
+  /** The web console, when {@link SystemOptions.console} asked for it. */
+  readonly console?: { readonly http: string; readonly pid: number };
 }
 
 /** Options for {@link startSystem}. */
 export interface SystemOptions {
   /** `default`: the ports of ARCHITECTURE.md; `random`: free ports (tests). */
   readonly ports: 'default' | 'random';
-  /** Receives every line a service prints. */
-  readonly onLine?: (service: ServiceName, line: string) => void;
+  /** Receives every line a service (or the console) prints. */
+  readonly onLine?: (service: ServiceName | 'console', line: string) => void;
   /**
    * Progress messages, and what happens when a service dies unexpectedly:
    * its name, exit code or signal and last lines, restarts, giving up.
@@ -67,6 +69,14 @@ export interface SystemOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Environment the infrastructure is chosen from (DATABASE_URL, KAFKA_BROKERS, COMMS_INFRA). */
   readonly infraEnv?: Readonly<Record<string, string | undefined>>;
+  /**
+   * Also run the web console (apps/console) once the services are ready,
+   * supervised like them; it reads the services' spans from
+   * `env.TELEMETRY_SPANS_DIR` when that is given. It must be built:
+   * npm start builds every workspace first, and the console's own browser
+   * suite runs after its build.
+   */
+  readonly console?: boolean;
 }
 
 // The services' built entry points. Whoever starts the system depends on the
@@ -82,6 +92,12 @@ const ENTRY: Record<ServiceName, string> = {
     new URL('../../../apps/notification-service/dist/server.js', import.meta.url),
   ),
 };
+
+const CONSOLE_ENTRY = fileURLToPath(
+  new URL('../../../apps/console/dist/server.js', import.meta.url),
+);
+/** The console's port in the port table (docs/architecture.md). */
+const CONSOLE_PORT = 8080;
 
 /** How long a service may take from start to answering /readyz. */
 const READY_TIMEOUT_MS = 90_000;
@@ -196,7 +212,49 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   const stopService = (name: ServiceName, signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM') =>
     supervised[name].stop(signal);
 
+  // The console calls the services, so it starts after them and stops first.
+  let consoleProcess: Supervised | undefined;
+  let consoleInfo: { http: string; pid: number } | undefined;
+  const startConsole = async () => {
+    const consolePort = options.ports === 'default' ? CONSOLE_PORT : await findFreePort();
+    const http = `http://127.0.0.1:${consolePort}`;
+    const spansDir = options.env?.['TELEMETRY_SPANS_DIR'];
+    consoleProcess = supervise({
+      name: 'console',
+      process: () => ({
+        args: [CONSOLE_ENTRY],
+        env: {
+          PATH: given.path,
+          HOST: '127.0.0.1',
+          PORT: String(consolePort),
+          LOG_LEVEL: 'info',
+          ORDER_SERVICE_HTTP_URL: `http://127.0.0.1:${ports['order-service'].http}`,
+          ORDER_SERVICE_GRPC_ADDR: `127.0.0.1:${ports['order-service'].grpc}`,
+          USER_SERVICE_HTTP_URL: `http://127.0.0.1:${ports['user-service'].http}`,
+          NOTIFICATION_SERVICE_HTTP_URL: `http://127.0.0.1:${ports['notification-service'].http}`,
+          ...(spansDir === undefined ? {} : { CONSOLE_SPANS_DIR: spansDir }),
+        },
+      }),
+      ready: async (launched) => {
+        consoleInfo = { http, pid: launched.pid };
+        await launched.waitHealthy(`${http}/readyz`, {
+          timeoutMs: READY_TIMEOUT_MS,
+          intervalMs: 200,
+        });
+        log(`console ready at ${http}`);
+      },
+      ...(options.onLine === undefined
+        ? {}
+        : { onLine: (line: string) => options.onLine?.('console', line) }),
+      log,
+      ...(options.restart === undefined ? {} : { restart: options.restart }),
+    });
+    void consoleProcess.failed.then(reportFailure);
+    await consoleProcess.start({});
+  };
+
   const stop = async () => {
+    await consoleProcess?.stop();
     await Promise.all(Object.values(supervised).map((service) => service.stop()));
     await infra.stop();
     await rm(dir, { recursive: true, force: true });
@@ -205,9 +263,19 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   try {
     await launch('user-service');
     await Promise.all([launch('order-service'), launch('notification-service')]);
+    if (options.console === true) await startConsole();
   } catch (error) {
     await stop();
     throw error;
   }
-  return { infra, databases, services, stopService, startService: launch, stop, failed };
+  return {
+    infra,
+    databases,
+    services,
+    stopService,
+    startService: launch,
+    stop,
+    failed,
+    ...(consoleInfo === undefined ? {} : { console: consoleInfo }),
+  };
 }
