@@ -1,0 +1,45 @@
+// notification-service's REST contract, kept: docs/openapi/notification-service.json is the
+// OpenAPI document the service serves at GET /docs/json, committed so that a
+// change to it is seen in review. After a deliberate change to the routes:
+//   cd apps/notification-service && npx vitest run src/openapi.int.test.ts -u
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, testInfra, uniqueName } from '@comms/testing';
+import type { TestDatabase } from '@comms/testing';
+import { loadConfig } from './config.js';
+import { startNotificationService } from './main.js';
+
+let db: TestDatabase;
+let service: Awaited<ReturnType<typeof startNotificationService>>;
+
+beforeAll(async () => {
+  db = await createTestDatabase('notification_openapi');
+  const config = loadConfig({
+    DATABASE_URL: db.url,
+    KAFKA_BROKERS: testInfra().kafkaBrokers,
+    KAFKA_CLIENT: testInfra().kafkaClient,
+    LOG_LEVEL: 'silent',
+    // Its own topics and group: this test must not consume anyone else's events.
+    USERS_TOPIC: uniqueName('users'),
+    ORDERS_TOPIC: uniqueName('orders'),
+    DLQ_TOPIC: uniqueName('dlq'),
+    CONSUMER_GROUP: uniqueName('notifications'),
+    USER_SERVICE_HTTP_URL: 'http://127.0.0.1:9',
+  });
+  service = await startNotificationService({ ...config, PORT: 0 });
+});
+
+afterAll(async () => {
+  expect(await service.stop()).toBe(0);
+  await db.drop();
+});
+
+describe('the committed OpenAPI document', () => {
+  it('is what the service serves at GET /docs/json', async () => {
+    const served = await service.app.inject({ method: 'GET', url: '/docs/json' });
+    expect(served.statusCode).toBe(200);
+    // vitest fails on a difference and writes the file only when told to (-u).
+    await expect(`${JSON.stringify(served.json(), null, 2)}\n`).toMatchFileSnapshot(
+      '../../../docs/openapi/notification-service.json',
+    );
+  });
+});
