@@ -6,4 +6,6 @@ export {
   ENDPOINTS_MODES,
   resolveAtStartup,
 } from './resolver.js';
-export type { EndpointsMode, Env, Resolver } from './resolver.js';
+export type { EndpointsMode, Env, Need, Resolver } from './resolver.js';
+export { createRoundRobin, grpcChannelTarget } from './balancing.js';
+export type { GrpcChannelTarget } from './balancing.js';

@@ -38,10 +38,22 @@ export interface Resolver {
   /** Why this mode was chosen, for the startup log. */
   readonly reason: string;
   /**
-   * HTTP: a base URL without trailing slash (`http://user-service:8081`).
-   * gRPC: a `host:port` target for @grpc/grpc-js (`user-service-grpc:50051`).
+   * The one address of a service. HTTP: a base URL without trailing slash
+   * (`http://user-service:8081`). gRPC: a `host:port` target for
+   * @grpc/grpc-js (`user-service-grpc:50051`). Throws when the override
+   * lists several: a caller that takes one address would silently use one
+   * instance of several, so it says so instead (callers that spread load
+   * use {@link Resolver.resolveAll}).
    */
   resolve(service: string, protocol: Protocol): string;
+  /**
+   * Every address of a service, in the order given: one in every mode, and
+   * several when the override variable lists them separated by commas
+   * (`USER_SERVICE_GRPC_ADDR=127.0.0.1:50051,127.0.0.1:50151`). The caller
+   * holds the set and spreads its calls over it, as the Service Connect
+   * proxy beside each task holds the set of the service's tasks.
+   */
+  resolveAll(service: string, protocol: Protocol): readonly string[];
 }
 
 function readMode(env: Env): { mode: EndpointsMode; reason: string } {
@@ -110,6 +122,47 @@ function checkGrpcOverride(variable: string, value: string): string {
   return value;
 }
 
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}:\d+$/;
+const IPV6 = /^\[[0-9a-fA-F:]+\]:\d+$/;
+
+/**
+ * Splits an override into its addresses (`a,b,c`) and checks each. Several
+ * gRPC addresses must all be IPv4 or all IPv6 literals: grpc-js balances
+ * over a fixed list only through its `ipv4:` and `ipv6:` targets (a name
+ * that resolves to several addresses is one entry, `dns:`).
+ */
+function parseOverride(variable: string, protocol: Protocol, value: string): string[] {
+  const entries = value.split(',').map((entry) => entry.trim());
+  const example =
+    protocol === 'http'
+      ? 'http://10.0.0.5:8081,http://10.0.0.6:8081'
+      : '10.0.0.5:50051,10.0.0.6:50051';
+  const empty = entries.findIndex((entry) => entry === '');
+  if (empty >= 0) {
+    throw new EndpointConfigError(
+      `${variable} has an empty address at position ${String(empty + 1)}; expected one address or a comma-separated list such as '${example}', got '${value}'`,
+    );
+  }
+  const addresses = entries.map((entry) =>
+    protocol === 'http' ? checkHttpOverride(variable, entry) : checkGrpcOverride(variable, entry),
+  );
+  const twice = addresses.find((address, i) => addresses.indexOf(address) !== i);
+  if (twice !== undefined) {
+    throw new EndpointConfigError(`${variable} lists '${twice}' twice; each instance once`);
+  }
+  if (
+    protocol === 'grpc' &&
+    addresses.length > 1 &&
+    !addresses.every((a) => IPV4.test(a)) &&
+    !addresses.every((a) => IPV6.test(a))
+  ) {
+    throw new EndpointConfigError(
+      `${variable} lists several addresses, so each must be an IPv4 address (or each an IPv6 one) with its port, as grpc-js balances over a list only of those; got '${value}'`,
+    );
+  }
+  return addresses;
+}
+
 /**
  * Builds the resolver from the environment and checks everything it will
  * need, so misconfiguration fails at startup with the variable's name and
@@ -128,7 +181,7 @@ export function createResolver(env: Env): Resolver {
     suffix = `${requireDnsName(env, 'COPILOT_APPLICATION_NAME', mode, 'kudos')}.local`;
   }
 
-  const overrides = new Map<string, string>();
+  const overrides = new Map<string, string[]>();
   for (const service of SERVICE_NAMES) {
     for (const protocol of ['http', 'grpc'] as const) {
       const variable = overrideVariable(service, protocol);
@@ -139,12 +192,7 @@ export function createResolver(env: Env): Resolver {
           `${variable} is set, but ${service} has no ${protocol} endpoint`,
         );
       }
-      overrides.set(
-        `${service}/${protocol}`,
-        protocol === 'http'
-          ? checkHttpOverride(variable, value)
-          : checkGrpcOverride(variable, value),
-      );
+      overrides.set(`${service}/${protocol}`, parseOverride(variable, protocol, value));
     }
   }
 
@@ -166,43 +214,74 @@ export function createResolver(env: Env): Resolver {
     }
   };
 
+  const resolveAll = (service: string, protocol: Protocol): string[] => {
+    if (!isServiceName(service)) {
+      throw new EndpointConfigError(
+        `unknown service '${service}'; known services: ${SERVICE_NAMES.join(', ')}`,
+      );
+    }
+    if (protocol !== 'http' && protocol !== 'grpc') {
+      throw new EndpointConfigError(
+        `unknown protocol '${String(protocol)}'; expected http or grpc`,
+      );
+    }
+    const override = overrides.get(`${service}/${protocol}`);
+    if (override !== undefined) return [...override];
+    if (SERVICES[service][protocol] === undefined) {
+      throw new EndpointConfigError(`${service} has no ${protocol} endpoint`);
+    }
+    const address = `${host(service, protocol)}:${portOf(service, protocol)}`;
+    return [protocol === 'http' ? `http://${address}` : address];
+  };
+
   return {
     mode,
     reason,
+    resolveAll,
     resolve(service, protocol) {
-      if (!isServiceName(service)) {
+      const all = resolveAll(service, protocol);
+      if (all.length > 1) {
+        const variable = overrideVariable(service as ServiceName, protocol);
         throw new EndpointConfigError(
-          `unknown service '${service}'; known services: ${SERVICE_NAMES.join(', ')}`,
+          `${variable} lists ${String(all.length)} addresses, but this caller reaches ${service} at one address; give it one`,
         );
       }
-      if (protocol !== 'http' && protocol !== 'grpc') {
-        throw new EndpointConfigError(
-          `unknown protocol '${String(protocol)}'; expected http or grpc`,
-        );
-      }
-      const override = overrides.get(`${service}/${protocol}`);
-      if (override !== undefined) return override;
-      if (SERVICES[service][protocol] === undefined) {
-        throw new EndpointConfigError(`${service} has no ${protocol} endpoint`);
-      }
-      const address = `${host(service, protocol)}:${portOf(service, protocol)}`;
-      return protocol === 'http' ? `http://${address}` : address;
+      return all[0] ?? '';
     },
   };
 }
 
 /**
+ * What a process depends on: a service and protocol, and `'several'` when
+ * the process spreads its calls over every address of the service.
+ */
+export type Need = readonly [ServiceName, Protocol] | readonly [ServiceName, Protocol, 'several'];
+
+/**
  * Resolves the endpoints a process depends on, once, at startup. Throws the
- * first configuration problem; returns the addresses keyed `service/protocol`.
+ * first configuration problem. Keyed `service/protocol`: `addresses` holds
+ * the one address of each need taken singly; `sets` every address of each
+ * need (one, or several for a need marked `'several'`).
  */
 export function resolveAtStartup(
-  needs: ReadonlyArray<readonly [ServiceName, Protocol]>,
+  needs: ReadonlyArray<Need>,
   env: Env,
-): { resolver: Resolver; addresses: Record<string, string> } {
+): {
+  resolver: Resolver;
+  addresses: Record<string, string>;
+  sets: Record<string, readonly string[]>;
+} {
   const resolver = createResolver(env);
   const addresses: Record<string, string> = {};
-  for (const [service, protocol] of needs) {
-    addresses[`${service}/${protocol}`] = resolver.resolve(service, protocol);
+  const sets: Record<string, readonly string[]> = {};
+  for (const [service, protocol, several] of needs) {
+    const key = `${service}/${protocol}`;
+    if (several === 'several') {
+      sets[key] = resolver.resolveAll(service, protocol);
+    } else {
+      addresses[key] = resolver.resolve(service, protocol);
+      sets[key] = [addresses[key]];
+    }
   }
-  return { resolver, addresses };
+  return { resolver, addresses, sets };
 }

@@ -103,6 +103,48 @@ describe('resolve (service, protocol) in every mode', () => {
   });
 });
 
+describe('several instances of a service', () => {
+  it.each<[string, Env, Protocol, string[]]>([
+    [
+      'an HTTP list, trimmed, trailing slashes dropped',
+      { USER_SERVICE_HTTP_URL: ' http://127.0.0.1:8081/ , http://127.0.0.1:8181' },
+      'http',
+      ['http://127.0.0.1:8081', 'http://127.0.0.1:8181'],
+    ],
+    [
+      'a gRPC list of IPv4 addresses',
+      { USER_SERVICE_GRPC_ADDR: '127.0.0.1:50051,127.0.0.1:50151,127.0.0.1:50251' },
+      'grpc',
+      ['127.0.0.1:50051', '127.0.0.1:50151', '127.0.0.1:50251'],
+    ],
+    [
+      'a gRPC list of IPv6 addresses',
+      { USER_SERVICE_GRPC_ADDR: '[::1]:50051,[::1]:50151' },
+      'grpc',
+      ['[::1]:50051', '[::1]:50151'],
+    ],
+    ['one address in any mode', { ENDPOINTS_MODE: 'compose' }, 'grpc', ['user-service:50051']],
+    ['a single gRPC name', { USER_SERVICE_GRPC_ADDR: 'users:50051' }, 'grpc', ['users:50051']],
+  ])('%s', (_label, env, protocol, expected) => {
+    expect(createResolver(env).resolveAll('user-service', protocol)).toEqual(expected);
+  });
+
+  it('gives every address to a need marked several, and one to the others', () => {
+    const { addresses, sets } = resolveAtStartup(
+      [
+        ['user-service', 'grpc', 'several'],
+        ['order-service', 'http'],
+      ],
+      { USER_SERVICE_GRPC_ADDR: '127.0.0.1:50051,127.0.0.1:50151' },
+    );
+    expect(sets).toEqual({
+      'user-service/grpc': ['127.0.0.1:50051', '127.0.0.1:50151'],
+      'order-service/http': ['http://127.0.0.1:8082'],
+    });
+    expect(addresses).toEqual({ 'order-service/http': 'http://127.0.0.1:8082' });
+  });
+});
+
 describe('misconfiguration fails at startup, naming the variable and the format', () => {
   it.each<[string, Env, RegExp]>([
     [
@@ -164,6 +206,55 @@ describe('misconfiguration fails at startup, naming the variable and the format'
     expect(() => createResolver({}).resolve('notification-service', 'grpc')).toThrow(
       'notification-service has no grpc endpoint',
     );
+  });
+
+  it.each<[string, Env, RegExp]>([
+    [
+      'an empty entry in a list',
+      { USER_SERVICE_HTTP_URL: 'http://127.0.0.1:8081,,http://127.0.0.1:8181' },
+      /USER_SERVICE_HTTP_URL has an empty address at position 2; expected one address or a comma-separated list such as 'http:\/\/10.0.0.5:8081,http:\/\/10.0.0.6:8081'/,
+    ],
+    [
+      'a trailing comma',
+      { USER_SERVICE_GRPC_ADDR: '127.0.0.1:50051,' },
+      /USER_SERVICE_GRPC_ADDR has an empty address at position 2/,
+    ],
+    [
+      'one bad entry among good ones',
+      { USER_SERVICE_GRPC_ADDR: '127.0.0.1:50051,127.0.0.1' },
+      /USER_SERVICE_GRPC_ADDR must be host:port, got '127.0.0.1'/,
+    ],
+    [
+      'an entry that is not a URL',
+      { USER_SERVICE_HTTP_URL: 'http://127.0.0.1:8081,127.0.0.1:8181' },
+      /USER_SERVICE_HTTP_URL must be an http\(s\) URL such as 'http:\/\/host:8081'; got '127.0.0.1:8181'/,
+    ],
+    [
+      'the same instance twice',
+      { USER_SERVICE_HTTP_URL: 'http://127.0.0.1:8081,http://127.0.0.1:8081/' },
+      /USER_SERVICE_HTTP_URL lists 'http:\/\/127.0.0.1:8081' twice/,
+    ],
+    [
+      'several gRPC names (grpc-js balances a list of IP addresses only)',
+      { USER_SERVICE_GRPC_ADDR: 'users-a:50051,users-b:50051' },
+      /USER_SERVICE_GRPC_ADDR lists several addresses, so each must be an IPv4 address \(or each an IPv6 one\)/,
+    ],
+    [
+      'IPv4 and IPv6 mixed',
+      { USER_SERVICE_GRPC_ADDR: '127.0.0.1:50051,[::1]:50151' },
+      /USER_SERVICE_GRPC_ADDR lists several addresses/,
+    ],
+  ])('a list of addresses: %s', (_label, env, message) => {
+    expect(() => createResolver(env)).toThrow(message);
+  });
+
+  it('refuses to hand one address to a caller when several are configured', () => {
+    const env = { USER_SERVICE_GRPC_ADDR: '127.0.0.1:50051,127.0.0.1:50151' };
+    const resolver = createResolver(env);
+    expect(() => resolver.resolve('user-service', 'grpc')).toThrow(
+      'USER_SERVICE_GRPC_ADDR lists 2 addresses, but this caller reaches user-service at one address; give it one',
+    );
+    expect(() => resolveAtStartup([['user-service', 'grpc']], env)).toThrow(/lists 2 addresses/);
   });
 
   it('resolves what a process needs once, at startup', () => {
