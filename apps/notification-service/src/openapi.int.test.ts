@@ -2,11 +2,22 @@
 // OpenAPI document the service serves at GET /docs/json, committed so that a
 // change to it is seen in review. After a deliberate change to the routes:
 //   cd apps/notification-service && npx vitest run src/openapi.int.test.ts -u
+// docs/openapi/baseline/notification-service.json is the published document: oasdiff's
+// breaking check refuses a change that would break its clients. Copy the
+// document over it only when publishing a new API on purpose (docs/contracts.md).
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, testInfra, uniqueName } from '@comms/testing';
+import { createTestDatabase, openApiBreakingChanges, testInfra, uniqueName } from '@comms/testing';
 import type { TestDatabase } from '@comms/testing';
 import { loadConfig } from './config.js';
 import { startNotificationService } from './main.js';
+
+const COMMITTED = fileURLToPath(
+  new URL('../../../docs/openapi/notification-service.json', import.meta.url),
+);
+const BASELINE = fileURLToPath(
+  new URL('../../../docs/openapi/baseline/notification-service.json', import.meta.url),
+);
 
 let db: TestDatabase;
 let service: Awaited<ReturnType<typeof startNotificationService>>;
@@ -42,4 +53,17 @@ describe('the committed OpenAPI document', () => {
       '../../../docs/openapi/notification-service.json',
     );
   });
+
+  it(
+    'breaks no client of the published document (oasdiff breaking)',
+    async () => {
+      const { breaking, report } = await openApiBreakingChanges(BASELINE, COMMITTED);
+      expect(
+        breaking,
+        `${report}\nThe API changed in a way that breaks clients of docs/openapi/baseline/notification-service.json: keep the old route, field or limit beside the new one (see docs/contracts.md)`,
+      ).toBe(false);
+    },
+    // The first run builds oasdiff from the Go module proxy.
+    600_000,
+  );
 });

@@ -2,11 +2,25 @@
 // OpenAPI document the service serves at GET /docs/json, committed so that a
 // change to it is seen in review. After a deliberate change to the routes:
 //   cd apps/user-service && npx vitest run src/openapi.int.test.ts -u
+// docs/openapi/baseline/user-service.json is the published document: oasdiff's
+// breaking check refuses a change that would break its clients. Copy the
+// document over it only when publishing a new API on purpose (docs/contracts.md).
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, testInfra } from '@comms/testing';
+import { createTestDatabase, openApiBreakingChanges, testInfra } from '@comms/testing';
 import type { TestDatabase } from '@comms/testing';
 import { loadConfig } from './config.js';
 import { startUserService } from './main.js';
+
+const COMMITTED = fileURLToPath(
+  new URL('../../../docs/openapi/user-service.json', import.meta.url),
+);
+const BASELINE = fileURLToPath(
+  new URL('../../../docs/openapi/baseline/user-service.json', import.meta.url),
+);
 
 let db: TestDatabase;
 let service: Awaited<ReturnType<typeof startUserService>>;
@@ -36,4 +50,85 @@ describe('the committed OpenAPI document', () => {
       '../../../docs/openapi/user-service.json',
     );
   });
+
+  it(
+    'breaks no client of the published document (oasdiff breaking)',
+    async () => {
+      const { breaking, report } = await openApiBreakingChanges(BASELINE, COMMITTED);
+      expect(
+        breaking,
+        `${report}\nThe API changed in a way that breaks clients of docs/openapi/baseline/user-service.json: keep the old route, field or limit beside the new one (see docs/contracts.md)`,
+      ).toBe(false);
+    },
+    // The first run builds oasdiff from the Go module proxy.
+    600_000,
+  );
+});
+
+// The check above is only as good as oasdiff's verdicts on this document:
+// changes a client would notice must be refused, an addition must pass.
+describe('oasdiff breaking, on changes to the published user-service document', () => {
+  type Doc = {
+    paths: Record<string, Record<string, Record<string, unknown>>>;
+  };
+  const requestSchema = (doc: Doc) =>
+    (
+      doc.paths['/users']!['post']!['requestBody'] as {
+        content: Record<string, { schema: { required: string[]; properties: object } }>;
+      }
+    ).content['application/json']!.schema;
+  const createdSchema = (doc: Doc) =>
+    (
+      doc.paths['/users']!['post']!['responses'] as Record<
+        string,
+        { content: Record<string, { schema: { required: string[]; properties: object } }> }
+      >
+    )['201']!.content['application/json']!.schema;
+
+  it.each<[string, (doc: Doc) => void, boolean]>([
+    ['a route removed', (doc) => void delete doc.paths['/users/{id}/deactivate'], true],
+    [
+      'a required request field added',
+      (doc) => {
+        const schema = requestSchema(doc);
+        schema.properties = { ...schema.properties, phone: { type: 'string' } };
+        schema.required = [...schema.required, 'phone'];
+      },
+      true,
+    ],
+    [
+      'a response field removed',
+      (doc) => {
+        const schema = createdSchema(doc);
+        const { email: _email, ...rest } = schema.properties as Record<string, unknown>;
+        schema.properties = rest;
+        schema.required = schema.required.filter((name) => name !== 'email');
+      },
+      true,
+    ],
+    [
+      'an optional request field added',
+      (doc) => {
+        const schema = requestSchema(doc);
+        schema.properties = { ...schema.properties, nickname: { type: 'string' } };
+      },
+      false,
+    ],
+  ])(
+    '%s: breaking = %s',
+    async (_label, change, expected) => {
+      const doc = JSON.parse(await readFile(BASELINE, 'utf8')) as Doc;
+      change(doc);
+      const dir = await mkdtemp(join(tmpdir(), 'openapi-'));
+      try {
+        const revision = join(dir, 'user-service.json');
+        await writeFile(revision, JSON.stringify(doc));
+        const { breaking, report } = await openApiBreakingChanges(BASELINE, revision);
+        expect(breaking, report).toBe(expected);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+    600_000,
+  );
 });

@@ -7,7 +7,17 @@ export type { ServiceProcess } from './process.js';
 export { listGrpcServices } from './grpc.js';
 export { readSpans, waitForSpans } from './spans.js';
 export type { SpanRecord } from './spans.js';
-export { buf, grpcurl, GRPCURL_MODULE, GRPCURL_VERSION } from './tools.js';
+export {
+  buf,
+  grpcurl,
+  GRPCURL_MODULE,
+  GRPCURL_VERSION,
+  oasdiff,
+  OASDIFF_MODULE,
+  OASDIFF_VERSION,
+  openApiBreakingChanges,
+} from './tools.js';
+export type { OpenApiBreaking } from './tools.js';
 export {
   asLoneSurrogate,
   callWithBytes,

@@ -14,6 +14,11 @@ export const GRPCURL_VERSION = 'v1.9.4';
 
 const CACHE = fileURLToPath(new URL('../../../node_modules/.cache/tools/', import.meta.url));
 
+/** oasdiff, the OpenAPI diff tool whose breaking-change rules the REST contract tests apply; pinned. */
+export const OASDIFF_MODULE = 'github.com/oasdiff/oasdiff';
+/** The oasdiff release the tests use. */
+export const OASDIFF_VERSION = 'v1.38.0';
+
 /**
  * Path to a grpcurl binary: `$GRPCURL` when set, else the pinned release,
  * built once with `go install` from the Go module proxy into
@@ -25,26 +30,82 @@ const CACHE = fileURLToPath(new URL('../../../node_modules/.cache/tools/', impor
  * reflection is what grpcurl, grpcui, Postman and Evans users get.
  */
 export async function grpcurl(): Promise<string> {
-  const { grpcurl: given, all } = testingEnv();
+  const { grpcurl: given } = testingEnv();
   if (given !== undefined) return given;
-  const dir = join(CACHE, `grpcurl-${GRPCURL_VERSION}`);
-  const binary = join(dir, 'grpcurl');
+  return goInstalled(GRPCURL_MODULE, GRPCURL_VERSION, 'grpcurl', {
+    needed: 'the gRPC reflection tests need grpcurl',
+    instead: 'or set GRPCURL to a grpcurl binary',
+  });
+}
+
+/**
+ * Path to an oasdiff binary, the pinned release built as {@link grpcurl}
+ * is (once, from the Go module proxy). The REST contract tests run its
+ * `breaking` check, a kept tool's rules rather than a hand-written differ.
+ */
+export async function oasdiff(): Promise<string> {
+  return goInstalled(OASDIFF_MODULE, OASDIFF_VERSION, 'oasdiff', {
+    needed: 'the REST breaking-change checks need oasdiff',
+  });
+}
+
+/** What oasdiff's `breaking` check says of a change from one OpenAPI document to another. */
+export interface OpenApiBreaking {
+  /** True when it found a change of severity error: a client of `base` would break. */
+  readonly breaking: boolean;
+  /** Its report, one change per entry, as text. */
+  readonly report: string;
+}
+
+/**
+ * Runs `oasdiff breaking base revision` (file paths) with the pinned
+ * oasdiff. Fails when oasdiff cannot compare them at all (a missing or
+ * invalid document).
+ */
+export async function openApiBreakingChanges(
+  base: string,
+  revision: string,
+): Promise<OpenApiBreaking> {
+  const binary = await oasdiff();
+  try {
+    const { stdout } = await run(binary, ['breaking', base, revision, '--fail-on', 'ERR'], {
+      timeout: 120_000,
+    });
+    return { breaking: false, report: stdout };
+  } catch (error) {
+    const { code, stdout, stderr } = error as { code?: number; stdout?: string; stderr?: string };
+    // 1: breaking changes found; anything else: it could not compare.
+    if (code === 1) return { breaking: true, report: `${stdout ?? ''}${stderr ?? ''}` };
+    throw new Error(`oasdiff breaking ${base} ${revision} failed: ${stderr ?? String(error)}`);
+  }
+}
+
+/** A Go tool `go install`ed once into the cache, its path; fails saying what to install. */
+async function goInstalled(
+  module: string,
+  version: string,
+  name: string,
+  why: { readonly needed: string; readonly instead?: string },
+): Promise<string> {
+  const { all } = testingEnv();
+  const dir = join(CACHE, `${name}-${version}`);
+  const binary = join(dir, name);
   if (await exists(binary)) return binary;
 
   await mkdir(CACHE, { recursive: true });
   // Built into a directory of its own, then moved in place in one step, so
   // test files that ask at the same time never run a half-written binary.
-  const scratch = await mkdtemp(join(CACHE, 'grpcurl-build-'));
+  const scratch = await mkdtemp(join(CACHE, `${name}-build-`));
   try {
-    await run('go', ['install', `${GRPCURL_MODULE}@${GRPCURL_VERSION}`], {
+    await run('go', ['install', `${module}@${version}`], {
       env: { ...all, GOBIN: scratch, CGO_ENABLED: '0' },
       timeout: 600_000,
     }).catch((error: unknown) => {
       const { code, stderr } = error as { code?: string; stderr?: string };
       throw new Error(
         code === 'ENOENT'
-          ? `the gRPC reflection tests need grpcurl: install Go 1.22 or newer (it is built with 'go install ${GRPCURL_MODULE}@${GRPCURL_VERSION}'), or set GRPCURL to a grpcurl binary`
-          : `go install ${GRPCURL_MODULE}@${GRPCURL_VERSION} failed: ${stderr ?? String(error)}`,
+          ? `${why.needed}: install Go 1.22 or newer (it is built with 'go install ${module}@${version}')${why.instead === undefined ? '' : `, ${why.instead}`}`
+          : `go install ${module}@${version} failed: ${stderr ?? String(error)}`,
       );
     });
     await rename(scratch, dir).catch(async (error: unknown) => {
