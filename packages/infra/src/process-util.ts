@@ -15,6 +15,52 @@ export interface ServerControl {
   restart(): Promise<void>;
 }
 
+/** A native server's process as {@link controlServer} hands it out. */
+export interface ControlledServer extends ServerControl {
+  /** The server's process id; a restart changes it. */
+  readonly pid: number;
+  /** Stops it gracefully (SIGKILL after the grace period), then cleans up. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a detached native server with `launch` (which resolves with its pid
+ * once it answers) and hands out its control: kill, restart on the same
+ * port and data, and a graceful stop with `stopSignal`. `cleanup` runs after
+ * the stop, and also when the first launch fails.
+ */
+export async function controlServer(options: {
+  readonly name: string;
+  readonly launch: () => Promise<number>;
+  readonly stopSignal: NodeJS.Signals;
+  readonly stopGraceMs: number;
+  readonly cleanup: () => Promise<void>;
+}): Promise<ControlledServer> {
+  let pid: number;
+  try {
+    pid = await options.launch();
+  } catch (error) {
+    await options.cleanup();
+    throw error;
+  }
+  return {
+    get pid() {
+      return pid;
+    },
+    async kill(sig) {
+      await stopProcess(pid, sig, 30_000);
+    },
+    async restart() {
+      if (isAlive(pid)) throw new Error(`${options.name} (pid ${String(pid)}) is still running`);
+      pid = await options.launch();
+    },
+    async stop() {
+      await stopProcess(pid, options.stopSignal, options.stopGraceMs);
+      await options.cleanup();
+    },
+  };
+}
+
 /** Resolves with a TCP port on 127.0.0.1 that nothing listens on right now. */
 export async function findFreePort(): Promise<number> {
   return new Promise((resolve, reject) => {

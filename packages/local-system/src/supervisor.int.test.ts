@@ -17,6 +17,22 @@ require('node:http')
   .listen(port, '127.0.0.1', () => console.log('listening on ' + port));
 `;
 
+/**
+ * A server like SERVER that runs `then` 150 ms after it has answered its
+ * first /readyz, so it dies only once the supervisor has seen it ready,
+ * however slowly a loaded machine starts it.
+ */
+const serverThatDies = (then: string) => `
+const port = Number(process.env.PORT);
+let answered = false;
+require('node:http')
+  .createServer((req, res) => {
+    res.end('ok');
+    if (!answered) { answered = true; setTimeout(() => { ${then} }, 150); }
+  })
+  .listen(port, '127.0.0.1', () => console.log('listening on ' + port));
+`;
+
 const answers = async (port: number) =>
   (await fetch(`http://127.0.0.1:${String(port)}/readyz`).catch(() => undefined))?.ok === true;
 
@@ -79,7 +95,7 @@ describe('supervise', () => {
       restart: { attempts: 3, baseDelayMs: 50, stableMs: 1_000 },
       script: (n) =>
         n === 1
-          ? `${SERVER}\nsetTimeout(() => { console.error('fatal: lost the database'); process.exit(1); }, 300);`
+          ? serverThatDies("console.error('fatal: lost the database'); process.exit(1);")
           : SERVER,
     });
     const report = await waitFor(() => log.find((line) => line.includes('unexpectedly')), {
@@ -110,7 +126,7 @@ describe('supervise', () => {
   it('given a restart that dies again within stableMs, then it is tried again and the next run counts as up', async () => {
     const { service, port, log } = await supervised({
       restart: { attempts: 3, baseDelayMs: 50, stableMs: 1_500 },
-      script: (n) => (n === 2 ? `${SERVER}\nsetTimeout(() => process.exit(7), 300);` : SERVER),
+      script: (n) => (n === 2 ? serverThatDies('process.exit(7);') : SERVER),
     });
     process.kill(pidOf(service), 'SIGKILL');
     await waitFor(() => (log.some((l) => l.includes('try 2 of 3')) ? true : undefined), {
@@ -129,7 +145,9 @@ describe('supervise', () => {
       script: (n) =>
         n === 1
           ? SERVER
-          : `${SERVER}\nsetTimeout(() => { require('node:child_process').spawn('sleep', ['1'], { stdio: ['ignore', 'inherit', 'inherit'] }); process.exit(7); }, 400);`,
+          : serverThatDies(
+              "require('node:child_process').spawn('sleep', ['1'], { stdio: ['ignore', 'inherit', 'inherit'] }); process.exit(7);",
+            ),
     });
     process.kill(pidOf(service), 'SIGKILL');
     const reason = await service.failed;
