@@ -73,7 +73,8 @@ const Env = Type.Object({
 export type Config = Static<typeof Env> & {
   readonly DATABASE_URL: string;
   readonly kafka: KafkaConnection;
-  readonly userServiceHttp: string;
+  /** user-service's REST base URLs: one, or every instance when the override lists several. */
+  readonly userServiceHttp: readonly string[];
 };
 
 /** Reads the environment; throws naming the first bad variable and its expected format. */
@@ -82,11 +83,11 @@ export function loadConfig(
 ): Config {
   const parsed = parseEnv(Env, env);
   const DATABASE_URL = databaseUrlOf(parsed);
-  const { addresses } = resolveAtStartup([['user-service', 'http']], env);
+  const { sets } = resolveAtStartup([['user-service', 'http', 'several']], env);
   return {
     ...parsed,
     DATABASE_URL,
     kafka: kafkaConnectionFromEnv(env),
-    userServiceHttp: addresses['user-service/http'] ?? '',
+    userServiceHttp: sets['user-service/http'] ?? [],
   };
 }

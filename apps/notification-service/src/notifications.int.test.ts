@@ -281,6 +281,28 @@ describe('notification-service consumer', () => {
     ]);
   });
 
+  it('asks the user-service instances in turn, so a lookup that failed on one is answered by the next', async () => {
+    const response = await fetch(`${userHttp}/users`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'Two Ways', email: `${uniqueName('two')}@example.com` }),
+    });
+    const user = (await response.json()) as { id: string };
+    // The first instance listed is gone (nothing listens on its port).
+    const gone = `http://127.0.0.1:${String(await findFreePort())}`;
+    const recipients = createRecipients({
+      pool,
+      userServiceUrl: loadConfig({
+        DATABASE_URL: db.url,
+        KAFKA_BROKERS: testInfra().kafkaBrokers,
+        USER_SERVICE_HTTP_URL: `${gone},${userHttp}`,
+      }).userServiceHttp,
+      timeoutMs: 2_000,
+    });
+    await expect(recipients.find(user.id)).rejects.toThrow(/user-service did not answer/);
+    await expect(recipients.find(user.id)).resolves.toMatchObject({ name: 'Two Ways' });
+  });
+
   it('keeps an order whose user nobody knows yet, and notifies once the user event arrives', async () => {
     const user = registered(randomUUID(), 'Late Larry');
     const order = orderCreated(user.data.userId);

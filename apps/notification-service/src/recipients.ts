@@ -1,3 +1,4 @@
+import { createRoundRobin } from '@comms/endpoints';
 import type { Pool, PoolClient } from '@comms/postgres';
 import { createCircuitBreaker } from '@comms/service-kit';
 import type { BreakerState, Logger } from '@comms/service-kit';
@@ -36,10 +37,14 @@ export async function upsertContact(
  */
 export function createRecipients(deps: {
   pool: Pool;
-  userServiceUrl: string;
+  /** user-service's base URL, or one per instance: each lookup takes the next in turn. */
+  userServiceUrl: string | readonly string[];
   timeoutMs: number;
   logger?: Logger;
 }) {
+  const nextUrl = createRoundRobin(
+    typeof deps.userServiceUrl === 'string' ? [deps.userServiceUrl] : deps.userServiceUrl,
+  );
   const breaker = createCircuitBreaker({
     name: 'user-service (contact lookup over REST)',
     failureThreshold: 5,
@@ -61,7 +66,7 @@ export function createRecipients(deps: {
       let response: Response;
       try {
         response = await breaker.run(async () => {
-          const answer = await fetch(`${deps.userServiceUrl}/users/${encodeURIComponent(userId)}`, {
+          const answer = await fetch(`${nextUrl()}/users/${encodeURIComponent(userId)}`, {
             signal: AbortSignal.timeout(deps.timeoutMs),
           });
           if (answer.status >= 500) throw new Error(`user-service answered ${answer.status}`);

@@ -49,8 +49,10 @@ const Env = Type.Object({
 export type Config = Static<typeof Env> & {
   readonly DATABASE_URL: string;
   readonly kafka: KafkaConnection;
-  readonly userServiceGrpc: string;
-  readonly userServiceHttp: string;
+  /** user-service's gRPC addresses: one, or every instance when the override lists several. */
+  readonly userServiceGrpc: readonly string[];
+  /** user-service's REST base URLs, likewise. */
+  readonly userServiceHttp: readonly string[];
 };
 
 /** Reads the environment; throws naming the first bad variable and its expected format. */
@@ -67,10 +69,10 @@ export function loadConfig(
     }
     parseDatabaseUrl(parsed.USERS_DATABASE_URL, 'USERS_DATABASE_URL');
   }
-  const { addresses } = resolveAtStartup(
+  const { sets } = resolveAtStartup(
     [
-      ['user-service', 'grpc'],
-      ['user-service', 'http'],
+      ['user-service', 'grpc', 'several'],
+      ['user-service', 'http', 'several'],
     ],
     env,
   );
@@ -78,8 +80,8 @@ export function loadConfig(
     ...parsed,
     DATABASE_URL,
     kafka: kafkaConnectionFromEnv(env),
-    userServiceGrpc: addresses['user-service/grpc'] ?? '',
-    userServiceHttp: addresses['user-service/http'] ?? '',
+    userServiceGrpc: sets['user-service/grpc'] ?? [],
+    userServiceHttp: sets['user-service/http'] ?? [],
   };
 }
 

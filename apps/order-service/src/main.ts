@@ -38,8 +38,8 @@ export async function startOrderService(
   });
   const validator = createUserValidator({
     mode: config.USER_VALIDATION,
-    grpcAddress: config.userServiceGrpc,
-    httpUrl: config.userServiceHttp,
+    grpcAddresses: config.userServiceGrpc,
+    httpUrls: config.userServiceHttp,
     ...(config.USERS_DATABASE_URL === undefined
       ? {}
       : { usersDatabaseUrl: config.USERS_DATABASE_URL }),

@@ -459,3 +459,60 @@ describe('user-service down', () => {
     expect(recovered.json()).toMatchObject({ status: 'CREATED' });
   }, 120_000);
 });
+
+describe('several user-service instances', () => {
+  it.each<ValidationMode>(['grpc', 'rest'])(
+    'over %s, keeps accepting orders through the other when one is stopped',
+    async (mode) => {
+      const [httpPort, grpcPort] = [await findFreePort(), await findFreePort()];
+      const secondHttp = `http://127.0.0.1:${httpPort}`;
+      const second = await startServiceProcess({
+        entry: USER_SERVICE,
+        env: {
+          HOST: '127.0.0.1',
+          PORT: String(httpPort),
+          GRPC_PORT: String(grpcPort),
+          DATABASE_URL: usersDb.url,
+          KAFKA_BROKERS: testInfra().kafkaBrokers,
+          KAFKA_CLIENT: testInfra().kafkaClient,
+          LOG_LEVEL: 'warn',
+        },
+        healthUrl: `${secondHttp}/healthz`,
+      });
+      try {
+        // Both instances in the lists, the first first: a client that took
+        // only the first address would lose user-service with it.
+        const config = loadConfig({
+          DATABASE_URL: ordersDb.url,
+          KAFKA_BROKERS: testInfra().kafkaBrokers,
+          KAFKA_CLIENT: testInfra().kafkaClient,
+          LOG_LEVEL: 'silent',
+          USER_VALIDATION: mode,
+          USER_SERVICE_GRPC_ADDR: `${userGrpc},127.0.0.1:${grpcPort}`,
+          USER_SERVICE_HTTP_URL: `${userHttp},${secondHttp}`,
+          USER_CALL_TIMEOUT_MS: '2000',
+          RATE_LIMIT_PER_MINUTE: '0',
+        });
+        expect(config.userServiceGrpc).toHaveLength(2);
+        const balanced = await startOrderService({ ...config, PORT: 0, GRPC_PORT: 0 });
+        instances.push(balanced);
+        const userId = await newUser();
+        // Both instances serve: a few orders reach each.
+        for (let i = 0; i < 4; i++)
+          expect((await placeOrder(balanced.app, userId)).statusCode).toBe(201);
+        await userService.stop();
+        try {
+          const answers: number[] = [];
+          for (let i = 0; i < 10; i++)
+            answers.push((await placeOrder(balanced.app, userId)).statusCode);
+          expect(answers).toEqual(Array.from({ length: 10 }, () => 201));
+        } finally {
+          await userService.restart();
+        }
+      } finally {
+        await second.stop();
+      }
+    },
+    120_000,
+  );
+});

@@ -1,6 +1,7 @@
 import { credentials, Metadata, status } from '@grpc/grpc-js';
 import type { ServiceError } from '@grpc/grpc-js';
 import { UserServiceClient } from '@comms/contracts/grpc';
+import { createRoundRobin, grpcChannelTarget } from '@comms/endpoints';
 import type { ValidateUserResponse } from '@comms/contracts/grpc';
 import { createPool } from '@comms/postgres';
 import { AppError, createCircuitBreaker, grpcClientInterceptors, retry } from '@comms/service-kit';
@@ -30,10 +31,16 @@ export interface UserValidator {
 
 export interface ValidatorOptions {
   readonly mode: ValidationMode;
-  /** `host:port` of user-service's gRPC (mode grpc). */
-  readonly grpcAddress?: string;
-  /** Base URL of user-service's REST API (mode rest). */
-  readonly httpUrl?: string;
+  /**
+   * `host:port` of user-service's gRPC (mode grpc): one, or one per
+   * instance, balanced round robin by the channel.
+   */
+  readonly grpcAddresses?: readonly string[];
+  /**
+   * Base URLs of user-service's REST API (mode rest): one, or one per
+   * instance, taken in turn, so a retry goes to the next instance.
+   */
+  readonly httpUrls?: readonly string[];
   /** Read-only URL of user-service's database (mode shared-db). */
   readonly usersDatabaseUrl?: string;
   /** Deadline of one attempt. Default 300 ms. */
@@ -78,19 +85,20 @@ export function createUserValidator(options: ValidatorOptions): UserValidator {
 
   switch (options.mode) {
     case 'grpc': {
-      // The interceptors give each call a client span and carry the trace in its metadata.
-      const client = new UserServiceClient(
-        options.grpcAddress ?? '',
-        credentials.createInsecure(),
-        {
-          interceptors: grpcClientInterceptors(),
-          // grpc-js backs off reconnecting up to 120 s; a user-service that
-          // was away for a while would stay unreached long after it is back.
-          // One internal neighbour: try again at least once a second.
-          'grpc.initial_reconnect_backoff_ms': 200,
-          'grpc.max_reconnect_backoff_ms': 1_000,
-        },
-      );
+      // Several instances: one ipv4: target with the round_robin policy, so
+      // the channel holds a connection to each and leaves out the ones that
+      // are down. The interceptors give each call a client span and carry
+      // the trace in its metadata.
+      const { target, options: balancing } = grpcChannelTarget(options.grpcAddresses ?? []);
+      const client = new UserServiceClient(target, credentials.createInsecure(), {
+        ...balancing,
+        interceptors: grpcClientInterceptors(),
+        // grpc-js backs off reconnecting up to 120 s; a user-service that
+        // was away for a while would stay unreached long after it is back.
+        // One internal neighbour: try again at least once a second.
+        'grpc.initial_reconnect_backoff_ms': 200,
+        'grpc.max_reconnect_backoff_ms': 1_000,
+      });
       ask = (userId) =>
         new Promise<UserCheck>((resolve, reject) => {
           client.validateUser(
@@ -112,11 +120,11 @@ export function createUserValidator(options: ValidatorOptions): UserValidator {
       break;
     }
     case 'rest': {
-      const base = options.httpUrl ?? '';
+      const nextBase = createRoundRobin(options.httpUrls ?? []);
       ask = async (userId) => {
         let response: Response;
         try {
-          response = await fetch(`${base}/users/${encodeURIComponent(userId)}`, {
+          response = await fetch(`${nextBase()}/users/${encodeURIComponent(userId)}`, {
             signal: AbortSignal.timeout(timeoutMs),
           });
         } catch (error) {
