@@ -9,6 +9,9 @@ export { readSpans, waitForSpans } from './spans.js';
 export type { SpanRecord } from './spans.js';
 export {
   buf,
+  ghz,
+  GHZ_MODULE,
+  GHZ_VERSION,
   grpcurl,
   GRPCURL_MODULE,
   GRPCURL_VERSION,

@@ -80,6 +80,24 @@ export async function openApiBreakingChanges(
   }
 }
 
+/** ghz, the gRPC load tool the bench (npm run bench) drives its gRPC cases with; pinned. */
+export const GHZ_MODULE = 'github.com/bojand/ghz/cmd/ghz';
+/** The ghz release the bench uses. */
+export const GHZ_VERSION = 'v0.120.0';
+
+/**
+ * Path to a ghz binary, the pinned release built as {@link grpcurl} is
+ * (once, from the Go module proxy, about three minutes the first time). The
+ * bench loads its gRPC subjects and baselines with it, a load generator in
+ * a process of its own that shares no code with what it measures.
+ */
+export async function ghz(): Promise<string> {
+  return goInstalled(GHZ_MODULE, GHZ_VERSION, 'ghz', {
+    needed: 'the gRPC benchmarks need ghz',
+    instead: 'or pass --ghz with a ghz binary',
+  });
+}
+
 /** A Go tool `go install`ed once into the cache, its path; fails saying what to install. */
 async function goInstalled(
   module: string,
