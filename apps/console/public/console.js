@@ -49,13 +49,24 @@ async function loadInfo() {
     $('info').textContent = `The console's backend answered ${problem(answer)}`;
     return;
   }
-  state.info = answer.body;
-  const { endpointsMode, userCheck, spanSource, jaegerUrl } = answer.body;
-  $('user-check-mode').textContent = userCheck.mode ?? 'unknown (order-service metrics unreadable)';
-  $('info').textContent =
+  renderInfo(answer.body);
+}
+
+function renderInfo(info) {
+  state.info = info;
+  const { endpointsMode, userCheck, spanSource, jaegerUrl } = info;
+  // Polled every second: only a change is written, so screen readers hear only changes.
+  const show = (id, text) => {
+    if ($(id).textContent !== text) $(id).textContent = text;
+  };
+  show('breaker-state', userCheck.breaker ?? 'unknown');
+  show('user-check-mode', userCheck.mode ?? 'unknown (order-service metrics unreadable)');
+  show(
+    'info',
     `Endpoints: ${endpointsMode} mode. User check: ${userCheck.mode ?? 'unknown'}, breaker ${userCheck.breaker ?? 'unknown'}. ` +
-    `Span source: ${spanSource ?? 'none (hops only spans can time show as untimed)'}. ` +
-    `Jaeger: ${jaegerUrl ?? 'not configured'}.`;
+      `Span source: ${spanSource ?? 'none (hops only spans can time show as untimed)'}. ` +
+      `Jaeger: ${jaegerUrl ?? 'not configured'}.`,
+  );
 }
 
 async function ensureCustomer(name, email) {
@@ -236,6 +247,43 @@ function listen() {
   });
 }
 
+async function loadFaults() {
+  const answer = await api('/api/faults').catch(() => undefined);
+  const stop = $('stop-user-service');
+  const start = $('start-user-service');
+  if (!answer?.ok || !answer.body.available) {
+    $('faults-status').textContent =
+      answer?.body?.reason ?? 'The console could not say whether faults are available.';
+    stop.disabled = true;
+    start.disabled = true;
+    return;
+  }
+  const running = answer.body.userService?.running === true;
+  $('faults-status').textContent = `user-service is ${running ? 'running' : 'stopped'}.`;
+  stop.disabled = !running;
+  start.disabled = running;
+}
+
+async function fault(action) {
+  $('stop-user-service').disabled = true;
+  $('start-user-service').disabled = true;
+  $('faults-status').textContent = `${action === 'stop' ? 'Stopping' : 'Starting'} user-service…`;
+  const answer = await api(`/api/faults/user-service/${action}`, { method: 'POST', body: {} });
+  if (!answer.ok) $('faults-status').textContent = `${action} was refused: ${problem(answer)}`;
+  else await loadFaults();
+  await refreshBreaker();
+}
+
+async function refreshBreaker() {
+  const answer = await api('/api/info').catch(() => undefined);
+  if (answer?.ok) renderInfo(answer.body);
+}
+
+$('stop-user-service').addEventListener('click', () => void fault('stop'));
+$('start-user-service').addEventListener('click', () => void fault('start'));
+void loadFaults();
+// The breaker changes on its own (open, then half-open after a while): keep it in view.
+window.setInterval(() => void refreshBreaker(), 1_000);
 $('place-form').addEventListener('submit', (event) => void placeOrder(event));
 $('command-form').addEventListener('submit', (event) => void sendCommand(event));
 listen();

@@ -15,6 +15,7 @@ const STATES = {
   untimed: 'done, time not observable',
   waiting: 'waiting',
   skipped: 'not reached',
+  failed: 'failed',
 };
 
 /**
@@ -22,7 +23,7 @@ const STATES = {
  * saw for its event. Returns true once nothing more can appear.
  */
 export function renderTimeline(timeline, pushed, jaegerUrl) {
-  const refused = timeline.hops.some((h) => h.state === 'skipped');
+  const refused = timeline.hops.some((h) => h.state === 'skipped' || h.state === 'failed');
   const push = refused
     ? {
         id: 'pushed',
@@ -98,5 +99,5 @@ export function renderTimeline(timeline, pushed, jaegerUrl) {
   );
   document.getElementById('timeline').hidden = false;
   document.getElementById('timeline-caption').hidden = true;
-  return hops.every((h) => h.state !== 'waiting');
+  return timeline.complete && hops.every((h) => h.state !== 'waiting');
 }

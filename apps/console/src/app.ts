@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,8 +13,14 @@ import type { Action, StoredEvent, StoredNotification } from './timeline.js';
 import { callRest, newTrace, parseUserCheck } from './upstream.js';
 import type { Answer, OrderGrpc } from './upstream.js';
 
-/** The page: plain files, served as they are (see README: no bundler); the build copies them into dist. */
-const PUBLIC_DIR = fileURLToPath(new URL('./public/', import.meta.url));
+/**
+ * The page: plain files, served as they are (see README: no bundler). The
+ * build copies them into dist; run from source (the tests), they are in public/.
+ */
+const BUILT_PUBLIC = new URL('./public/', import.meta.url);
+const PUBLIC_DIR = fileURLToPath(
+  existsSync(BUILT_PUBLIC) ? BUILT_PUBLIC : new URL('../public/', import.meta.url),
+);
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -341,6 +348,39 @@ export async function buildApp(deps: {
         spans: spans === undefined ? undefined : await spans.trace(action.traceId),
         spanSource: spans?.description ?? 'CONSOLE_SPANS_DIR is not set',
       });
+    },
+  );
+
+  // Faults, local runs only: npm start gives the console a control endpoint
+  // for user-service; anywhere else every fault action is refused.
+  const faultsUrl = config.CONSOLE_FAULTS_URL;
+  const NO_FAULTS =
+    'fault actions are only available when the system runs under npm start (CONSOLE_FAULTS_URL is not set)';
+  const control = (path: string, method: 'GET' | 'POST') =>
+    callRest('npm start', `${faultsUrl ?? ''}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${config.CONSOLE_FAULTS_TOKEN ?? ''}` },
+      // Stopping waits for a graceful shutdown; starting, for readiness.
+      timeoutMs: 60_000,
+    });
+  app.get('/api/faults', { logLevel: 'warn' }, async () => {
+    if (faultsUrl === undefined) return { available: false, reason: NO_FAULTS };
+    const answer = await control('/services/user-service', 'GET');
+    return { available: true, userService: answer.body };
+  });
+  app.post(
+    '/api/faults/user-service/:action',
+    {
+      schema: {
+        summary: 'Stop or start user-service (under npm start only)',
+        params: Type.Object({
+          action: Type.Union([Type.Literal('stop'), Type.Literal('start')]),
+        }),
+      },
+    },
+    async (request, reply) => {
+      if (faultsUrl === undefined) throw new AppError('PERMISSION_DENIED', NO_FAULTS);
+      return relay(reply, await control(`/services/user-service/${request.params.action}`, 'POST'));
     },
   );
 

@@ -31,6 +31,16 @@ const Env = Type.Object({
       description: "Jaeger's web UI, such as http://127.0.0.1:16686; trace ids link there",
     }),
   ),
+  CONSOLE_FAULTS_URL: Type.Optional(
+    Type.String({
+      pattern: '^http://127\\.0\\.0\\.1:[0-9]+$',
+      description:
+        'the loopback control endpoint npm start gives the console for its faults panel; unset, fault actions are refused',
+    }),
+  ),
+  CONSOLE_FAULTS_TOKEN: Type.Optional(
+    Type.String({ minLength: 16, description: 'the bearer token of CONSOLE_FAULTS_URL' }),
+  ),
   UPSTREAM_TIMEOUT_MS: Type.Integer({
     minimum: 50,
     default: 5_000,
@@ -53,6 +63,8 @@ export function loadConfig(
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): Config {
   const parsed = parseEnv(Env, env);
+  if ((parsed.CONSOLE_FAULTS_URL === undefined) !== (parsed.CONSOLE_FAULTS_TOKEN === undefined))
+    throw new Error('CONSOLE_FAULTS_URL and CONSOLE_FAULTS_TOKEN are set together or not at all');
   const { resolver, addresses } = resolveAtStartup(
     [
       ['order-service', 'http'],

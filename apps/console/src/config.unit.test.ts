@@ -17,6 +17,12 @@ describe('console configuration', () => {
   it('names the variable and the expected format when one is wrong', () => {
     expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/PORT .*HTTP port.*got 'eighty'/);
     expect(() => loadConfig({ JAEGER_UI_URL: 'jaeger:16686' })).toThrow(/JAEGER_UI_URL .*http/);
+    expect(() => loadConfig({ CONSOLE_FAULTS_URL: 'http://127.0.0.1:9999' })).toThrow(
+      'CONSOLE_FAULTS_URL and CONSOLE_FAULTS_TOKEN are set together or not at all',
+    );
+    expect(() => loadConfig({ CONSOLE_FAULTS_URL: 'http://10.0.0.1:9999' })).toThrow(
+      /CONSOLE_FAULTS_URL .*loopback/,
+    );
     expect(() => loadConfig({ ORDER_SERVICE_GRPC_ADDR: 'http://x' })).toThrow(
       "ORDER_SERVICE_GRPC_ADDR must be host:port, got 'http://x'",
     );

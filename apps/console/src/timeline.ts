@@ -44,12 +44,13 @@ export type HopId = 'request' | 'user-check' | 'appended' | 'published' | 'consu
 /**
  * One row of the timeline. `done`: observed, with its time; `untimed`: it
  * happened (a later hop proves it) but nothing observable gives its time;
- * `waiting`: not seen yet; `skipped`: the command was refused before it.
+ * `waiting`: not seen yet; `skipped`: the command was refused before it;
+ * `failed`: observed, and it failed (the user check of a refused order).
  */
 export interface Hop {
   readonly id: HopId;
   readonly title: string;
-  readonly state: 'done' | 'untimed' | 'waiting' | 'skipped';
+  readonly state: 'done' | 'untimed' | 'waiting' | 'skipped' | 'failed';
   /** ISO time with milliseconds, for `done` rows. */
   readonly at?: string;
   readonly detail: string;
@@ -198,18 +199,29 @@ export function buildTimeline(observed: Observations): Timeline {
     const check = USER_CHECKS[mode];
     const calls = check === undefined ? [] : ofOrderService.filter(check.matches);
     const answered = calls.at(-1);
+    const title = check?.title ?? `User check (order-service's mode: ${mode})`;
     hops.push(
-      spanHop(
-        'user-check',
-        check?.title ?? `User check (order-service's mode: ${mode})`,
-        answered,
-        spanStart,
-        (s) =>
-          `${s.name}: ${ms(s.durationUs)}${calls.length > 1 ? `, attempt ${calls.length}` : ''}${action.userName === undefined ? '' : `; user-service knew the user as ${action.userName}`}`,
-        action.userName === undefined
-          ? undefined
-          : `user-service knew the user as ${action.userName}`,
-      ),
+      refused && answered !== undefined
+        ? {
+            // A refused order whose check was tried: the failed calls are what was observed.
+            id: 'user-check',
+            title,
+            state: 'failed',
+            at: spanStart(answered),
+            detail: `${answered.name}: ${calls.length} attempt${calls.length === 1 ? '' : 's'}, the last failed after ${ms(answered.durationUs)}${answered.status.message === undefined ? '' : ` (${answered.status.message})`}`,
+            source: `${answered.service} ${answered.kind.toLowerCase()} span`,
+          }
+        : spanHop(
+            'user-check',
+            title,
+            answered,
+            spanStart,
+            (s) =>
+              `${s.name}: ${ms(s.durationUs)}${calls.length > 1 ? `, attempt ${calls.length}` : ''}${action.userName === undefined ? '' : `; user-service knew the user as ${action.userName}`}`,
+            action.userName === undefined
+              ? undefined
+              : `user-service knew the user as ${action.userName}`,
+          ),
     );
   }
 
@@ -292,7 +304,10 @@ export function buildTimeline(observed: Observations): Timeline {
     command: action.command,
     via: action.via,
     hops,
-    complete: hops.every((h) => h.state !== 'waiting'),
+    // With a span source, a refused command's server span is waited for too,
+    // so its row (and a failed user check) comes from order-service's own spans.
+    complete:
+      hops.every((h) => h.state !== 'waiting') && (spans === undefined || server !== undefined),
     eventId: event?.eventId,
   };
 }

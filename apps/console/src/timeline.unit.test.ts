@@ -101,6 +101,20 @@ describe('the timeline of an order', () => {
   });
 
   it('given a stale version, when the command is refused, then nothing after the request is waited for', () => {
+    const refusal = {
+      action: {
+        ...action,
+        command: 'pay' as const,
+        status: 409,
+        version: undefined,
+        refusal: 'order is at version 2, not 1',
+      },
+      events: [event],
+      notifications: [notification],
+      spanSource: 'span files',
+    };
+    // With a span source, the refused request's own server span is still awaited.
+    expect(buildTimeline({ ...refusal, spans: [] }).complete).toBe(false);
     const timeline = buildTimeline({
       action: {
         ...action,
@@ -111,13 +125,40 @@ describe('the timeline of an order', () => {
       },
       events: [event],
       notifications: [notification],
-      spans: [],
+      spans: [span('order-service', 'SERVER', 'POST /orders/:id/pay', 1)],
       spanSource: 'span files',
     });
     expect(timeline.hops[0]?.detail).toContain('refused 409');
     expect(timeline.hops[0]?.detail).toContain('not 1');
     expect(timeline.hops.slice(1).every((h) => h.state === 'skipped')).toBe(true);
     expect(timeline.hops.map((h) => h.id)).not.toContain('user-check');
+    expect(timeline.complete).toBe(true);
+  });
+
+  it('given user-service away, when the order is refused with 503, then the failed check attempts are shown as failed', () => {
+    const timeline = buildTimeline({
+      action: {
+        ...action,
+        status: 503,
+        version: undefined,
+        userName: undefined,
+        refusal: 'user-service is unavailable',
+      },
+      events: [],
+      notifications: [],
+      spans: [
+        span('order-service', 'SERVER', 'POST /orders', 1),
+        span('order-service', 'CLIENT', 'user.v1.UserService/ValidateUser', 2),
+        span('order-service', 'CLIENT', 'user.v1.UserService/ValidateUser', 10),
+      ],
+      spanSource: 'span files',
+    });
+    expect(states(timeline.hops)).toMatchObject({
+      request: 'done',
+      'user-check': 'failed',
+      appended: 'skipped',
+    });
+    expect(timeline.hops[1]?.detail).toContain('2 attempts');
     expect(timeline.complete).toBe(true);
   });
 });
