@@ -12,12 +12,16 @@ import type { RunningInfra } from '@comms/infra';
 import { SERVICES } from '@comms/endpoints';
 import type { ServiceName } from '@comms/endpoints';
 import { localSystemEnv } from './config.js';
+import { checkReplicas, defaultInstancePorts } from './replicas.js';
+import type { Replicas } from './replicas.js';
 import { supervise } from './supervisor.js';
 import type { RestartPolicy, Supervised } from './supervisor.js';
 
 /** One running service of the system. */
 export interface RunningService {
   readonly name: ServiceName;
+  /** Which instance of the service, from 1; the first keeps the table's ports. */
+  readonly instance: number;
   readonly http: string;
   /** `host:port`, for the services that speak gRPC. */
   readonly grpc?: string;
@@ -29,14 +33,37 @@ export interface RunningService {
 export interface RunningSystem {
   readonly infra: RunningInfra;
   readonly databases: Readonly<Record<string, string>>;
+  /** The first instance of each service. */
   readonly services: Readonly<Record<ServiceName, RunningService>>;
+  /** Every instance of each service, the first first (see {@link SystemOptions.replicas}). */
+  readonly instances: Readonly<Record<ServiceName, readonly RunningService[]>>;
   /**
-   * Stops one service and resolves with its exit code. SIGTERM (the
-   * default) lets it shut down gracefully; SIGKILL is a crash.
+   * Stops one instance of a service (default the first) and resolves with
+   * its exit code. SIGTERM (the default) lets it shut down gracefully;
+   * SIGKILL is a crash.
    */
-  stopService(name: ServiceName, signal?: 'SIGTERM' | 'SIGKILL'): Promise<number | null>;
-  /** Starts a stopped service again, with extra environment, and waits until it is ready. */
-  startService(name: ServiceName, extraEnv?: Record<string, string>): Promise<void>;
+  stopService(
+    name: ServiceName,
+    signal?: 'SIGTERM' | 'SIGKILL',
+    instance?: number,
+  ): Promise<number | null>;
+  /**
+   * Starts a stopped instance (default the first) again, with extra
+   * environment, and waits until it is ready.
+   */
+  startService(
+    name: ServiceName,
+    extraEnv?: Record<string, string>,
+    instance?: number,
+  ): Promise<void>;
+  /**
+   * Starts one more instance of a service, on ports of its own, and
+   * resolves once it is ready. The other services' address lists were
+   * fixed when they started, so callers of the service do not learn of it;
+   * for notification-service, which nobody calls but a browser, joining its
+   * consumer group is the point.
+   */
+  addInstance(name: ServiceName, extraEnv?: Record<string, string>): Promise<RunningService>;
   /** Stops every service, then the infrastructure; nothing is left running. */
   stop(): Promise<void>;
   /**
@@ -53,8 +80,8 @@ export interface RunningSystem {
 export interface SystemOptions {
   /** `default`: the ports of ARCHITECTURE.md; `random`: free ports (tests). */
   readonly ports: 'default' | 'random';
-  /** Receives every line a service (or the console) prints. */
-  readonly onLine?: (service: ServiceName | 'console', line: string) => void;
+  /** Receives every line a service (or the console) prints, with the instance (from 1). */
+  readonly onLine?: (service: ServiceName | 'console', line: string, instance: number) => void;
   /**
    * Progress messages, and what happens when a service dies unexpectedly:
    * its name, exit code or signal and last lines, restarts, giving up.
@@ -65,6 +92,16 @@ export interface SystemOptions {
    * death is reported through `log` and `failed`, and nothing restarts.
    */
   readonly restart?: RestartPolicy;
+  /**
+   * Instances per service (default 1 each), at most 9. Under the default
+   * ports instance n listens on the table's ports plus (n - 1) × 100; the
+   * first keeps the table's. Every instance of a service shares its
+   * database. The clients of user-service (order-service,
+   * notification-service) get every user-service instance in their address
+   * lists and spread their calls over them; the console talks to the first
+   * instance of each.
+   */
+  readonly replicas?: Replicas;
   /** Extra environment for every service. */
   readonly env?: Readonly<Record<string, string>>;
   /** Environment the infrastructure is chosen from (DATABASE_URL, KAFKA_BROKERS, COMMS_INFRA). */
@@ -127,90 +164,136 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   for (const line of describeInfra(infra)) log(line);
   const databases = await provisionServiceDatabases(infra.databaseUrl);
 
-  const port = async (service: ServiceName, protocol: 'http' | 'grpc') =>
-    options.ports === 'default' ? (SERVICES[service][protocol] ?? 0) : await findFreePort();
-  const ports = {
-    'user-service': {
-      http: await port('user-service', 'http'),
-      grpc: await port('user-service', 'grpc'),
-    },
-    'order-service': {
-      http: await port('order-service', 'http'),
-      grpc: await port('order-service', 'grpc'),
-    },
-    'notification-service': { http: await port('notification-service', 'http'), grpc: 0 },
+  const replicas = options.replicas ?? {};
+  checkReplicas(replicas);
+  const names = Object.keys(SERVICES) as ServiceName[];
+  /** Ports of instance `instance` (from 1): the table's plus a step, or free ones. */
+  const portsOf = async (name: ServiceName, instance: number) => {
+    if (options.ports === 'default') {
+      const found = defaultInstancePorts(name, instance);
+      return { http: found.http, grpc: found.grpc ?? 0 };
+    }
+    return {
+      http: await findFreePort(),
+      grpc: SERVICES[name].grpc === undefined ? 0 : await findFreePort(),
+    };
   };
+  const initial = {} as Record<ServiceName, { http: number; grpc: number }[]>;
+  for (const name of names) {
+    initial[name] = [];
+    for (let i = 1; i <= (replicas[name] ?? 1); i++) initial[name].push(await portsOf(name, i));
+  }
+  /** The first instance's ports: what the console and single-address callers use. */
+  const ports = {} as Record<ServiceName, { http: number; grpc: number }>;
+  for (const name of names) ports[name] = initial[name][0] ?? { http: 0, grpc: 0 };
+  const users = initial['user-service'];
   const common: Record<string, string> = {
     PATH: given.path,
     HOST: '127.0.0.1',
     KAFKA_BROKERS: infra.kafkaBrokers,
     LOG_LEVEL: 'info',
-    // Addresses through packages/endpoints; explicit so random ports work too.
-    USER_SERVICE_HTTP_URL: `http://127.0.0.1:${ports['user-service'].http}`,
-    USER_SERVICE_GRPC_ADDR: `127.0.0.1:${ports['user-service'].grpc}`,
+    // Addresses through packages/endpoints; explicit so random ports work
+    // too. Every user-service instance: its clients spread calls over them.
+    USER_SERVICE_HTTP_URL: users.map((p) => `http://127.0.0.1:${String(p.http)}`).join(','),
+    USER_SERVICE_GRPC_ADDR: users.map((p) => `127.0.0.1:${String(p.grpc)}`).join(','),
     ...options.env,
   };
-  const envOf: Record<ServiceName, Record<string, string>> = {
-    'user-service': {
-      ...common,
-      PORT: String(ports['user-service'].http),
-      GRPC_PORT: String(ports['user-service'].grpc),
-      DATABASE_URL: databases['user-service'] ?? '',
-    },
+  const own: Record<ServiceName, Record<string, string>> = {
+    'user-service': { DATABASE_URL: databases['user-service'] ?? '' },
     'order-service': {
-      ...common,
-      PORT: String(ports['order-service'].http),
-      GRPC_PORT: String(ports['order-service'].grpc),
       DATABASE_URL: databases['order-service'] ?? '',
       USERS_DATABASE_URL: databases['shared-db reader'] ?? '',
     },
-    'notification-service': {
-      ...common,
-      PORT: String(ports['notification-service'].http),
-      DATABASE_URL: databases['notification-service'] ?? '',
-    },
+    'notification-service': { DATABASE_URL: databases['notification-service'] ?? '' },
   };
+  const envOf = (name: ServiceName, p: { http: number; grpc: number }) => ({
+    ...common,
+    PORT: String(p.http),
+    ...(p.grpc === 0 ? {} : { GRPC_PORT: String(p.grpc) }),
+    ...own[name],
+  });
 
   const services = {} as Record<ServiceName, RunningService>;
+  const instances = {} as Record<ServiceName, RunningService[]>;
+  /** Every instance's supervisor, by service, first instance first. */
+  const all = {} as Record<ServiceName, Supervised[]>;
+  /** The first instance of each service. */
   const supervised = {} as Record<ServiceName, Supervised>;
-  /** Each service's environment as last started (envOf plus startService's extra). */
-  const envNow = { ...envOf };
   let reportFailure: (reason: Error) => void = () => undefined;
   const failed = new Promise<Error>((resolve) => (reportFailure = resolve));
-  for (const name of Object.keys(envOf) as ServiceName[]) {
-    const http = `http://127.0.0.1:${ports[name].http}`;
-    supervised[name] = supervise({
-      name,
+  /** Supervises instance `instance` (from 1) of a service on these ports; does not start it. */
+  const addSupervised = (
+    name: ServiceName,
+    instance: number,
+    p: { http: number; grpc: number },
+  ): Supervised => {
+    const http = `http://127.0.0.1:${String(p.http)}`;
+    const label = instance === 1 ? name : `${name}#${String(instance)}`;
+    const base = envOf(name, p);
+    /** Its environment as last started (base plus startService's extra). */
+    let envNow: Record<string, string> = base;
+    const one = supervise({
+      name: label,
       process: (extraEnv) => {
-        envNow[name] = { ...envOf[name], ...extraEnv };
-        return { args: [ENTRY[name]], env: envNow[name] };
+        envNow = { ...base, ...extraEnv };
+        return { args: [ENTRY[name]], env: envNow };
       },
       ready: async (launched) => {
-        services[name] = {
+        const info: RunningService = {
           name,
+          instance,
           http,
-          ...(ports[name].grpc === 0 ? {} : { grpc: `127.0.0.1:${ports[name].grpc}` }),
+          ...(p.grpc === 0 ? {} : { grpc: `127.0.0.1:${String(p.grpc)}` }),
           pid: launched.pid,
-          env: envNow[name],
+          env: envNow,
         };
+        instances[name][instance - 1] = info;
+        if (instance === 1) services[name] = info;
         await launched.waitHealthy(`${http}/readyz`, {
           timeoutMs: READY_TIMEOUT_MS,
           intervalMs: 200,
         });
-        log(`${name} ready at ${http}`);
+        log(`${label} ready at ${http}`);
       },
       ...(options.onLine === undefined
         ? {}
-        : { onLine: (line: string) => options.onLine?.(name, line) }),
+        : { onLine: (line: string) => options.onLine?.(name, line, instance) }),
       log,
       ...(options.restart === undefined ? {} : { restart: options.restart }),
     });
-    void supervised[name].failed.then(reportFailure);
+    void one.failed.then(reportFailure);
+    all[name][instance - 1] = one;
+    if (instance === 1) supervised[name] = one;
+    return one;
+  };
+  for (const name of names) {
+    instances[name] = [];
+    all[name] = [];
+    initial[name].forEach((p, i) => addSupervised(name, i + 1, p));
   }
-  const launch = (name: ServiceName, extraEnv: Record<string, string> = {}) =>
-    supervised[name].start(extraEnv);
-  const stopService = (name: ServiceName, signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM') =>
-    supervised[name].stop(signal);
+  const instanceOf = (name: ServiceName, instance: number): Supervised => {
+    const found = all[name][instance - 1];
+    if (found === undefined)
+      throw new Error(
+        `${name} has ${String(all[name].length)} instance(s); there is no instance ${String(instance)}`,
+      );
+    return found;
+  };
+  const launch = (name: ServiceName, extraEnv: Record<string, string> = {}, instance = 1) =>
+    instanceOf(name, instance).start(extraEnv);
+  const stopService = (
+    name: ServiceName,
+    signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM',
+    instance = 1,
+  ) => instanceOf(name, instance).stop(signal);
+  const addInstance = async (name: ServiceName, extraEnv: Record<string, string> = {}) => {
+    const instance = all[name].length + 1;
+    checkReplicas({ [name]: instance });
+    await addSupervised(name, instance, await portsOf(name, instance)).start(extraEnv);
+    const info = instances[name][instance - 1];
+    if (info === undefined) throw new Error(`${name}#${String(instance)} did not start`);
+    return info;
+  };
 
   // The console calls the services, so it starts after them and stops first.
   let consoleProcess: Supervised | undefined;
@@ -245,7 +328,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
       },
       ...(options.onLine === undefined
         ? {}
-        : { onLine: (line: string) => options.onLine?.('console', line) }),
+        : { onLine: (line: string) => options.onLine?.('console', line, 1) }),
       log,
       ...(options.restart === undefined ? {} : { restart: options.restart }),
     });
@@ -255,14 +338,21 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
 
   const stop = async () => {
     await consoleProcess?.stop();
-    await Promise.all(Object.values(supervised).map((service) => service.stop()));
+    await Promise.all(
+      Object.values(all)
+        .flat()
+        .map((service) => service.stop()),
+    );
     await infra.stop();
     await rm(dir, { recursive: true, force: true });
   };
 
   try {
-    await launch('user-service');
-    await Promise.all([launch('order-service'), launch('notification-service')]);
+    // user-service first: the others check users through it.
+    await Promise.all(all['user-service'].map((one) => one.start()));
+    await Promise.all(
+      [...all['order-service'], ...all['notification-service']].map((one) => one.start()),
+    );
     if (options.console === true) await startConsole();
   } catch (error) {
     await stop();
@@ -272,8 +362,10 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     infra,
     databases,
     services,
+    instances,
     stopService,
     startService: launch,
+    addInstance,
     stop,
     failed,
     ...(consoleInfo === undefined ? {} : { console: consoleInfo }),
