@@ -2,11 +2,13 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { TOPIC_PARTITIONS } from '@comms/contracts';
 import { describeError } from '@comms/infra';
 import type { ServiceName } from '@comms/endpoints';
 import { runDemo } from './demo.js';
 import { DEFAULT_RESTART_POLICY, startSystem } from '@comms/local-system';
-import { loadConfig } from './config.js';
+import { loadConfig, parseStartArgs } from './config.js';
+import type { StartOptions } from './config.js';
 
 const COLORS: Record<ServiceName | 'console', string> = {
   'user-service': '\u001b[36m',
@@ -26,8 +28,8 @@ const LEVELS: Record<number, string> = {
   60: 'fatal',
 };
 
-/** One readable line from a service's JSON log line, prefixed with its name. */
-function format(service: ServiceName | 'console', line: string): string {
+/** One readable line from a service's JSON log line, prefixed with its name (and instance after the first). */
+function format(service: ServiceName | 'console', line: string, instance = 1): string {
   let text = line;
   try {
     const entry = JSON.parse(line) as Record<string, unknown>;
@@ -38,12 +40,20 @@ function format(service: ServiceName | 'console', line: string): string {
   } catch {
     // Not JSON: print as is.
   }
-  const prefix = `[${service}]`.padEnd(23);
+  const prefix = `[${service}${instance === 1 ? '' : `#${String(instance)}`}]`.padEnd(25);
   return color ? `${COLORS[service]}${prefix}${RESET} ${text}` : `${prefix} ${text}`;
 }
 
-async function start(): Promise<void> {
-  console.log('starting PostgreSQL, Kafka, the three services and the console...');
+async function start(options: StartOptions): Promise<void> {
+  const counts = Object.entries(options.replicas).filter(([, n]) => n > 1);
+  console.log(
+    `starting PostgreSQL, Kafka, the three services${counts.length === 0 ? '' : ` (${counts.map(([name, n]) => `${name} ×${String(n)}`).join(', ')})`} and the console...`,
+  );
+  const notifiers = options.replicas['notification-service'] ?? 1;
+  if (notifiers > TOPIC_PARTITIONS.orders)
+    console.log(
+      `note: the orders topic has ${String(TOPIC_PARTITIONS.orders)} partitions, so ${String(notifiers - TOPIC_PARTITIONS.orders)} of the ${String(notifiers)} notification-service instances will hold none and idle (docs/architecture.md, "Several instances of a service")`,
+    );
   // The services write their spans here and the console reads them, so its
   // timeline has a time for every hop. Removed on stop.
   const spansDir = await mkdtemp(join(tmpdir(), 'comms-spans-'));
@@ -51,22 +61,32 @@ async function start(): Promise<void> {
     ports: 'default',
     infraEnv: config.infraEnv,
     env: { ...config.serviceEnv, TELEMETRY_SPANS_DIR: spansDir },
+    replicas: options.replicas,
     console: true,
-    log: (line) => console.log(`[system]                ${line}`),
-    onLine: (service, line) => console.log(format(service, line)),
+    log: (line) => console.log(`${'[system]'.padEnd(25)} ${line}`),
+    onLine: (service, line, instance) => console.log(format(service, line, instance)),
     // A service that dies is named with its exit and last lines, then restarted.
     restart: DEFAULT_RESTART_POLICY,
   });
-  const { services } = system;
+  const { services, instances } = system;
+  // Instances after the first, one line each under the first.
+  const more = (name: ServiceName) =>
+    instances[name]
+      .slice(1)
+      .map(
+        (one) =>
+          `\n ${`  #${String(one.instance)}`.padEnd(22)}${one.http}${one.grpc === undefined ? '' : `   gRPC ${one.grpc}`}`,
+      )
+      .join('');
   console.log(`
 ================================================================
  The system is up.
 
  console               ${system.console?.http ?? ''}   (open it in a browser)
 
- order-service         ${services['order-service'].http}   gRPC ${services['order-service'].grpc ?? ''}
- user-service          ${services['user-service'].http}   gRPC ${services['user-service'].grpc ?? ''}
- notification-service  ${services['notification-service'].http}
+ order-service         ${services['order-service'].http}   gRPC ${services['order-service'].grpc ?? ''}${more('order-service')}
+ user-service          ${services['user-service'].http}   gRPC ${services['user-service'].grpc ?? ''}${more('user-service')}
+ notification-service  ${services['notification-service'].http}${more('notification-service')}
  OpenAPI UIs           <service>/docs
 
  Try:
@@ -99,7 +119,7 @@ async function start(): Promise<void> {
 
 const command = process.argv[2];
 try {
-  if (command === 'start') await start();
+  if (command === 'start') await start(parseStartArgs(process.argv.slice(3)));
   else if (command === 'demo') await runDemo(process.argv.slice(3), config.demoEnv);
   else {
     console.error('usage: comms start | comms demo');

@@ -1,3 +1,5 @@
+import { parseReplicas } from '@comms/local-system';
+import type { Replicas } from '@comms/local-system';
 import type { DemoEnv } from './demo.js';
 
 /** What apps/dev takes from its environment; nothing else in it reads `process.env`. */
@@ -33,4 +35,32 @@ export function loadConfig(
     infraEnv: copy,
     serviceEnv: client === undefined || client === '' ? {} : { KAFKA_CLIENT: client },
   };
+}
+
+/** What `npm start -- <options>` asks for. */
+export interface StartOptions {
+  /** Instances per service (`--replicas order-service=2,notification-service=2`); the rest run once. */
+  readonly replicas: Replicas;
+}
+
+const START_USAGE = 'npm start [-- --replicas service=count[,service=count...]]';
+
+/**
+ * Reads `npm start`'s options: `--replicas <pairs>` or `--replicas=<pairs>`.
+ * Throws naming what was wrong, with the usage.
+ */
+export function parseStartArgs(args: readonly string[]): StartOptions {
+  let replicas: Replicas = {};
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] ?? '';
+    if (arg === '--replicas' || arg.startsWith('--replicas=')) {
+      const value = arg === '--replicas' ? args[++i] : arg.slice('--replicas='.length);
+      if (value === undefined || value.startsWith('--'))
+        throw new Error(`--replicas needs a value such as order-service=2; usage: ${START_USAGE}`);
+      replicas = { ...replicas, ...parseReplicas(value) };
+    } else {
+      throw new Error(`npm start does not take '${arg}'; usage: ${START_USAGE}`);
+    }
+  }
+  return { replicas };
 }
