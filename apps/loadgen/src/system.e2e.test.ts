@@ -534,10 +534,12 @@ describe('supervision (as under npm start)', () => {
 });
 
 describe('the benchmark harness (npm run bench)', () => {
-  it('measures every style and its baseline with samples and no errors', async () => {
+  it('measures every style and its baseline in interleaved trials, with spreads, ratios and no errors', async () => {
     const report = await runBenchmarks({
       system,
-      durationMs: 1_500,
+      durationMs: 1_000,
+      warmupMs: 300,
+      trials: 3,
       concurrency: 4,
       kafkaRate: 50,
     });
@@ -549,26 +551,50 @@ describe('the benchmark harness (npm run bench)', () => {
       'End to end',
     ]);
     for (const c of report.comparisons) {
-      for (const m of [c.subject, c.baseline, ...(c.breakdown ?? [])]) {
+      const sides = [
+        c.subject,
+        c.baseline,
+        ...(c.ceiling === undefined ? [] : [c.ceiling.trials]),
+        ...(c.breakdown ?? []),
+      ];
+      for (const side of sides) {
+        const m = side.median;
+        expect(side.trials, m.name).toHaveLength(3);
         expect(m.requests, m.name).toBeGreaterThan(0);
         expect(m.errors, m.name).toBe(0);
         expect(m.p99Ms, m.name).toBeGreaterThanOrEqual(m.p50Ms);
+        expect(side.spread.rps.min, m.name).toBeLessThanOrEqual(side.spread.rps.max);
       }
       expect(c.ratio).toBeGreaterThan(0);
+      expect(c.verdict.ratio.min).toBeLessThanOrEqual(c.verdict.ratio.max);
     }
     // A Kafka case sample is a delivered notification: one per accepted order.
     const kafka = report.comparisons.find((c) => c.style === 'Kafka');
-    expect(kafka?.subject.requests).toBeGreaterThanOrEqual(50);
-    expect(report.comparisons.find((c) => c.style === 'REST')?.breakdown).toHaveLength(2);
+    expect(kafka?.subject.median.requests).toBeGreaterThanOrEqual(3 * 50);
+    const rest = report.comparisons.find((c) => c.style === 'REST');
+    expect(rest?.baseline.median.name).toMatch(/^minimal fastify \+ pg/);
+    expect(rest?.ceiling?.trials.median.name).toBe('bare fastify GET /hello');
+    expect(rest?.breakdown).toHaveLength(2);
+    const grpc = report.comparisons.find((c) => c.style === 'gRPC');
+    expect(grpc?.baseline.median.name).toMatch(/^minimal grpc-js \+ pg/);
 
     const table = markdownReport(report);
-    const rows = report.comparisons.reduce((n, c) => n + 2 + (c.breakdown?.length ?? 0), 0);
+    const rows = report.comparisons.reduce(
+      (n, c) => n + 2 + (c.ceiling === undefined ? 0 : 1) + (c.breakdown?.length ?? 0),
+      0,
+    );
     const resultTable = table.split('\n\n')[1] ?? '';
     expect(resultTable.split('\n').filter((line) => line.startsWith('| ')).length).toBe(2 + rows);
+    expect(resultTable).toMatch(/\| (reliable|unreliable: [^|]+) \|/);
     if (process.platform === 'linux') {
-      // Linux tells which process used the CPU; the table names each party.
-      expect(table).toMatch(/\| case \| .*load generator.*user-service.*PostgreSQL/);
+      // Linux tells which process used the CPU; the table names each party,
+      // the load generator (its own processes) among them, with its cores.
+      expect(table).toMatch(/\| case \| load generator .*user-service.*PostgreSQL/);
+      const generator = report.comparisons.flatMap((c) => [
+        c.subject.median.cpu?.['load generator'] ?? 0,
+      ]);
+      expect(Math.max(...generator)).toBeGreaterThan(0);
     }
     expect(svgChart(report).match(/<rect /g)?.length).toBe(1 + 2 * report.comparisons.length);
-  }, 180_000);
+  }, 600_000);
 });

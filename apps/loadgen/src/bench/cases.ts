@@ -1,26 +1,35 @@
 import { randomUUID } from 'node:crypto';
-import { credentials, makeGenericClientConstructor, Metadata } from '@grpc/grpc-js';
-import type { ServiceError } from '@grpc/grpc-js';
-import autocannon from 'autocannon';
-import { UserServiceClient, ValidateUserRequest } from '@comms/contracts/grpc';
-import { createPool, DEFAULT_POOL_SIZE, withDatabase, withTransaction } from '@comms/postgres';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createPool, DEFAULT_POOL_SIZE, withDatabase } from '@comms/postgres';
 import type { RunningSystem } from '@comms/local-system';
 import { withCpu } from './cpu.js';
+import { USER_SELECT } from './echo.js';
 import type { Classifier } from './cpu.js';
-import { ECHO_SERVICE } from './echo.js';
-import { closedLoop, summarise } from './measure.js';
+import { ghzLoad, startLoad } from './load.js';
+import type { GrpcLoadSpec, LoadSpec } from './load.js';
 import type { Measurement } from './measure.js';
+import { GENERATOR } from './report.js';
+import { compare, interleave } from './trials.js';
+import type { Comparison, Trial } from './trials.js';
 
-/** What every case needs: the system, the bare servers, and how hard to push. */
+/** What every case needs: the system, the baseline servers, and how hard and how often to push. */
 export interface CaseContext {
   readonly system: RunningSystem;
+  /** The baseline servers' ports (bare-servers.ts): ceilings and minimal implementations. */
   readonly bare: { readonly http: number; readonly grpc: number };
   readonly durationMs: number;
+  /** Each side's warm-up before the rounds; its figures are dropped. */
+  readonly warmupMs: number;
+  /** Interleaved rounds per case; each side runs once per round. */
+  readonly trials: number;
   readonly concurrency: number;
   /** Orders per second of the Kafka lag case (issue #9: 200). */
   readonly kafkaRate: number;
   /** A registered, active user whose contact notification-service already knows. */
   readonly userId: string;
+  /** The ghz binary, for the gRPC load. */
+  readonly ghz: string;
   readonly classify: Classifier;
   readonly log: (line: string) => void;
 }
@@ -46,118 +55,257 @@ export async function measured(
   context: Pick<CaseContext, 'classify'>,
   run: () => Promise<Measurement>,
 ): Promise<Measurement> {
-  const { result, cpu } = await withCpu(context.classify, run);
+  // A load generator ran in a child process that has ended by now: its time is counted as the generator's.
+  const { result, cpu } = await withCpu(context.classify, run, GENERATOR);
   return cpu === undefined ? result : { ...result, cpu };
 }
 
-/** HTTP load with autocannon; every response time is kept for exact percentiles. */
-export async function httpLoad(
-  name: string,
-  request: { url: string; method?: 'GET' | 'POST'; body?: string },
-  options: { durationMs: number; concurrency: number },
-): Promise<Measurement> {
-  const latencies: number[] = [];
-  const started = performance.now();
-  const result = await new Promise<autocannon.Result>((resolve, reject) => {
-    const instance = autocannon(
-      {
-        url: request.url,
-        method: request.method ?? 'GET',
-        ...(request.body === undefined
-          ? {}
-          : { body: request.body, headers: { 'content-type': 'application/json' } }),
-        connections: options.concurrency,
-        duration: options.durationMs / 1000,
-      },
-      (error: unknown, finished: autocannon.Result) => {
-        if (error === null || error === undefined) resolve(finished);
-        else
-          reject(
-            error instanceof Error ? error : new Error(`autocannon: ${JSON.stringify(error)}`),
-          );
-      },
-    );
-    instance.on('response', (_client, statusCode, _bytes, responseTime) => {
-      if (statusCode < 400) latencies.push(responseTime);
-    });
-  });
-  const errors = result.errors + result.timeouts + result.non2xx;
-  return summarise(name, latencies, errors, performance.now() - started);
+/** One side whose load comes from a child process (autocannon or a pg loop), with the cores each party used. */
+function loadSide(context: CaseContext, spec: (durationMs: number) => LoadSpec): Trial {
+  return async (durationMs) => {
+    let release = () => Promise.resolve();
+    try {
+      return await measured(context, async () => {
+        const finished = await startLoad(spec(durationMs));
+        release = finished.release;
+        return finished.measurement;
+      });
+    } finally {
+      await release();
+    }
+  };
 }
 
-const unary = <T>(invoke: (done: (error: ServiceError | null, value?: T) => void) => void) =>
-  new Promise<T>((resolve, reject) => {
-    invoke((error, value) => {
-      if (error === null) resolve(value as T);
-      else reject(error);
-    });
+const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+const PROTO = join(ROOT, 'proto');
+const BENCH_PROTO = join(ROOT, 'apps/loadgen/proto');
+
+/** One side whose load comes from ghz. */
+function grpcSide(
+  context: CaseContext,
+  spec: Omit<GrpcLoadSpec, 'durationMs' | 'concurrency'>,
+): Trial {
+  return (durationMs) =>
+    measured(context, () =>
+      ghzLoad(context.ghz, { ...spec, durationMs, concurrency: context.concurrency }),
+    );
+}
+
+const http = (context: CaseContext, name: string, url: string, post?: { body: string }): Trial =>
+  loadSide(context, (durationMs) => ({
+    kind: 'http',
+    name,
+    url,
+    method: post === undefined ? 'GET' : 'POST',
+    ...(post === undefined ? {} : { body: post.body }),
+    concurrency: context.concurrency,
+    durationMs,
+  }));
+
+const validateUser = (context: CaseContext, name: string, address: string): Trial =>
+  grpcSide(context, {
+    name,
+    address,
+    proto: join(PROTO, 'user/v1/user.proto'),
+    importPaths: [PROTO],
+    call: 'user.v1.UserService.ValidateUser',
+    data: { user_id: context.userId },
   });
 
-/** REST: GET /users/:id beside a bare route, with the hop taken apart. */
-export async function restCase(context: CaseContext) {
+const rounds = <K extends string>(context: CaseContext, sides: Record<K, Trial>) =>
+  interleave(sides, context);
+
+/**
+ * REST: GET /users/:id beside the minimal fastify + pg route doing the same
+ * read (the ratio that judges the service), with the bare route as the
+ * ceiling and the hop taken apart: the service's HTTP stack without the
+ * database, and the database read without HTTP.
+ */
+export async function restCase(context: CaseContext): Promise<Comparison> {
   const users = context.system.services['user-service'];
-  const baseline = await measured(context, () =>
-    httpLoad(
-      'bare fastify GET /hello',
-      { url: `http://127.0.0.1:${context.bare.http}/hello` },
+  const bare = `http://127.0.0.1:${String(context.bare.http)}`;
+  const measuredRounds = await rounds(context, {
+    subject: http(context, 'user-service GET /users/:id', `${users.http}/users/${context.userId}`),
+    baseline: http(
       context,
+      `minimal fastify + pg GET /users/:id, pool of ${String(USER_SERVICE_POOL)}`,
+      `${bare}/users/${context.userId}`,
     ),
-  );
-  const subject = await measured(context, () =>
-    httpLoad(
-      'user-service GET /users/:id',
-      { url: `${users.http}/users/${context.userId}` },
+    ceiling: http(context, 'bare fastify GET /hello', `${bare}/hello`),
+    stack: http(
       context,
-    ),
-  );
-  // Where the time goes: the service's HTTP stack without the database, and
-  // the database read without HTTP, from a pool of the service's size.
-  const stack = await measured(context, () =>
-    httpLoad(
       'user-service GET /healthz (its HTTP stack, no database)',
-      { url: `${users.http}/healthz` },
-      context,
+      `${users.http}/healthz`,
     ),
-  );
-  // The bench's own copy of the users table, with one row shaped like the
-  // bench user's, in a database of its own: the bench reads no service's tables.
-  const copy = await scratchDatabase(context.system);
-  const pool = createPool({
-    url: copy.url,
-    applicationName: 'bench-raw-read',
-    max: USER_SERVICE_POOL,
+    read: loadSide(context, (durationMs) => ({
+      kind: 'pg',
+      name: `raw pg: the same SELECT, pool of ${String(USER_SERVICE_POOL)} (no HTTP)`,
+      url: userDatabase(context.system),
+      poolSize: USER_SERVICE_POOL,
+      sql: USER_SELECT,
+      params: [context.userId],
+      transaction: false,
+      rows: 1,
+      concurrency: context.concurrency,
+      durationMs,
+    })),
   });
+  return compare(
+    {
+      style: 'REST',
+      question:
+        'user-service’s GET /users/:id vs the least fastify + pg code that does the same read',
+      ratioOf: 'throughput',
+      target: { kind: 'ratio', min: 0.7 },
+    },
+    measuredRounds,
+    { subject: 'subject', baseline: 'baseline', ceiling: 'ceiling', breakdown: ['stack', 'read'] },
+  );
+}
+
+/** user-service's own database: the minimal implementations read the same rows it does. */
+export function userDatabase(system: RunningSystem): string {
+  const url = system.databases['user-service'];
+  if (url === undefined) throw new Error('the system has no user-service database to read');
+  return url;
+}
+
+/**
+ * gRPC: ValidateUser beside the minimal grpc-js + pg server doing the same
+ * read (the ratio that judges the service), with a bare unary echo of the
+ * same request bytes as the ceiling. ghz drives all three.
+ */
+export async function grpcCase(context: CaseContext): Promise<Comparison> {
+  const users = context.system.services['user-service'];
+  const bare = `127.0.0.1:${String(context.bare.grpc)}`;
+  const measuredRounds = await rounds(context, {
+    subject: validateUser(context, 'user-service ValidateUser', users.grpc ?? ''),
+    baseline: validateUser(
+      context,
+      `minimal grpc-js + pg ValidateUser, pool of ${String(USER_SERVICE_POOL)}`,
+      bare,
+    ),
+    ceiling: grpcSide(context, {
+      name: 'bare grpc-js unary echo',
+      address: bare,
+      proto: join(BENCH_PROTO, 'bench/v1/echo.proto'),
+      importPaths: [BENCH_PROTO, PROTO],
+      call: 'bench.v1.EchoService.Echo',
+      data: { user_id: context.userId },
+    }),
+  });
+  return compare(
+    {
+      style: 'gRPC',
+      question:
+        'user-service’s ValidateUser vs the least grpc-js + pg code that does the same read',
+      ratioOf: 'throughput',
+      target: { kind: 'ratio', min: 0.7 },
+    },
+    measuredRounds,
+    { subject: 'subject', baseline: 'baseline', ceiling: 'ceiling' },
+  );
+}
+
+/**
+ * Shared database: the user check order-service makes with
+ * USER_VALIDATION=shared-db, the same query on user-service's `user_directory`
+ * view through the read-only role, beside the same check asked over gRPC
+ * (ValidateUser). Both sides go through public contracts only (the view and
+ * the proto), so neither carries order-service's deadline, retries or breaker.
+ */
+export async function sharedDbCase(context: CaseContext): Promise<Comparison> {
+  const users = context.system.services['user-service'];
+  const measuredRounds = await rounds(context, {
+    subject: loadSide(context, (durationMs) => ({
+      kind: 'pg',
+      name: 'user check reading user_directory',
+      url: context.system.databases['shared-db reader'] ?? '',
+      // As many connections as the closed loop has callers: the pool is not the bottleneck.
+      poolSize: context.concurrency,
+      sql: 'SELECT name, status FROM user_directory WHERE id = $1',
+      params: [context.userId],
+      transaction: false,
+      rows: 1,
+      concurrency: context.concurrency,
+      durationMs,
+    })),
+    baseline: validateUser(context, 'user check over gRPC (ValidateUser)', users.grpc ?? ''),
+  });
+  return compare(
+    {
+      style: 'Shared database',
+      question: 'read the other service’s view directly vs ask it over gRPC',
+      ratioOf: 'throughput',
+    },
+    measuredRounds,
+    { subject: 'subject', baseline: 'baseline' },
+  );
+}
+
+const ORDER_ITEMS = [
+  { productId: 'bench-book', quantity: 1, price: '12.50' },
+  { productId: 'bench-pen', quantity: 3, price: '1.20' },
+];
+const ORDER_TOTAL = '16.10';
+export const ORDER_BODY = (userId: string) => JSON.stringify({ userId, items: ORDER_ITEMS });
+
+/**
+ * End to end: POST /orders (validation over gRPC, event store, read model,
+ * outbox, one transaction) at fixed concurrency, beside raw single-insert
+ * PostgreSQL transactions with order-service's pool size, on a table of the
+ * bench's own in a database of its own.
+ */
+export async function ordersCase(context: CaseContext): Promise<Comparison> {
+  const { system } = context;
+  const size = orderServicePool(system);
+  const scratch = await scratchDatabase(system);
   try {
-    await pool.query(`CREATE TABLE users (
+    const setup = createPool({ url: scratch.url, max: 1 });
+    await setup.query(`CREATE TABLE raw_orders (
       id uuid PRIMARY KEY,
-      seq bigserial NOT NULL UNIQUE,
-      name text NOT NULL,
-      email text NOT NULL UNIQUE,
-      status text NOT NULL DEFAULT 'active',
+      user_id uuid NOT NULL,
+      items jsonb NOT NULL,
+      total_amount numeric(14, 2) NOT NULL,
       created_at timestamptz NOT NULL DEFAULT now()
     )`);
-    await pool.query('INSERT INTO users (id, name, email) VALUES ($1, $2, $3)', [
-      context.userId,
-      'Bench Mark',
-      `bench-${context.userId}@example.com`,
-    ]);
-    const read = await measured(context, () =>
-      closedLoop(
-        `raw pg: the same SELECT, pool of ${String(USER_SERVICE_POOL)} (no HTTP)`,
+    await setup.end();
+    const measuredRounds = await rounds(context, {
+      subject: http(
         context,
-        async () => {
-          const result = await pool.query(
-            'SELECT id, seq::text, name, email, status, created_at FROM users WHERE id = $1',
-            [context.userId],
-          );
-          if (result.rowCount !== 1) throw new Error('the bench user is missing');
+        'order-service POST /orders',
+        `${system.services['order-service'].http}/orders`,
+        {
+          body: ORDER_BODY(context.userId),
         },
       ),
+      baseline: loadSide(context, (durationMs) => ({
+        kind: 'pg',
+        name: `raw pg: BEGIN, INSERT, COMMIT, pool of ${String(size)}`,
+        url: scratch.url,
+        poolSize: size,
+        sql: 'INSERT INTO raw_orders (id, user_id, items, total_amount) VALUES ($1, $2, $3, $4)',
+        params: ['', context.userId, JSON.stringify(ORDER_ITEMS), ORDER_TOTAL],
+        freshIdParam: 0,
+        transaction: true,
+        rows: 1,
+        concurrency: context.concurrency,
+        durationMs,
+      })),
+    });
+    return compare(
+      {
+        style: 'End to end',
+        question:
+          'placing an order (gRPC check, event store, read model, outbox) vs one INSERT transaction',
+        ratioOf: 'throughput',
+        target: { kind: 'ratio', min: 0.4 },
+      },
+      measuredRounds,
+      { subject: 'subject', baseline: 'baseline' },
     );
-    return { subject, baseline, breakdown: [stack, read] };
   } finally {
-    await pool.end();
-    await copy.drop();
+    await scratch.drop();
   }
 }
 
@@ -173,142 +321,4 @@ async function scratchDatabase(system: RunningSystem) {
       await admin.end();
     },
   };
-}
-
-/** gRPC: ValidateUser beside a bare unary echo of the same request bytes. */
-export async function grpcCase(context: CaseContext) {
-  const users = context.system.services['user-service'];
-  const userClient = new UserServiceClient(users.grpc ?? '', credentials.createInsecure());
-  const Echo = makeGenericClientConstructor(ECHO_SERVICE, 'EchoService');
-  const echoClient = new Echo(
-    `127.0.0.1:${String(context.bare.grpc)}`,
-    credentials.createInsecure(),
-  );
-  const payload = Buffer.from(ValidateUserRequest.encode({ userId: context.userId }).finish());
-  try {
-    const baseline = await measured(context, () =>
-      closedLoop('bare grpc-js unary echo', context, async () => {
-        await unary<Buffer>((done) => {
-          echoClient.makeUnaryRequest(
-            ECHO_SERVICE['echo']?.path ?? '',
-            (value: Buffer) => value,
-            (bytes: Buffer) => bytes,
-            payload,
-            done,
-          );
-        });
-      }),
-    );
-    const subject = await measured(context, () =>
-      closedLoop('user-service ValidateUser', context, async () => {
-        const answer = await unary<{ valid: boolean }>((done) => {
-          userClient.validateUser({ userId: context.userId }, new Metadata(), done);
-        });
-        if (!answer.valid) throw new Error('ValidateUser said the bench user is not valid');
-      }),
-    );
-    return { subject, baseline };
-  } finally {
-    userClient.close();
-    echoClient.close();
-  }
-}
-
-/**
- * Shared database: the user check order-service makes with
- * USER_VALIDATION=shared-db, the same query on user-service's `user_directory`
- * view through the read-only role, beside the same check asked over gRPC
- * (ValidateUser). Both sides go through public contracts only (the view and
- * the proto), so neither carries order-service's deadline, retries or breaker.
- */
-export async function sharedDbCase(context: CaseContext) {
-  const users = context.system.services['user-service'];
-  const client = new UserServiceClient(users.grpc ?? '', credentials.createInsecure());
-  const directory = createPool({
-    url: context.system.databases['shared-db reader'] ?? '',
-    applicationName: 'bench-user-check',
-    // As many connections as the closed loop has callers: the pool is not the bottleneck.
-    max: context.concurrency,
-  });
-  try {
-    const baseline = await measured(context, () =>
-      closedLoop('user check over gRPC (ValidateUser)', context, async () => {
-        const answer = await unary<{ valid: boolean; errorMessage: string }>((done) => {
-          client.validateUser({ userId: context.userId }, new Metadata(), done);
-        });
-        if (!answer.valid) throw new Error(`the bench user is not valid: ${answer.errorMessage}`);
-      }),
-    );
-    const subject = await measured(context, () =>
-      closedLoop('user check reading user_directory', context, async () => {
-        const { rows } = await directory.query<{ status: string }>(
-          'SELECT name, status FROM user_directory WHERE id = $1',
-          [context.userId],
-        );
-        if (rows[0]?.status !== 'active') throw new Error('the bench user is not active');
-      }),
-    );
-    return { subject, baseline };
-  } finally {
-    client.close();
-    await directory.end();
-  }
-}
-
-const ORDER_ITEMS = [
-  { productId: 'bench-book', quantity: 1, price: '12.50' },
-  { productId: 'bench-pen', quantity: 3, price: '1.20' },
-];
-const ORDER_TOTAL = '16.10';
-export const ORDER_BODY = (userId: string) => JSON.stringify({ userId, items: ORDER_ITEMS });
-
-/**
- * End to end: POST /orders (validation over gRPC, event store, read model,
- * outbox, one transaction) at fixed concurrency, beside raw single-insert
- * PostgreSQL transactions with order-service's pool size.
- */
-export async function ordersCase(context: CaseContext) {
-  const { system } = context;
-  const size = orderServicePool(system);
-  const scratch = await scratchDatabase(system);
-  const pool = createPool({
-    url: scratch.url,
-    applicationName: 'bench-raw-insert',
-    max: size,
-  });
-  try {
-    await pool.query(`CREATE TABLE raw_orders (
-      id uuid PRIMARY KEY,
-      user_id uuid NOT NULL,
-      items jsonb NOT NULL,
-      total_amount numeric(14, 2) NOT NULL,
-      created_at timestamptz NOT NULL DEFAULT now()
-    )`);
-    const items = JSON.stringify(ORDER_ITEMS);
-    const baseline = await measured(context, () =>
-      closedLoop(`raw pg: BEGIN, INSERT, COMMIT, pool of ${String(size)}`, context, async () => {
-        await withTransaction(pool, (client) =>
-          client.query(
-            'INSERT INTO raw_orders (id, user_id, items, total_amount) VALUES ($1, $2, $3, $4)',
-            [randomUUID(), context.userId, items, ORDER_TOTAL],
-          ),
-        );
-      }),
-    );
-    const subject = await measured(context, () =>
-      httpLoad(
-        'order-service POST /orders',
-        {
-          url: `${system.services['order-service'].http}/orders`,
-          method: 'POST',
-          body: ORDER_BODY(context.userId),
-        },
-        context,
-      ),
-    );
-    return { subject, baseline };
-  } finally {
-    await pool.end();
-    await scratch.drop();
-  }
 }

@@ -1,8 +1,8 @@
-// `npm run bench`: measures every style beside its raw baseline on this
-// machine and writes docs/benchmarks.json, docs/benchmarks.svg and the
-// results table of docs/benchmarks.md. Quick by default; --long for 60 s
-// per case; --only kafka (or a comma-separated list of CASES) runs some
-// cases and only prints them.
+// `npm run bench`: measures every style beside its baseline on this machine,
+// in interleaved rounds, and writes docs/benchmarks.json, docs/benchmarks.svg
+// and the results table of docs/benchmarks.md. Quick by default (10 s
+// trials); --long for 60 s; --only kafka (or a comma-separated list of
+// CASES) runs some cases and only prints them.
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { markdownReport, replaceResults, svgChart } from './report.js';
 import { CASES, runBenchmarks } from './run.js';
 import type { CaseName } from './run.js';
+import { MIN_TRIALS } from './trials.js';
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 
@@ -17,9 +18,12 @@ const { values } = parseArgs({
   options: {
     long: { type: 'boolean', default: false },
     duration: { type: 'string' },
+    warmup: { type: 'string' },
+    trials: { type: 'string', default: '3' },
     concurrency: { type: 'string', default: '32' },
     'kafka-rate': { type: 'string', default: '200' },
-    'kafka-trials': { type: 'string', default: '3' },
+    'kafka-trials': { type: 'string' },
+    ghz: { type: 'string' },
     only: { type: 'string' },
     'no-write': { type: 'boolean', default: false },
     'no-telemetry': { type: 'boolean', default: false },
@@ -37,7 +41,24 @@ function positive(name: string, text: string): number {
 const durationMs = positive('duration', values.duration ?? (values.long ? '60' : '10')) * 1000;
 const concurrency = Math.round(positive('concurrency', values.concurrency));
 const kafkaRate = positive('kafka-rate', values['kafka-rate']);
-const kafkaTrials = Math.round(positive('kafka-trials', values['kafka-trials']));
+
+/** At least MIN_TRIALS: fewer cannot give a median with a spread worth reading. */
+function rounds(name: string, text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < MIN_TRIALS)
+    throw new Error(
+      `--${name} must be a whole number of at least ${String(MIN_TRIALS)}, got '${text}'`,
+    );
+  return value;
+}
+const trials = rounds('trials', values.trials);
+const kafkaTrials = rounds('kafka-trials', values['kafka-trials'] ?? values.trials);
+const warmupMs =
+  values.warmup === undefined
+    ? Math.min(2_000, durationMs)
+    : values.warmup === '0'
+      ? 0
+      : positive('warmup', values.warmup) * 1000;
 
 function casesOf(text: string): CaseName[] {
   const names = text.split(',').map((name) => name.trim());
@@ -52,9 +73,12 @@ const write = !values['no-write'] && only === undefined;
 
 const report = await runBenchmarks({
   durationMs,
+  warmupMs,
+  trials,
   concurrency,
   kafkaRate,
   kafkaTrials,
+  ...(values.ghz === undefined ? {} : { ghz: values.ghz }),
   ...(only === undefined ? {} : { only }),
   telemetry: !values['no-telemetry'],
   log: (line) => {

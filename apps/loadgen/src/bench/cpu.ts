@@ -64,16 +64,37 @@ async function snapshot(classify: Classifier): Promise<Snapshot | undefined> {
   return ticks.size === 0 ? undefined : { at: performance.now(), ticks };
 }
 
+/** CPU ticks of this process' children that ended and were reaped (cutime + cstime of /proc/self/stat). */
+async function reapedChildTicks(): Promise<number | undefined> {
+  try {
+    const stat = await readFile('/proc/self/stat', 'utf8');
+    const fields = stat
+      .slice(stat.lastIndexOf(')') + 2)
+      .split(' ')
+      .map(Number);
+    // After the command: cutime is field 16 of stat(5), cstime 17.
+    return (fields[13] ?? 0) + (fields[14] ?? 0);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Runs `work` and returns its result with the cores each party used on
- * average meanwhile (CPU seconds / wall seconds, rounded to 0.01).
+ * average meanwhile (CPU seconds / wall seconds, rounded to 0.01). A child
+ * process that starts and ends within `work` (a load generator) is gone
+ * from /proc by the second reading; its time is in this process'
+ * reaped-children counters, and goes to the party `reaped` names.
  */
 export async function withCpu<T>(
   classify: Classifier,
   work: () => Promise<T>,
+  reaped?: string,
 ): Promise<{ result: T; cpu?: Record<string, number> }> {
   const before = await snapshot(classify);
+  const childrenBefore = await reapedChildTicks();
   const result = await work();
+  const childrenAfter = await reapedChildTicks();
   const after = await snapshot(classify);
   if (before === undefined || after === undefined) return { result };
   const seconds = (after.at - before.at) / 1000;
@@ -82,6 +103,8 @@ export async function withCpu<T>(
     const start = before.ticks.get(pid)?.ticks ?? 0;
     busy[now.party] = (busy[now.party] ?? 0) + (now.ticks - start) / TICKS_PER_SECOND;
   }
+  if (reaped !== undefined && childrenBefore !== undefined && childrenAfter !== undefined)
+    busy[reaped] = (busy[reaped] ?? 0) + (childrenAfter - childrenBefore) / TICKS_PER_SECOND;
   const cpu: Record<string, number> = {};
   for (const [party, cpuSeconds] of Object.entries(busy)) {
     cpu[party] = Math.round((cpuSeconds / seconds) * 100) / 100;

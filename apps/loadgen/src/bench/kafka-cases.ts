@@ -5,8 +5,10 @@ import type { RunningSystem } from '@comms/local-system';
 import { pollUntil } from '@comms/resilience';
 import { measured, ORDER_BODY } from './cases.js';
 import type { CaseContext } from './cases.js';
-import { openLoop, spread, summarise } from './measure.js';
-import type { Measurement, Spread } from './measure.js';
+import { openLoop, summarise } from './measure.js';
+import type { Measurement } from './measure.js';
+import { judge, trialsOf } from './trials.js';
+import type { Trials, Verdict } from './trials.js';
 
 /** The Kafka clients `KAFKA_CLIENT` can name, in the order each round runs them. */
 export const KAFKA_CLIENTS: readonly KafkaClientName[] = ['kafkajs', 'platformatic'];
@@ -88,8 +90,8 @@ async function bareRun(
       onTimeout: () => new Error(`the ${client} baseline consumer did not join within 30 s`),
     });
     const filler = 'x'.repeat(600);
-    return await measured(context, async () => {
-      const run = await openLoop({ ratePerSecond: rate, durationMs: context.durationMs }, (i) =>
+    const load = (durationMs: number) =>
+      openLoop({ ratePerSecond: rate, durationMs }, (i) =>
         producer.send(topic, [
           {
             key: String(i % 64),
@@ -98,6 +100,16 @@ async function bareRun(
           },
         ]),
       );
+    // Warm-up at the same rate; its messages arrive before the clock starts and are dropped.
+    if (context.warmupMs > 0) {
+      const warm = await load(context.warmupMs);
+      await pollUntil(() => (lags.length >= warm.started - warm.errors ? true : undefined), {
+        timeoutMs: SETTLE_MS,
+      }).catch(() => undefined);
+      lags.length = 0;
+    }
+    return await measured(context, async () => {
+      const run = await load(context.durationMs);
       const sent = run.started - run.errors;
       await pollUntil(() => (lags.length >= sent ? true : undefined), {
         timeoutMs: SETTLE_MS,
@@ -186,8 +198,16 @@ export async function ordersTrial(
     );
 
   // One order first, so a service that just restarted has its connections
-  // and group membership before the clock starts.
+  // and group membership before the clock starts; then a warm-up at the
+  // same rate, whose orders are settled and left out.
   await settle([await place()]);
+  if (context.warmupMs > 0) {
+    const warm: string[] = [];
+    await openLoop({ ratePerSecond: context.kafkaRate, durationMs: context.warmupMs }, async () => {
+      warm.push(await place());
+    });
+    await settle(warm).catch(() => undefined);
+  }
 
   return measured(context, async () => {
     const orderIds: string[] = [];
@@ -242,59 +262,50 @@ export async function kafkaClientTrials(
   return done;
 }
 
-/** One path on one client over all trials. */
-export interface ClientFigures {
-  readonly trials: number;
-  readonly p50Ms: Spread;
-  readonly p99Ms: Spread;
-  readonly errors: number;
+/** One path on both clients over all rounds, and platformatic over kafkajs round by round. */
+export interface ClientsOnPath {
+  readonly kafkajs: Trials;
+  readonly platformatic: Trials;
+  /** platformatic / kafkajs (below 1: platformatic is faster), with its spread and reliability. */
+  readonly p50: Verdict;
+  readonly p99: Verdict;
 }
 
-/** Both paths on both clients, and platformatic's medians over kafkajs'. */
+/** Both paths on both clients. */
 export interface KafkaClientsReport {
   readonly trials: number;
-  readonly bare: Readonly<Record<KafkaClientName, ClientFigures>>;
-  readonly orders: Readonly<Record<KafkaClientName, ClientFigures>>;
-  /** platformatic / kafkajs, of the medians (below 1: platformatic is faster). */
-  readonly ratio: {
-    readonly bare: { readonly p50: number; readonly p99: number };
-    readonly orders: { readonly p50: number; readonly p99: number };
-  };
+  readonly stealPercent?: number;
+  readonly bare: ClientsOnPath;
+  readonly orders: ClientsOnPath;
   readonly runs: readonly KafkaTrial[];
 }
 
-function figures(measurements: readonly Measurement[]): ClientFigures {
-  return {
-    trials: measurements.length,
-    p50Ms: spread(measurements.map((m) => m.p50Ms)),
-    p99Ms: spread(measurements.map((m) => m.p99Ms)),
-    errors: measurements.reduce((sum, m) => sum + m.errors, 0),
+/**
+ * Medians, spreads and ratios of interleaved rounds, per path and client,
+ * judged as every other comparison of the bench is ({@link judge}).
+ */
+export function summariseKafkaClients(
+  runs: readonly KafkaTrial[],
+  steal?: number,
+): KafkaClientsReport {
+  const path = (which: 'bare' | 'orders'): ClientsOnPath => {
+    const [kafkajs, platformatic] = KAFKA_CLIENTS.map((client) => {
+      const trials = runs.filter((run) => run.client === client).map((run) => run[which]);
+      return trialsOf(trials[0]?.name ?? `${which} (${client})`, trials);
+    }) as [Trials, Trials];
+    return {
+      kafkajs,
+      platformatic,
+      p50: judge(platformatic, kafkajs, 'p50Ms', steal),
+      p99: judge(platformatic, kafkajs, 'p99Ms', steal),
+    };
   };
-}
-
-const ratioOf = (subject: number, base: number) =>
-  base > 0 ? Math.round((subject / base) * 1000) / 1000 : 0;
-
-/** Medians and spreads of interleaved trials, per path and client. */
-export function summariseKafkaClients(runs: readonly KafkaTrial[]): KafkaClientsReport {
-  const per = (path: 'bare' | 'orders') =>
-    Object.fromEntries(
-      KAFKA_CLIENTS.map((client) => [
-        client,
-        figures(runs.filter((run) => run.client === client).map((run) => run[path])),
-      ]),
-    ) as Record<KafkaClientName, ClientFigures>;
-  const bare = per('bare');
-  const orders = per('orders');
-  const ratio = (path: Record<KafkaClientName, ClientFigures>) => ({
-    p50: ratioOf(path.platformatic.p50Ms.median, path.kafkajs.p50Ms.median),
-    p99: ratioOf(path.platformatic.p99Ms.median, path.kafkajs.p99Ms.median),
-  });
+  const bare = path('bare');
   return {
-    trials: bare.kafkajs.trials,
+    trials: bare.kafkajs.trials.length,
+    ...(steal === undefined ? {} : { stealPercent: steal }),
     bare,
-    orders,
-    ratio: { bare: ratio(bare), orders: ratio(orders) },
+    orders: path('orders'),
     runs,
   };
 }

@@ -1,10 +1,34 @@
-import type { ClientFigures, KafkaClientsReport } from './kafka-cases.js';
+import type { ClientsOnPath, KafkaClientsReport } from './kafka-cases.js';
 import type { Measurement, Spread } from './measure.js';
-import type { BenchReport, Comparison } from './run.js';
+import type { BenchReport } from './run.js';
+import { MIN_TRIALS, SPREAD_LIMIT, STEAL_LIMIT } from './trials.js';
+import type { Comparison, Trials, Verdict } from './trials.js';
+
+/** The party the load generators' CPU is counted under (run.ts' classifier). */
+export const GENERATOR = 'load generator';
+/**
+ * A generator that keeps this many cores busy is likely the limit, not the
+ * subject: autocannon and the pg loop are one event loop each.
+ */
+export const GENERATOR_BOUND = 0.9;
 
 const fmt = (value: number, digits = 1) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
 
-function verdict(comparison: Comparison): string {
+/** A figure over trials: the median, and the least and greatest in brackets. */
+export const spreadText = (s: Spread, digits = 2) =>
+  `${fmt(s.median, digits)} (${fmt(s.min, digits)}–${fmt(s.max, digits)})`;
+
+const percentText = (s: Spread) =>
+  `${fmt(s.median * 100, 0)}% (${fmt(s.min * 100, 0)}–${fmt(s.max * 100, 0)}%)`;
+
+/** "reliable", or "unreliable" with every reason. */
+export function reliabilityText(verdict: Verdict): string {
+  return verdict.unreliable.length === 0
+    ? 'reliable'
+    : `unreliable: ${verdict.unreliable.join('; ')}`;
+}
+
+function verdictText(comparison: Comparison): string {
   const { target, met } = comparison;
   if (target === undefined) return '';
   const goal =
@@ -15,72 +39,81 @@ function verdict(comparison: Comparison): string {
 }
 
 function ratioText(comparison: Comparison): string {
+  const { ratio } = comparison.verdict;
   return comparison.ratioOf === 'throughput'
-    ? `${fmt(comparison.ratio * 100, 0)}% of req/s`
-    : `p99 ${fmt(comparison.ratio, 1)}×`;
+    ? `${percentText(ratio)} of req/s`
+    : `p99 ${spreadText(ratio, 1)}×`;
 }
 
-const row = (style: string, m: Measurement, note: string, ratio: string, target: string) =>
-  `| ${style} | ${m.name}${note} | ${fmt(m.rps, 0)} | ${fmt(m.p50Ms, 2)} | ${fmt(m.p95Ms, 2)} | ${fmt(m.p99Ms, 2)} | ${String(m.errors)} | ${ratio} | ${target} |`;
+/** The generator's cores during a side's trials (median), flagged when it was likely the limit. */
+export function generatorText(m: Measurement): string {
+  const cores = m.cpu?.[GENERATOR];
+  if (cores === undefined) return '';
+  return `${fmt(cores, 2)}${cores >= GENERATOR_BOUND ? ' (generator-bound)' : ''}`;
+}
 
-/** Every measurement of the report, in table order. */
-function measurements(report: BenchReport): { style: string; m: Measurement }[] {
+const row = (style: string, t: Trials, note: string, cells: readonly string[]) =>
+  `| ${style} | ${t.median.name}${note} | ${spreadText(t.spread.rps, 0)} | ${spreadText(t.spread.p50Ms)} | ${spreadText(t.spread.p99Ms)} | ${String(t.median.errors)} | ${generatorText(t.median)} | ${cells.join(' | ')} |`;
+
+/** Every side of the report, in table order. */
+function sides(report: BenchReport): { style: string; t: Trials }[] {
   return report.comparisons.flatMap((c) => [
-    { style: c.style, m: c.subject },
-    { style: c.style, m: c.baseline },
-    ...(c.breakdown ?? []).map((m) => ({ style: c.style, m })),
+    { style: c.style, t: c.subject },
+    { style: c.style, t: c.baseline },
+    ...(c.ceiling === undefined ? [] : [{ style: c.style, t: c.ceiling.trials }]),
+    ...(c.breakdown ?? []).map((t) => ({ style: c.style, t })),
   ]);
 }
 
-/** Cores each party kept busy per case, when the platform could tell. */
+/** Cores each party kept busy per case (medians of the trials), when the platform could tell. */
 function cpuTable(report: BenchReport): string[] {
-  const all = measurements(report);
+  const all = sides(report).map(({ t }) => t.median);
   // A fixed order, whatever order /proc listed the processes in.
-  const order = ['load generator', 'user-service', 'order-service', 'notification-service'];
+  const order = [GENERATOR, 'bench', 'user-service', 'order-service', 'notification-service'];
   const rank = (party: string) => (order.includes(party) ? order.indexOf(party) : order.length);
-  const parties = [...new Set(all.flatMap(({ m }) => Object.keys(m.cpu ?? {})))].sort(
+  const parties = [...new Set(all.flatMap((m) => Object.keys(m.cpu ?? {})))].sort(
     (a, b) => rank(a) - rank(b) || a.localeCompare(b),
   );
   if (parties.length === 0) return [];
   return [
     '',
-    `Where the machine's time went: cores kept busy on average during each case (the machine has ${String(report.machine.cpus)}).`,
+    `Where the machine's time went: cores kept busy on average during each case, the median of its trials (the machine has ${String(report.machine.cpus)}). The load generator (autocannon, the pg loop or ghz) runs in processes of its own; "bench" is the process that starts them.`,
     '',
     `| case | ${parties.join(' | ')} |`,
     `| ---- | ${parties.map(() => '---:').join(' | ')} |`,
-    ...all.map(
-      ({ m }) => `| ${m.name} | ${parties.map((p) => fmt(m.cpu?.[p] ?? 0, 2)).join(' | ')} |`,
-    ),
+    ...all.map((m) => `| ${m.name} | ${parties.map((p) => fmt(m.cpu?.[p] ?? 0, 2)).join(' | ')} |`),
   ];
 }
 
-const spreadText = (s: Spread) => `${fmt(s.median, 2)} (${fmt(s.min, 2)}–${fmt(s.max, 2)})`;
-
-/** Both Kafka clients on both paths: medians of the trials, their range, and the ratio. */
+/** Both Kafka clients on both paths: medians of the trials, their range, and the ratio with its own. */
 export function kafkaClientsTable(clients: KafkaClientsReport): string[] {
-  const line = (
-    path: string,
-    client: string,
-    f: ClientFigures,
-    ratio?: { p50: number; p99: number },
-  ) =>
-    `| ${path} | ${client} | ${spreadText(f.p50Ms)} | ${spreadText(f.p99Ms)} | ${String(f.errors)} | ${
-      ratio === undefined ? '' : `p50 ${fmt(ratio.p50, 2)}×, p99 ${fmt(ratio.p99, 2)}×`
-    } |`;
+  const lines = (name: string, path: ClientsOnPath) => {
+    const line = (label: string, client: string, t: Trials, ratio: string, reliability: string) =>
+      `| ${label} | ${client} | ${spreadText(t.spread.p50Ms)} | ${spreadText(t.spread.p99Ms)} | ${String(t.median.errors)} | ${ratio} | ${reliability} |`;
+    const unreliable = [...new Set([...path.p50.unreliable, ...path.p99.unreliable])];
+    return [
+      line(name, 'kafkajs', path.kafkajs, '', ''),
+      line(
+        '',
+        'platformatic',
+        path.platformatic,
+        `p50 ${spreadText(path.p50.ratio)}×, p99 ${spreadText(path.p99.ratio)}×`,
+        reliabilityText({ ratio: path.p99.ratio, unreliable }),
+      ),
+    ];
+  };
   return [
     '',
-    `Kafka clients side by side: each figure is the median of ${String(clients.trials)} trials per client, run interleaved (kafkajs, platformatic, kafkajs, ...), with the least and greatest trial in brackets; the services were restarted with KAFKA_CLIENT before each of their trials. Ratio: platformatic's median over kafkajs' (below 1: platformatic is faster).`,
+    `Kafka clients side by side: each figure is the median of ${String(clients.trials)} trials per client, run interleaved (kafkajs, platformatic, kafkajs, ...), with the least and greatest trial in brackets; the services were restarted with KAFKA_CLIENT before each of their trials. Ratio: platformatic over kafkajs, round by round, its median and range (below 1: platformatic is faster).`,
     '',
-    '| path | client | p50 ms | p99 ms | errors | platformatic / kafkajs |',
-    '| ---- | ------ | -----: | -----: | -----: | ---------------------- |',
-    line('bare produce -> consume', 'kafkajs', clients.bare.kafkajs),
-    line('', 'platformatic', clients.bare.platformatic, clients.ratio.bare),
-    line('order -> stored notification', 'kafkajs', clients.orders.kafkajs),
-    line('', 'platformatic', clients.orders.platformatic, clients.ratio.orders),
+    '| path | client | p50 ms | p99 ms | errors | platformatic / kafkajs | reliability |',
+    '| ---- | ------ | -----: | -----: | -----: | ---------------------- | ----------- |',
+    ...lines('bare produce -> consume', clients.bare),
+    ...lines('order -> stored notification', clients.orders),
   ];
 }
 
-/** The results as markdown tables, with the machine and mode above them. */
+/** The results as markdown tables, with the machine and the method above them. */
 export function markdownReport(report: BenchReport): string {
   const { machine, mode } = report;
   const lines = [
@@ -91,15 +124,31 @@ export function markdownReport(report: BenchReport): string {
           `The hypervisor gave ${fmt(machine.stealPercent)}% of this machine's CPU time to other guests during the run (steal); figures from a busier host are lower.`,
         ]),
     ...(mode.only === undefined ? [] : [`Only these cases ran: ${mode.only.join(', ')}.`]),
-    `Each case ran ${fmt(mode.durationMs / 1000, 0)} s with ${String(mode.concurrency)} connections or calls in flight (Kafka: ${String(mode.kafkaRate)} messages per second); load generator, services and servers share the machine.`,
+    `Each case ran ${String(mode.trials)} interleaved rounds (subject, baseline, ceiling, breakdown, then again) of ${fmt(mode.durationMs / 1000, 1)} s after a ${fmt(mode.warmupMs / 1000, 1)} s warm-up of each side, with ${String(mode.concurrency)} connections or calls in flight (Kafka: ${String(mode.kafkaRate)} messages per second, ${String(mode.kafkaTrials)} rounds per client). Each figure is the median of its trials with the least and greatest in brackets; a ratio is the median of the round-by-round ratios, with their range. A comparison is unreliable when a spread passes ${fmt(SPREAD_LIMIT * 100, 0)}% of its median, steal during the case passes ${String(STEAL_LIMIT)}%, or it had fewer than ${String(MIN_TRIALS)} rounds.`,
     '',
-    '| style | case | req/s | p50 ms | p95 ms | p99 ms | errors | ratio | target |',
-    '| ----- | ---- | ----: | -----: | -----: | -----: | -----: | ----: | ------ |',
+    '| style | case | req/s | p50 ms | p99 ms | errors | generator cores | ratio | target | reliability |',
+    '| ----- | ---- | ----: | -----: | -----: | -----: | --------------: | ----: | ------ | ----------- |',
   ];
   for (const c of report.comparisons) {
-    lines.push(row(c.style, c.subject, '', ratioText(c), verdict(c)));
-    lines.push(row('', c.baseline, ' (baseline)', '', ''));
-    for (const m of c.breakdown ?? []) lines.push(row('', m, ' (breakdown)', '', ''));
+    const steal =
+      c.verdict.stealPercent === undefined ? '' : ` (steal ${fmt(c.verdict.stealPercent)}%)`;
+    lines.push(
+      row(c.style, c.subject, '', [
+        ratioText(c),
+        verdictText(c),
+        `${reliabilityText(c.verdict)}${steal}`,
+      ]),
+    );
+    lines.push(row('', c.baseline, ' (baseline)', ['', '', '']));
+    if (c.ceiling !== undefined)
+      lines.push(
+        row('', c.ceiling.trials, ' (ceiling)', [
+          `subject: ${percentText(c.ceiling.ratio)} of it`,
+          '',
+          '',
+        ]),
+      );
+    for (const t of c.breakdown ?? []) lines.push(row('', t, ' (breakdown)', ['', '', '']));
   }
   if (report.kafkaClients !== undefined) lines.push(...kafkaClientsTable(report.kafkaClients));
   lines.push(...cpuTable(report));
@@ -122,22 +171,24 @@ export function svgChart(report: BenchReport): string {
   const barSpace = width - labelWidth - 100;
   const rows = report.comparisons.flatMap((c) => {
     const value = (m: Measurement) => (c.ratioOf === 'throughput' ? m.rps : m.p99Ms);
-    const max = Math.max(value(c.subject), value(c.baseline));
+    const subject = c.subject.median;
+    const baseline = c.baseline.median;
+    const max = Math.max(value(subject), value(baseline));
     const text = (m: Measurement) =>
       c.ratioOf === 'throughput' ? `${fmt(m.rps, 0)}/s` : `p99 ${fmt(m.p99Ms, 1)} ms`;
     return [
       {
-        label: `${c.style}: ${c.subject.name}`,
-        value: value(c.subject),
+        label: `${c.style}: ${subject.name}`,
+        value: value(subject),
         max,
-        text: text(c.subject),
+        text: text(subject),
         subject: true,
       },
       {
-        label: `${c.style}: ${c.baseline.name}`,
-        value: value(c.baseline),
+        label: `${c.style}: ${baseline.name}`,
+        value: value(baseline),
         max,
-        text: text(c.baseline),
+        text: text(baseline),
         subject: false,
       },
     ];
@@ -146,7 +197,7 @@ export function svgChart(report: BenchReport): string {
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${String(width)}" height="${String(height)}" viewBox="0 0 ${String(width)} ${String(height)}" font-family="sans-serif" font-size="12">`,
     `<rect width="100%" height="100%" fill="#ffffff"/>`,
-    `<text x="10" y="22" font-size="14" font-weight="bold">Each style beside its raw baseline: requests per second, or p99 latency at a fixed rate</text>`,
+    `<text x="10" y="22" font-size="14" font-weight="bold">Each style beside its baseline (medians of interleaved trials): requests per second, or p99 latency at a fixed rate</text>`,
   ];
   rows.forEach((row, index) => {
     const y = 40 + index * rowHeight;

@@ -5,15 +5,27 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { pollUntil } from '@comms/resilience';
 import { startSystem } from '@comms/local-system';
+import { ghz as ghzBinary } from '@comms/testing/tools';
 import type { RunningSystem } from '@comms/local-system';
-import { grpcCase, ORDER_SERVICE_POOL, ordersCase, restCase, sharedDbCase } from './cases.js';
+import {
+  grpcCase,
+  ORDER_SERVICE_POOL,
+  ordersCase,
+  restCase,
+  sharedDbCase,
+  USER_SERVICE_POOL,
+  userDatabase,
+} from './cases.js';
 import type { CaseContext } from './cases.js';
 import { machineTicks, stealPercent } from './cpu.js';
 import type { Classifier } from './cpu.js';
 import { kafkaClientTrials, summariseKafkaClients } from './kafka-cases.js';
 import type { KafkaClientsReport } from './kafka-cases.js';
-import { medianOf } from './measure.js';
-import type { Measurement } from './measure.js';
+import { GENERATOR_MARKS } from './load.js';
+import { compare } from './trials.js';
+import type { Comparison } from './trials.js';
+
+export type { Comparison, Target } from './trials.js';
 
 /** The cases, by the names `--only` takes. */
 export const CASES = ['rest', 'grpc', 'shared-db', 'kafka', 'orders'] as const;
@@ -25,10 +37,16 @@ export interface BenchOptions {
   readonly durationMs: number;
   /** Connections (HTTP) or calls in flight (gRPC), the same for subject and baseline. */
   readonly concurrency: number;
+  /** Interleaved rounds of every case (subject, baseline, subject, ...). Default 3. */
+  readonly trials?: number;
+  /** Each side's warm-up before the rounds (dropped). Default 2 s, at most the trial length. */
+  readonly warmupMs?: number;
   /** Orders per second of the Kafka lag case. Default 200. */
   readonly kafkaRate?: number;
-  /** Trials of each Kafka client, interleaved (kafkajs, platformatic, kafkajs, ...). Default 3. */
+  /** Trials of each Kafka client, interleaved (kafkajs, platformatic, kafkajs, ...). Default `trials`. */
   readonly kafkaTrials?: number;
+  /** The ghz binary for the gRPC load; default the pinned release, built once with Go. */
+  readonly ghz?: string;
   /** The cases to run. Default all of {@link CASES}. */
   readonly only?: readonly CaseName[];
   /** Environment the infrastructure is chosen from (as for npm start). */
@@ -43,38 +61,13 @@ export interface BenchOptions {
   readonly log?: (line: string) => void;
 }
 
-/** What a style should reach, as issue #9 set it. */
-export type Target =
-  /** Throughput at least `min` times the baseline's. */
-  | { readonly kind: 'ratio'; readonly min: number }
-  /** A 99th percentile latency below `maxMs`. */
-  | { readonly kind: 'p99'; readonly maxMs: number };
-
-/** One style beside the raw baseline of its transport. */
-export interface Comparison {
-  readonly style: string;
-  readonly question: string;
-  readonly subject: Measurement;
-  readonly baseline: Measurement;
-  /**
-   * `throughput`: subject req/s over baseline req/s (higher is better).
-   * `p99`: subject p99 over baseline p99 (how many times slower; lower is
-   * better), for cases driven at a fixed rate where throughput is equal.
-   */
-  readonly ratioOf: 'throughput' | 'p99';
-  readonly ratio: number;
-  readonly target?: Target;
-  /** Whether the target was reached (and there were no errors). */
-  readonly met?: boolean;
-  /** Intermediate measurements that show where the subject's time goes. */
-  readonly breakdown?: readonly Measurement[];
-}
-
 export interface BenchReport {
   readonly startedAt: string;
   readonly mode: {
     readonly durationMs: number;
     readonly concurrency: number;
+    readonly trials: number;
+    readonly warmupMs: number;
     readonly kafkaRate: number;
     readonly kafkaTrials: number;
     /** The cases that ran, when `only` chose some. */
@@ -98,13 +91,15 @@ export interface BenchReport {
 // The built file, whether this module runs from dist/ or (in tests) from src/.
 const BARE_SERVERS = fileURLToPath(new URL('../../dist/bench/bare-servers.js', import.meta.url));
 
-async function startBareServers(): Promise<{
+async function startBareServers(database: { databaseUrl: string; poolSize: number }): Promise<{
   http: number;
   grpc: number;
   pid: number;
   stop: () => void;
 }> {
-  const child = spawn(process.execPath, [BARE_SERVERS], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [BARE_SERVERS, JSON.stringify(database)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const lines = createInterface({ input: child.stdout });
   const first = await new Promise<string>((resolve, reject) => {
     lines.once('line', resolve);
@@ -116,45 +111,13 @@ async function startBareServers(): Promise<{
   return { ...ports, pid: child.pid ?? 0, stop: () => child.kill('SIGTERM') };
 }
 
-function compare(
-  style: string,
-  question: string,
-  measured: { subject: Measurement; baseline: Measurement; breakdown?: Measurement[] },
-  ratioOf: Comparison['ratioOf'],
-  target?: Target,
-): Comparison {
-  const { subject, baseline } = measured;
-  const raw =
-    ratioOf === 'throughput'
-      ? baseline.rps > 0
-        ? subject.rps / baseline.rps
-        : 0
-      : baseline.p99Ms > 0
-        ? subject.p99Ms / baseline.p99Ms
-        : 0;
-  const ratio = Math.round(raw * 1000) / 1000;
-  const clean = subject.errors === 0 && baseline.errors === 0;
-  const met =
-    target === undefined
-      ? undefined
-      : clean && (target.kind === 'ratio' ? ratio >= target.min : subject.p99Ms < target.maxMs);
-  return {
-    style,
-    question,
-    subject,
-    baseline,
-    ratioOf,
-    ratio,
-    ...(target === undefined ? {} : { target, met }),
-    ...(measured.breakdown === undefined ? {} : { breakdown: measured.breakdown }),
-  };
-}
-
 /** Names the processes whose CPU time the report shows. */
 function classifier(system: RunningSystem, barePid: number): Classifier {
   return ({ pid, command, cmdline }) => {
-    if (pid === process.pid) return 'load generator';
-    if (pid === barePid) return 'bare servers';
+    if (GENERATOR_MARKS.some((mark) => cmdline.includes(mark))) return 'load generator';
+    // Starts the generators and reads their figures; near zero while they run.
+    if (pid === process.pid) return 'bench';
+    if (pid === barePid) return 'baseline servers';
     for (const service of Object.values(system.services))
       if (service.pid === pid) return service.name;
     if (command === 'postgres') return 'PostgreSQL';
@@ -190,16 +153,21 @@ async function benchUser(system: RunningSystem): Promise<string> {
 
 /**
  * Starts the real system (native PostgreSQL and Kafka unless the
- * environment names others) and bare baseline servers, measures each style
- * beside its baseline one after the other, and stops everything it started.
+ * environment names others) and the baseline servers, measures each style
+ * beside its baseline in interleaved rounds, one case after the other, and
+ * stops everything it started.
  */
 export async function runBenchmarks(options: BenchOptions): Promise<BenchReport> {
   const log = options.log ?? (() => undefined);
   const startedAt = new Date().toISOString();
   const kafkaRate = options.kafkaRate ?? 200;
-  const kafkaTrials = options.kafkaTrials ?? 3;
+  const trials = options.trials ?? 3;
+  const warmupMs = options.warmupMs ?? Math.min(2_000, options.durationMs);
+  const kafkaTrials = options.kafkaTrials ?? trials;
   const cases = options.only ?? CASES;
   const runs = (name: CaseName) => cases.includes(name);
+  // Built before anything starts, so a missing Go fails the run at once.
+  const ghz = runs('grpc') || runs('shared-db') ? (options.ghz ?? (await ghzBinary())) : '';
   const owned = options.system === undefined;
   const system =
     options.system ??
@@ -217,7 +185,10 @@ export async function runBenchmarks(options: BenchOptions): Promise<BenchReport>
       },
       ...(options.infraEnv === undefined ? {} : { infraEnv: options.infraEnv }),
     }));
-  const bare = await startBareServers().catch(async (error: unknown) => {
+  const bare = await startBareServers({
+    databaseUrl: userDatabase(system),
+    poolSize: USER_SERVICE_POOL,
+  }).catch(async (error: unknown) => {
     if (owned) await system.stop();
     throw error;
   });
@@ -230,87 +201,63 @@ export async function runBenchmarks(options: BenchOptions): Promise<BenchReport>
       system,
       bare,
       durationMs: options.durationMs,
+      warmupMs,
+      trials,
       concurrency: options.concurrency,
       kafkaRate,
       userId: await benchUser(system),
+      ghz,
       classify: classifier(system, bare.pid),
       log,
     };
-    const seconds = `${String(options.durationMs / 1000)} s each`;
+    const each = `${String(trials)} interleaved rounds of ${String(options.durationMs / 1000)} s after a ${String(warmupMs / 1000)} s warm-up`;
 
     if (runs('rest')) {
-      log(`REST: GET /users/:id vs a bare fastify route, then the hop taken apart (${seconds})`);
-      comparisons.push(
-        compare(
-          'REST',
-          'a fastify route that reads PostgreSQL vs an empty one',
-          await restCase(context),
-          'throughput',
-          { kind: 'ratio', min: 0.6 },
-        ),
-      );
-    }
-
-    if (runs('grpc')) {
-      log('gRPC: ValidateUser vs a bare grpc-js unary echo');
-      comparisons.push(
-        compare(
-          'gRPC',
-          'a unary RPC that reads PostgreSQL vs an echo',
-          await grpcCase(context),
-          'throughput',
-          { kind: 'ratio', min: 0.6 },
-        ),
-      );
-    }
-
-    if (runs('shared-db')) {
       log(
-        'Shared database: the shared-db user check (its query on the users view) vs asking over gRPC',
+        `REST: GET /users/:id vs minimal fastify + pg, bare /hello, the hop taken apart (${each})`,
       );
-      comparisons.push(
-        compare(
-          'Shared database',
-          'read the other service’s view directly vs ask it over gRPC',
-          await sharedDbCase(context),
-          'throughput',
-        ),
-      );
+      comparisons.push(await restCase(context));
     }
-
+    if (runs('grpc')) {
+      log(`gRPC: ValidateUser vs minimal grpc-js + pg, bare echo, through ghz (${each})`);
+      comparisons.push(await grpcCase(context));
+    }
+    if (runs('shared-db')) {
+      log(`Shared database: the shared-db user check on the users view vs ValidateUser (${each})`);
+      comparisons.push(await sharedDbCase(context));
+    }
     if (runs('kafka')) {
       log(
         `Kafka: order -> stored notification vs bare produce -> consume, ${String(kafkaRate)}/s, on kafkajs and platformatic, ${String(kafkaTrials)} interleaved trials each`,
       );
-      kafkaClients = summariseKafkaClients(await kafkaClientTrials(context, kafkaTrials));
-      const onKafkajs = kafkaClients.runs.filter((run) => run.client === 'kafkajs');
-      const median = (path: 'bare' | 'orders') =>
-        medianOf(
-          `${onKafkajs[0]?.[path].name.replace(' (kafkajs)', '') ?? path} (kafkajs, median of ${String(onKafkajs.length)})`,
-          onKafkajs.map((run) => run[path]),
-        );
+      const before = await machineTicks();
+      const kafkaRuns = await kafkaClientTrials(context, kafkaTrials);
+      const steal = stealPercent(before, await machineTicks());
+      kafkaClients = summariseKafkaClients(kafkaRuns, steal);
+      const onKafkajs = kafkaRuns.filter((run) => run.client === 'kafkajs');
       comparisons.push(
         compare(
-          'Kafka',
-          'outbox, relay, Kafka and the consumer’s transaction vs Kafka alone',
-          { subject: median('orders'), baseline: median('bare') },
-          'p99',
-          { kind: 'p99', maxMs: 100 },
+          {
+            style: 'Kafka',
+            question:
+              'outbox, relay, Kafka and the consumer’s transaction vs Kafka alone (kafkajs)',
+            ratioOf: 'p99',
+            target: { kind: 'p99', maxMs: 100 },
+          },
+          {
+            runs: {
+              subject: onKafkajs.map((run) => run.orders),
+              baseline: onKafkajs.map((run) => run.bare),
+            },
+            ...(steal === undefined ? {} : { stealPercent: steal }),
+          },
+          { subject: 'subject', baseline: 'baseline' },
         ),
       );
     }
-
     if (runs('orders')) {
-      log('End to end: POST /orders vs raw PostgreSQL insert transactions');
-      comparisons.push(
-        compare(
-          'End to end',
-          'placing an order (gRPC check, event store, read model, outbox) vs one INSERT transaction',
-          await ordersCase(context),
-          'throughput',
-          { kind: 'ratio', min: 0.4 },
-        ),
-      );
+      log(`End to end: POST /orders vs raw PostgreSQL insert transactions (${each})`);
+      comparisons.push(await ordersCase(context));
     }
     ticksAfter = await machineTicks();
   } finally {
@@ -324,6 +271,8 @@ export async function runBenchmarks(options: BenchOptions): Promise<BenchReport>
     mode: {
       durationMs: options.durationMs,
       concurrency: options.concurrency,
+      trials,
+      warmupMs,
       kafkaRate,
       kafkaTrials,
       ...(options.only === undefined ? {} : { only: cases }),
