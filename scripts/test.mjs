@@ -6,8 +6,18 @@
 // interrupted.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 
-const args = ['run', 'test', 'test:reliability', ...process.argv.slice(2)];
+// Every package's integration tests share one PostgreSQL and one Kafka, and
+// each vitest run has workers of its own: turbo's default of ten packages at
+// once oversubscribes a small machine until connects and fetches time out.
+// Two packages more than there are cores keep the cores busy while tests
+// wait on the servers; --concurrency given on the command line wins.
+const given = process.argv.slice(2);
+const concurrency = given.some((arg) => arg.startsWith('--concurrency'))
+  ? []
+  : [`--concurrency=${String(availableParallelism() + 2)}`];
+const args = ['run', 'test', 'test:reliability', ...concurrency, ...given];
 const turbo = spawn('npx', ['turbo', ...args], { stdio: 'inherit' });
 
 let interrupted = false;

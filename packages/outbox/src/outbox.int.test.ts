@@ -17,7 +17,9 @@ let kafka: KafkaClient;
 
 beforeAll(async () => {
   db = await createTestDatabase('outbox');
-  pool = createPool({ url: db.url, max: 12 });
+  // Thirty transactions at once queue for twelve connections; on a busy machine that wait
+  // can pass the default 5 s connect timeout, which is not what these tests are about.
+  pool = createPool({ url: db.url, max: 12, connectionTimeoutMillis: 60_000 });
   await migrate(pool, [OUTBOX_MIGRATION]);
   kafka = createKafka({
     brokers: testInfra().kafkaBrokers.split(','),
