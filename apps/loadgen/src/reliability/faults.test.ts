@@ -9,18 +9,20 @@ import type { ServerControl } from '@comms/infra';
 import { startSystem } from '@comms/local-system';
 import type { RunningSystem } from '@comms/local-system';
 import {
-  confirmations,
-  createdOrders,
+  accepted,
+  acceptedAtLeast,
+  createCounting,
+  handledEvent,
   latency,
   query,
-  registerUsers,
   sampleReadiness,
   startOrderLoad,
   tally,
   tapTopics,
   until,
+  usersFor as registerReplicatedUsers,
 } from './harness.js';
-import type { Attempt, OrderLoad } from './harness.js';
+import type { Attempt, HandledEvent, OrderLoad, TopicTap } from './harness.js';
 import { recordRow, writeSuiteTable } from './report.js';
 import type { Claim, ReportRow } from './report.js';
 import { PROFILE } from './config.js';
@@ -34,7 +36,7 @@ import { PROFILE } from './config.js';
  */
 
 let system: RunningSystem;
-let tap: Awaited<ReturnType<typeof tapTopics>>;
+let tap: TopicTap;
 const rows: ReportRow[] = [];
 /** Every line the services printed, kept for a failed run. */
 const serviceLog: string[] = [];
@@ -44,7 +46,7 @@ afterEach(({ task }) => {
   if (task.result?.state === 'fail') failedTests += 1;
 });
 /** notification-service's 'event handled' log lines: event id and outcome, in order. */
-const handled: { eventId: string; outcome: string }[] = [];
+const handled: HandledEvent[] = [];
 
 beforeAll(async () => {
   system = await startSystem({
@@ -54,16 +56,11 @@ beforeAll(async () => {
     // The broker and the services share a small machine: a JVM restarting
     // next to them can stall user-service past the default 300 ms deadline.
     env: { RATE_LIMIT_PER_MINUTE: '0', USER_CALL_TIMEOUT_MS: '2000' },
-    onLine: (service, line) => {
+    onLine: (service, line, instance) => {
       serviceLog.push(`${service} ${line}`);
-      if (service !== 'notification-service' || !line.includes('event handled')) return;
-      try {
-        const entry = JSON.parse(line) as { eventId?: string; outcome?: string };
-        if (entry.eventId !== undefined && entry.outcome !== undefined)
-          handled.push({ eventId: entry.eventId, outcome: entry.outcome });
-      } catch {
-        // Not a JSON log line.
-      }
+      if (service !== 'notification-service') return;
+      const event = handledEvent(line, instance);
+      if (event !== undefined) handled.push(event);
     },
   });
   tap = await tapTopics(system.infra.kafkaBrokers);
@@ -89,8 +86,6 @@ function control(server: 'postgres' | 'kafka'): ServerControl {
 }
 
 const orderUrl = () => system.services['order-service'].http;
-const accepted = (attempts: readonly Attempt[], after = 0) =>
-  attempts.filter((a) => a.outcome === 201 && a.at >= after);
 
 /** Records the scenario's row, then fails the test naming every claim that did not hold. */
 function judge(row: Omit<ReportRow, 'passed' | 'expected'>, claims: readonly Claim[]) {
@@ -98,30 +93,7 @@ function judge(row: Omit<ReportRow, 'passed' | 'expected'>, claims: readonly Cla
 }
 
 /** New users, replicated to notification-service before the load starts. */
-async function usersFor(label: string): Promise<string[]> {
-  const users = await registerUsers(system, label, 4);
-  await until(
-    async () => {
-      const rows = await query<{ n: string }>(
-        system.databases['notification-service'] ?? '',
-        'SELECT count(*)::text AS n FROM user_contacts WHERE user_id = ANY($1::uuid[])',
-        [users],
-      );
-      return Number(rows[0]?.n) === users.length ? true : undefined;
-    },
-    60_000,
-    () => 'notification-service did not learn the new users from the users topic',
-  );
-  return users;
-}
-
-/** Resolves once `load` has `count` accepted orders sent at or after `after` ms. */
-const acceptedAtLeast = (load: OrderLoad, count: number, after: number, what: string) =>
-  until(
-    () => Promise.resolve(accepted(load.attempts, after).length >= count ? true : undefined),
-    90_000,
-    () => `${what}: fewer than ${String(count)} orders accepted`,
-  );
+const usersFor = (label: string) => registerReplicatedUsers(system, label);
 
 /** Now, on the load's clock (the time the last answer came back would lag behind). */
 const now = (load: OrderLoad) => load.elapsed();
@@ -186,70 +158,8 @@ const recoveredIn = (recovered: Attempt | undefined, back: number) =>
     : ms(recovered.at - back);
 
 /** Waits until every accepted order has its confirmation; resolves with the final counts. */
-async function settle(users: readonly string[], attempts: readonly Attempt[]) {
-  const ids = accepted(attempts).map((a) => a.orderId ?? '');
-  const started = Date.now();
-  const stored = await createdOrders(system, users);
-  const eventIds = ids.map((id) => stored.get(id)).filter((id): id is string => id !== undefined);
-  await until(
-    async () => {
-      const confirmed = await confirmations(system, users);
-      return eventIds.every((id) => confirmed.has(id)) ? true : undefined;
-    },
-    120_000,
-    () => 'not every accepted order got its confirmation',
-  ).catch(() => undefined);
-  const drainMs = Date.now() - started;
-  // Give the tap the same chance to see every publish before counting duplicates.
-  await until(
-    () => Promise.resolve(eventIds.every((id) => tap.published.has(id)) ? true : undefined),
-    30_000,
-    () => 'the tap did not see every event',
-  ).catch(() => undefined);
-  const confirmed = await confirmations(system, users);
-  const storedNow = await createdOrders(system, users);
-  const acceptedIds = new Set(ids);
-  const scenarioEvents = new Set(storedNow.values());
-  return {
-    accepted: ids.length,
-    /** Accepted orders whose order.created event is not in the event store. */
-    lostOrders: ids.filter((id) => !storedNow.has(id)).length,
-    /** Orders in the store that no client was told were accepted. */
-    unacknowledged: [...storedNow.keys()].filter((id) => !acceptedIds.has(id)).length,
-    /** Accepted orders without exactly one confirmation. */
-    notExactlyOnce:
-      eventIds.filter((id) => confirmed.get(id) !== 1).length + (ids.length - eventIds.length),
-    confirmations: [...confirmed.entries()].filter(([id]) => scenarioEvents.has(id)).length,
-    /** Extra copies of the scenario's events on the orders topic. */
-    duplicatePublishes: [...scenarioEvents].reduce(
-      (sum, id) => sum + Math.max(0, (tap.published.get(id) ?? 0) - 1),
-      0,
-    ),
-    deadLettered: tap.deadLettered.filter(({ key }) => storedNow.has(key)).length,
-    /** Redeliveries notification-service recognised as already handled. */
-    redelivered: handled.filter((h) => h.outcome === 'duplicate' && scenarioEvents.has(h.eventId))
-      .length,
-    drainMs,
-    /** Where the unconfirmed orders' events got to, for a failure message. */
-    stuck: await whereStuck(eventIds.filter((id) => confirmed.get(id) !== 1)),
-  };
-}
-
-/** For events without a confirmation: published? handled? parked? Empty when there are none. */
-async function whereStuck(eventIds: readonly string[]): Promise<string> {
-  if (eventIds.length === 0) return '';
-  const database = system.databases['notification-service'] ?? '';
-  const count = async (table: string) =>
-    (
-      await query<{ n: string }>(
-        database,
-        `SELECT count(*)::text AS n FROM ${table} WHERE event_id = ANY($1::uuid[])`,
-        [eventIds],
-      ).catch(() => [{ n: '?' }])
-    )[0]?.n ?? '?';
-  const published = eventIds.filter((id) => tap.published.has(id)).length;
-  return `; of ${String(eventIds.length)} unconfirmed: published ${String(published)}, processed ${await count('processed_events')}, pending ${await count('pending_events')}`;
-}
+const settle = (users: readonly string[], attempts: readonly Attempt[]) =>
+  createCounting({ system, tap, handled }).settle(users, attempts);
 
 const ms = (value: number) => `${(value / 1000).toFixed(1)} s`;
 

@@ -52,12 +52,13 @@ function networkOutcome(error: unknown): Attempt['outcome'] {
 }
 
 /**
- * Sends POST /orders at a steady rate (round robin over `userIds`), each
- * with its own Idempotency-Key, and records every answer. A client that
- * does not retry: what it counts is exactly what the service answered.
+ * Sends POST /orders at a steady rate (round robin over `userIds`, and over
+ * the order-service instances when `url` lists several), each with its own
+ * Idempotency-Key, and records every answer. A client that does not retry:
+ * what it counts is exactly what the service answered.
  */
 export function startOrderLoad(options: {
-  url: string;
+  url: string | readonly string[];
   userIds: readonly string[];
   perSecond: number;
   timeoutMs?: number;
@@ -66,15 +67,17 @@ export function startOrderLoad(options: {
   const inFlight = new Set<Promise<void>>();
   const started = performance.now();
   let sent = 0;
+  const urls = typeof options.url === 'string' ? [options.url] : options.url;
   const send = () => {
     const userId = options.userIds[sent % options.userIds.length] ?? '';
+    const url = urls[sent % urls.length] ?? '';
     sent += 1;
     const at = performance.now() - started;
     const key = randomUUID();
     const once = async (sends: number): Promise<Attempt> => {
       let attempt: Attempt;
       try {
-        const response = await fetch(`${options.url}/orders`, {
+        const response = await fetch(`${url}/orders`, {
           method: 'POST',
           headers: { 'content-type': 'application/json', 'idempotency-key': key },
           body: JSON.stringify({
@@ -187,8 +190,8 @@ export function sampleReadiness(system: RunningSystem, names: readonly ServiceNa
   };
 }
 
-/** Counts every message on the orders topic and the DLQ by event id, from the start. */
-export async function tapTopics(brokers: string): Promise<{
+/** An independent consumer of the orders topic and the DLQ: see {@link tapTopics}. */
+export interface TopicTap {
   /** Times each event id arrived on the orders topic. */
   readonly published: ReadonlyMap<string, number>;
   /** Where each event id was last seen on the orders topic. */
@@ -196,7 +199,10 @@ export async function tapTopics(brokers: string): Promise<{
   /** The messages on the dead-letter topic: key, source topic and why. */
   readonly deadLettered: readonly { key: string; topic: string; reason: string; error: string }[];
   close(): Promise<void>;
-}> {
+}
+
+/** Counts every message on the orders topic and the DLQ by event id, from the start. */
+export async function tapTopics(brokers: string): Promise<TopicTap> {
   const kafka = createKafka({ brokers: brokers.split(','), clientId: 'reliability-tap' });
   const published = new Map<string, number>();
   const positions = new Map<string, { partition: number; offset: number }>();
@@ -314,4 +320,145 @@ export function tally(attempts: readonly Attempt[]): string {
       .map(([outcome, n]) => `${outcome}×${String(n)}`)
       .join(', ') + (again === 0 ? '' : ` (${String(again)} sent again after a reset)`)
   );
+}
+
+/** One event notification-service logged as handled, and which instance (from 1) handled it. */
+export interface HandledEvent {
+  readonly eventId: string;
+  readonly outcome: string;
+  readonly instance: number;
+}
+
+/** The event a notification-service 'event handled' log line names, or undefined for other lines. */
+export function handledEvent(line: string, instance: number): HandledEvent | undefined {
+  if (!line.includes('event handled')) return undefined;
+  try {
+    const entry = JSON.parse(line) as { eventId?: string; outcome?: string };
+    if (entry.eventId !== undefined && entry.outcome !== undefined)
+      return { eventId: entry.eventId, outcome: entry.outcome, instance };
+  } catch {
+    // Not a JSON log line.
+  }
+  return undefined;
+}
+
+/** The orders of `attempts` that were accepted (201), sent at or after `after` ms. */
+export const accepted = (attempts: readonly Attempt[], after = 0) =>
+  attempts.filter((a) => a.outcome === 201 && a.at >= after);
+
+/** Resolves once `load` has `count` accepted orders sent at or after `after` ms. */
+export const acceptedAtLeast = (load: OrderLoad, count: number, after: number, what: string) =>
+  until(
+    () => Promise.resolve(accepted(load.attempts, after).length >= count ? true : undefined),
+    90_000,
+    () => `${what}: fewer than ${String(count)} orders accepted`,
+  );
+
+/** New users, replicated to notification-service before the load starts. */
+export async function usersFor(system: RunningSystem, label: string): Promise<string[]> {
+  const users = await registerUsers(system, label, 4);
+  await until(
+    async () => {
+      const rows = await query<{ n: string }>(
+        system.databases['notification-service'] ?? '',
+        'SELECT count(*)::text AS n FROM user_contacts WHERE user_id = ANY($1::uuid[])',
+        [users],
+      );
+      return Number(rows[0]?.n) === users.length ? true : undefined;
+    },
+    60_000,
+    () => 'notification-service did not learn the new users from the users topic',
+  );
+  return users;
+}
+
+/**
+ * How a scenario is judged once its load has stopped: whether every
+ * accepted order is stored, confirmed exactly once and published once.
+ * One definition for every suite that counts "nothing lost or doubled".
+ */
+export function createCounting(context: {
+  readonly system: RunningSystem;
+  readonly tap: TopicTap;
+  /** notification-service's handled events so far, appended to as they come. */
+  readonly handled: readonly HandledEvent[];
+}) {
+  const { system, tap, handled } = context;
+
+  /** For events without a confirmation: published? handled? parked? Empty when there are none. */
+  const whereStuck = async (eventIds: readonly string[]): Promise<string> => {
+    if (eventIds.length === 0) return '';
+    const database = system.databases['notification-service'] ?? '';
+    const count = async (table: string) =>
+      (
+        await query<{ n: string }>(
+          database,
+          `SELECT count(*)::text AS n FROM ${table} WHERE event_id = ANY($1::uuid[])`,
+          [eventIds],
+        ).catch(() => [{ n: '?' }])
+      )[0]?.n ?? '?';
+    const published = eventIds.filter((id) => tap.published.has(id)).length;
+    return `; of ${String(eventIds.length)} unconfirmed: published ${String(published)}, processed ${await count('processed_events')}, pending ${await count('pending_events')}`;
+  };
+
+  /** Waits until every accepted order has its confirmation; resolves with the final counts. */
+  const settle = async (users: readonly string[], attempts: readonly Attempt[]) => {
+    const ids = accepted(attempts).map((a) => a.orderId ?? '');
+    const started = Date.now();
+    const stored = await createdOrders(system, users);
+    const eventIds = ids.map((id) => stored.get(id)).filter((id): id is string => id !== undefined);
+    await until(
+      async () => {
+        const confirmed = await confirmations(system, users);
+        return eventIds.every((id) => confirmed.has(id)) ? true : undefined;
+      },
+      120_000,
+      () => 'not every accepted order got its confirmation',
+    ).catch(() => undefined);
+    const drainMs = Date.now() - started;
+    // Give the tap the same chance to see every publish before counting duplicates.
+    await until(
+      () => Promise.resolve(eventIds.every((id) => tap.published.has(id)) ? true : undefined),
+      30_000,
+      () => 'the tap did not see every event',
+    ).catch(() => undefined);
+    const confirmed = await confirmations(system, users);
+    const storedNow = await createdOrders(system, users);
+    const acceptedIds = new Set(ids);
+    const scenarioEvents = new Set(storedNow.values());
+    return {
+      accepted: ids.length,
+      /** Accepted orders whose order.created event is not in the event store. */
+      lostOrders: ids.filter((id) => !storedNow.has(id)).length,
+      /** Orders in the store that no client was told were accepted. */
+      unacknowledged: [...storedNow.keys()].filter((id) => !acceptedIds.has(id)).length,
+      /** Accepted orders without exactly one confirmation. */
+      notExactlyOnce:
+        eventIds.filter((id) => confirmed.get(id) !== 1).length + (ids.length - eventIds.length),
+      confirmations: [...confirmed.entries()].filter(([id]) => scenarioEvents.has(id)).length,
+      /** Extra copies of the scenario's events on the orders topic. */
+      duplicatePublishes: [...scenarioEvents].reduce(
+        (sum, id) => sum + Math.max(0, (tap.published.get(id) ?? 0) - 1),
+        0,
+      ),
+      /** The scenario's stored events never seen on the orders topic. */
+      unpublished: [...scenarioEvents].filter((id) => !tap.published.has(id)).length,
+      deadLettered: tap.deadLettered.filter(({ key }) => storedNow.has(key)).length,
+      /** Redeliveries notification-service recognised as already handled. */
+      redelivered: handled.filter((h) => h.outcome === 'duplicate' && scenarioEvents.has(h.eventId))
+        .length,
+      /** The scenario's events handled (stored) by each notification-service instance. */
+      handledBy: handled
+        .filter((h) => h.outcome !== 'duplicate' && scenarioEvents.has(h.eventId))
+        .reduce<Record<number, number>>(
+          (by, h) => ({ ...by, [h.instance]: (by[h.instance] ?? 0) + 1 }),
+          {},
+        ),
+      drainMs,
+      /** Where the unconfirmed orders' events got to, for a failure message. */
+      stuck: await whereStuck(eventIds.filter((id) => confirmed.get(id) !== 1)),
+    };
+  };
+
+  return { settle, whereStuck };
 }
