@@ -104,7 +104,8 @@ async function placeOrder(event) {
       },
     });
     if (answer.body?.userCheck) $('user-check-mode').textContent = answer.body.userCheck;
-    if (answer.body?.traceId) follow(answer.body.traceId);
+    const traceId = answer.headers.get('x-trace-id');
+    if (traceId) follow(traceId);
     if (!answer.ok) {
       $('place-result').textContent =
         `order-service refused the order over ${via.toUpperCase()}: ${problem(answer)}`;
@@ -279,11 +280,41 @@ async function refreshBreaker() {
   if (answer?.ok) renderInfo(answer.body);
 }
 
+async function refreshLag() {
+  const answer = await api('/api/kafka/lag').catch(() => undefined);
+  if (!answer?.ok) {
+    const text =
+      answer === undefined
+        ? 'The console did not answer.'
+        : `notification-service answered ${problem(answer)}`;
+    if ($('kafka-status').textContent !== text) $('kafka-status').textContent = text;
+    return;
+  }
+  const { group, joined, totalLag, partitions } = answer.body;
+  const text = `Group ${group}: ${joined ? 'joined' : 'not joined'}, total lag ${totalLag ?? 'unknown'}.`;
+  if ($('kafka-status').textContent !== text) $('kafka-status').textContent = text;
+  $('lag-rows').replaceChildren(
+    ...partitions.map((p) => {
+      const tr = document.createElement('tr');
+      tr.dataset.topic = p.topic;
+      for (const value of [p.topic, p.partition, p.committed, p.end, p.lag]) {
+        const td = document.createElement('td');
+        td.textContent = String(value);
+        tr.append(td);
+      }
+      return tr;
+    }),
+  );
+  $('lag').hidden = partitions.length === 0;
+}
+
 $('stop-user-service').addEventListener('click', () => void fault('stop'));
 $('start-user-service').addEventListener('click', () => void fault('start'));
 void loadFaults();
 // The breaker changes on its own (open, then half-open after a while): keep it in view.
 window.setInterval(() => void refreshBreaker(), 1_000);
+void refreshLag();
+window.setInterval(() => void refreshLag(), 2_000);
 $('place-form').addEventListener('submit', (event) => void placeOrder(event));
 $('command-form').addEventListener('submit', (event) => void sendCommand(event));
 listen();

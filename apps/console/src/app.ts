@@ -235,8 +235,10 @@ export async function buildApp(deps: {
         validation: check.mode,
         refusal: ok ? undefined : problemDetail(body),
       });
+      // The trace id in a header too: a problem document carries only its own fields.
       return reply
         .status(status)
+        .header('x-trace-id', traceId)
         .type(ok ? 'application/json' : 'application/problem+json')
         .send({ ...body, traceId, via, userCheck: check.mode ?? null });
     },
@@ -349,6 +351,16 @@ export async function buildApp(deps: {
         spanSource: spans?.description ?? 'CONSOLE_SPANS_DIR is not set',
       });
     },
+  );
+
+  // Kafka, as notification-service's consumer sees it: lag per partition.
+  app.get('/api/kafka/lag', { logLevel: 'warn' }, async (_request, reply) =>
+    relay(
+      reply,
+      await callRest('notification-service', `${config.notificationServiceHttp}/consumer/lag`, {
+        timeoutMs,
+      }),
+    ),
   );
 
   // Faults, local runs only: npm start gives the console a control endpoint

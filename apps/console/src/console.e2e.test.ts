@@ -48,6 +48,7 @@ describe.skipIf(chromium === undefined)('the console in headless Chromium', () =
       infraEnv: { COMMS_INFRA: 'native' },
       env: { TELEMETRY_SPANS_DIR: spansDir, RATE_LIMIT_PER_MINUTE: '0' },
       console: true,
+      consoleFaults: true,
       onLine: (service, line) => logs.push(`${service} ${line}`),
       log: (line) => logs.push(`system ${line}`),
     });
@@ -152,6 +153,14 @@ describe.skipIf(chromium === undefined)('the console in headless Chromium', () =
     );
     // The notification arrived on the page's own stream.
     expect(await text('#feed')).toContain(`Order ${orderId.slice(0, 8)} confirmed`);
+    // Kafka as the consumer sees it: the order's partition consumed, nothing left behind.
+    await page.waitForFunction(
+      () =>
+        document.getElementById('kafka-status')?.textContent ===
+          'Group notifications: joined, total lag 0.' &&
+        document.querySelector('#lag-rows tr[data-topic="orders"]') !== null,
+      { timeout: 15_000 },
+    );
     await page.screenshot({ path: join(SCREENSHOTS, 'place-and-timeline.png'), fullPage: true });
   });
 
@@ -212,6 +221,76 @@ describe.skipIf(chromium === undefined)('the console in headless Chromium', () =
       ['2', 'order.paid.v1'],
     ]);
     await page.screenshot({ path: join(SCREENSHOTS, 'event-stream.png'), fullPage: true });
+  });
+
+  /** Places an order with the form as it is filled in, and returns what the page says. */
+  const placeOnce = async () => {
+    await page.click('#place');
+    await page.waitForFunction(
+      () => !(document.getElementById('place') as HTMLButtonElement).disabled,
+      { timeout: 15_000 },
+    );
+    return (await text('#place-result')) ?? '';
+  };
+  /** Places orders until `until` holds for the page's answer, within `timeoutMs`. */
+  const placeUntil = async (
+    until: (result: string) => boolean | Promise<boolean>,
+    timeoutMs: number,
+  ) => {
+    const seen: string[] = [];
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const result = await placeOnce();
+      seen.push(result);
+      if (await until(result)) return seen;
+    }
+    throw new Error(`not within ${timeoutMs / 1000} s; the page said:\n${seen.join('\n')}`);
+  };
+
+  it('stops user-service from the faults panel, sees orders refused with 503 and the breaker open, restarts it, and sees orders accepted again', async () => {
+    await page.click('#via-rest');
+    await page.waitForFunction(
+      () => document.getElementById('faults-status')?.textContent === 'user-service is running.',
+      { timeout: 10_000 },
+    );
+    expect(await text('#breaker-state')).toBe('closed');
+    await page.click('#stop-user-service');
+    await page.waitForFunction(
+      () => document.getElementById('faults-status')?.textContent === 'user-service is stopped.',
+      { timeout: 30_000 },
+    );
+
+    // Every order is refused with 503 while user-service is away; the breaker opens.
+    const refused = await placeUntil(async () => (await text('#breaker-state')) === 'open', 20_000);
+    for (const result of refused)
+      expect(result).toMatch(/^order-service refused the order over REST: 503 /);
+    // The last refusal's timeline: refused at the request, nothing after it.
+    await page
+      .waitForFunction(
+        () =>
+          document
+            .querySelector('#timeline-rows tr[data-hop="request"]')
+            ?.textContent?.includes('refused 503'),
+        { timeout: 10_000 },
+      )
+      .catch(async (error: unknown) => {
+        const shown = await page.$eval('#timeline', (table) => (table as HTMLElement).innerText);
+        throw new Error(`the timeline did not show the refusal:\n${shown}`, { cause: error });
+      });
+    await page.screenshot({ path: join(SCREENSHOTS, 'faults.png'), fullPage: true });
+
+    // Back again: once the breaker lets a trial call through, orders are accepted.
+    await page.click('#start-user-service');
+    await page.waitForFunction(
+      () => document.getElementById('faults-status')?.textContent === 'user-service is running.',
+      { timeout: 60_000 },
+    );
+    const recovery = await placeUntil((result) => result.startsWith('Order '), 30_000);
+    expect(recovery.at(-1)).toMatch(/^Order [0-9a-f-]{36} placed over REST/);
+    await page.waitForFunction(
+      () => document.getElementById('breaker-state')?.textContent === 'closed',
+      { timeout: 10_000 },
+    );
   });
 
   it('has no serious or critical accessibility violations (axe-core)', async () => {

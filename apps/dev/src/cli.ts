@@ -63,6 +63,8 @@ async function start(options: StartOptions): Promise<void> {
     env: { ...config.serviceEnv, TELEMETRY_SPANS_DIR: spansDir },
     replicas: options.replicas,
     console: true,
+    // Only here may the console's faults panel stop and start user-service.
+    consoleFaults: true,
     log: (line) => console.log(`${'[system]'.padEnd(25)} ${line}`),
     onLine: (service, line, instance) => console.log(format(service, line, instance)),
     // A service that dies is named with its exit and last lines, then restarted.

@@ -12,6 +12,8 @@ import type { RunningInfra } from '@comms/infra';
 import { SERVICES } from '@comms/endpoints';
 import type { ServiceName } from '@comms/endpoints';
 import { localSystemEnv } from './config.js';
+import { openFaultControl } from './console-faults.js';
+import type { FaultControl } from './console-faults.js';
 import { checkReplicas, defaultInstancePorts } from './replicas.js';
 import type { Replicas } from './replicas.js';
 import { supervise } from './supervisor.js';
@@ -114,6 +116,12 @@ export interface SystemOptions {
    * suite runs after its build.
    */
   readonly console?: boolean;
+  /**
+   * Let the console's faults panel stop and start user-service (npm start
+   * only): a loopback control endpoint whose token only the console is given.
+   * Without it the console refuses every fault action.
+   */
+  readonly consoleFaults?: boolean;
 }
 
 // The services' built entry points. Whoever starts the system depends on the
@@ -296,12 +304,14 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   };
 
   // The console calls the services, so it starts after them and stops first.
+  let faults: FaultControl | undefined;
   let consoleProcess: Supervised | undefined;
   let consoleInfo: { http: string; pid: number } | undefined;
   const startConsole = async () => {
     const consolePort = options.ports === 'default' ? CONSOLE_PORT : await findFreePort();
     const http = `http://127.0.0.1:${consolePort}`;
     const spansDir = options.env?.['TELEMETRY_SPANS_DIR'];
+    if (options.consoleFaults === true) faults = await openFaultControl();
     consoleProcess = supervise({
       name: 'console',
       process: () => ({
@@ -316,6 +326,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
           USER_SERVICE_HTTP_URL: `http://127.0.0.1:${ports['user-service'].http}`,
           NOTIFICATION_SERVICE_HTTP_URL: `http://127.0.0.1:${ports['notification-service'].http}`,
           ...(spansDir === undefined ? {} : { CONSOLE_SPANS_DIR: spansDir }),
+          ...faults?.env,
         },
       }),
       ready: async (launched) => {
@@ -338,6 +349,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
 
   const stop = async () => {
     await consoleProcess?.stop();
+    await faults?.close();
     await Promise.all(
       Object.values(all)
         .flat()
@@ -358,6 +370,10 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     await stop();
     throw error;
   }
+  faults?.attach({
+    stopService: (name) => stopService(name),
+    startService: (name) => launch(name),
+  });
   return {
     infra,
     databases,
