@@ -1,4 +1,4 @@
-import type { KafkaConfig } from './port.js';
+import type { IncomingMessage, KafkaConfig } from './port.js';
 
 /**
  * What a Kafka client library must provide for `createKafka` to build the
@@ -75,16 +75,11 @@ export interface DriverConsumerOptions {
   readonly maxWaitMs: number;
 }
 
-/** A message as the driver delivers it; header values are the last of each name, as text. */
-export interface DriverMessage {
-  readonly topic: string;
-  readonly partition: number;
-  readonly offset: string;
-  readonly key: string | null;
-  readonly value: Buffer | null;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly timestamp: string;
-}
+/**
+ * A message as the driver delivers it: exactly what handlers get (header
+ * values are the last of each name, as text), so it is the port's type.
+ */
+export type DriverMessage = IncomingMessage;
 
 export interface DriverConsumer {
   /**
