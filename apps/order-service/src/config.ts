@@ -4,7 +4,7 @@ import { resolveAtStartup } from '@comms/endpoints';
 import { kafkaConnectionFromEnv } from '@comms/kafka';
 import type { KafkaConnection } from '@comms/kafka';
 import { databaseUrlOf, parseDatabaseUrl } from '@comms/postgres';
-import { grpcPortEnv, parseEnv, serviceEnv } from '@comms/service-kit';
+import { grpcPortEnv, outboxEnv, parseEnv, serviceEnv } from '@comms/service-kit';
 
 const Env = Type.Object({
   ...serviceEnv({ database: 'orders', httpPort: 8082 }),
@@ -38,11 +38,7 @@ const Env = Type.Object({
     default: 20,
     description: 'connections the service opens to its database at most',
   }),
-  OUTBOX_POLL_MS: Type.Integer({
-    minimum: 5,
-    default: 100,
-    description: 'milliseconds between outbox polls',
-  }),
+  ...outboxEnv(),
 });
 
 /** order-service configuration, parsed and validated once at boot. */

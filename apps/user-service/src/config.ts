@@ -3,16 +3,12 @@ import type { Static } from 'typebox';
 import { kafkaConnectionFromEnv } from '@comms/kafka';
 import type { KafkaConnection } from '@comms/kafka';
 import { databaseUrlOf } from '@comms/postgres';
-import { grpcPortEnv, parseEnv, serviceEnv } from '@comms/service-kit';
+import { grpcPortEnv, outboxEnv, parseEnv, serviceEnv } from '@comms/service-kit';
 
 const Env = Type.Object({
   ...serviceEnv({ database: 'users', httpPort: 8081 }),
   ...grpcPortEnv(50051),
-  OUTBOX_POLL_MS: Type.Integer({
-    minimum: 5,
-    default: 100,
-    description: 'milliseconds between outbox polls',
-  }),
+  ...outboxEnv(),
 });
 
 /** user-service configuration, parsed and validated once at boot. */

@@ -103,3 +103,14 @@ export function grpcPortEnv(port: number) {
     }),
   };
 }
+
+/** `OUTBOX_POLL_MS`, for the services that publish through the outbox; spread beside {@link serviceEnv}. */
+export function outboxEnv() {
+  return {
+    OUTBOX_POLL_MS: Type.Integer({
+      minimum: 5,
+      default: 100,
+      description: 'milliseconds between outbox polls',
+    }),
+  };
+}
