@@ -1,10 +1,14 @@
 import Type from 'typebox';
 import {
+  ITEM_PRICE_PATTERN,
   MAX_CANCEL_REASON_LENGTH,
+  MAX_ITEM_PRICE_MINOR,
   MAX_ITEM_QUANTITY,
   MAX_ORDER_ITEMS,
   MAX_PRODUCT_ID_LENGTH,
   MONEY_PATTERN,
+  formatMoney,
+  NonBlankText,
   Text,
 } from '@comms/contracts';
 import { AppError, createHttpApp, ProblemSchema } from '@comms/service-kit';
@@ -17,7 +21,24 @@ const Status = Type.Union([
   Type.Literal('SHIPPED'),
   Type.Literal('CANCELLED'),
 ]);
-const Item = Type.Object(
+/** A line of a new order: what the decider accepts, stated so the document says it. */
+const NewItem = Type.Object(
+  {
+    productId: NonBlankText(
+      { minLength: 1, maxLength: MAX_PRODUCT_ID_LENGTH },
+      `must be 1-${MAX_PRODUCT_ID_LENGTH} characters besides spaces at either end`,
+    ),
+    quantity: Type.Integer({ minimum: 1, maximum: MAX_ITEM_QUANTITY }),
+    price: Type.String({
+      pattern: ITEM_PRICE_PATTERN,
+      errorMessage: `must be greater than 0 and at most ${formatMoney(MAX_ITEM_PRICE_MINOR)}, as a decimal string like "19.99"`,
+      description: `unit price as a decimal string, e.g. "19.99": more than 0, at most ${formatMoney(MAX_ITEM_PRICE_MINOR)}`,
+    }),
+  },
+  { additionalProperties: false },
+);
+/** A line as an order shows it (the published shape; new lines obey {@link NewItem}). */
+const ItemView = Type.Object(
   {
     productId: Text({ minLength: 1, maxLength: MAX_PRODUCT_ID_LENGTH }),
     quantity: Type.Integer({ minimum: 1, maximum: MAX_ITEM_QUANTITY }),
@@ -33,7 +54,7 @@ const OrderBody = Type.Object({
   userId: Type.String({ format: 'uuid' }),
   userName: Type.String(),
   status: Status,
-  items: Type.Array(Item),
+  items: Type.Array(ItemView),
   totalAmount: Type.String(),
   version: Type.Integer(),
   createdAt: Type.String({ format: 'date-time' }),
@@ -61,14 +82,18 @@ const view = (order: OrderView) => ({
   updatedAt: order.updatedAt.toISOString(),
 });
 
-/** Reads the expected version from `If-Match` (`"3"`, `W/"3"` or `3`) or the body; both must agree. */
+/** What `If-Match` may hold: an order version, as an entity tag (`"3"`, `W/"3"`) or bare (`3`). */
+const IF_MATCH_PATTERN = '^(?:W/)?"?([0-9]{1,9})"?$';
+const IF_MATCH = new RegExp(IF_MATCH_PATTERN);
+
+/** Reads the expected version from `If-Match` or the body; both must agree. */
 function expectedVersion(
   ifMatch: string | undefined,
   body: number | undefined,
 ): number | undefined {
   let header: number | undefined;
   if (ifMatch !== undefined) {
-    const match = /^(?:W\/)?"?(\d{1,9})"?$/.exec(ifMatch.trim());
+    const match = IF_MATCH.exec(ifMatch.trim());
     if (match?.[1] === undefined) {
       throw new AppError(
         'INVALID_ARGUMENT',
@@ -79,9 +104,11 @@ function expectedVersion(
     header = Number(match[1]);
   }
   if (header !== undefined && body !== undefined && header !== body) {
+    // Both are valid alone; together they ask for an order at two versions
+    // at once, a precondition no order meets.
     throw new AppError(
-      'INVALID_ARGUMENT',
-      `If-Match (${header}) and expectedVersion (${body}) disagree`,
+      'ABORTED',
+      `If-Match (${header}) and expectedVersion (${body}) disagree: an order is at one version; send one of them`,
     );
   }
   return header ?? body;
@@ -118,7 +145,7 @@ export async function buildApp(deps: {
         body: Type.Object(
           {
             userId: Type.String({ format: 'uuid' }),
-            items: Type.Array(Item, { minItems: 1, maxItems: MAX_ORDER_ITEMS }),
+            items: Type.Array(NewItem, { minItems: 1, maxItems: MAX_ORDER_ITEMS }),
           },
           { additionalProperties: false },
         ),
@@ -225,7 +252,16 @@ export async function buildApp(deps: {
         schema: {
           summary: `${action[0]?.toUpperCase()}${action.slice(1)} an order`,
           params: IdParams,
-          headers: Type.Object({ 'if-match': Type.Optional(Text({ maxLength: 40 })) }),
+          headers: Type.Object({
+            'if-match': Type.Optional(
+              Type.String({
+                pattern: IF_MATCH_PATTERN,
+                errorMessage: 'must be an order version such as "3"',
+                description:
+                  'The version the order must be at, as its ETag gives it ("3"); a conflict is 409',
+              }),
+            ),
+          }),
           body: action === 'cancel' ? CancelBody : (VersionBody as unknown as typeof CancelBody),
           response: { 200: OrderBody, ...errors },
         },

@@ -1,8 +1,8 @@
 import Type from 'typebox';
-import { Text } from '@comms/contracts';
+import { NonBlankText } from '@comms/contracts';
 import { createHttpApp, ProblemSchema } from '@comms/service-kit';
 import type { HttpApp, Logger, ReadinessChecks } from '@comms/service-kit';
-import { MAX_PAGE } from './users.js';
+import { CURSOR_PATTERN, EMAIL_PATTERN, MAX_PAGE } from './users.js';
 import type { User, Users } from './users.js';
 
 const UserView = Type.Object(
@@ -47,8 +47,16 @@ export async function buildApp(deps: {
         summary: 'Register a user',
         body: Type.Object(
           {
-            name: Text({ minLength: 1, maxLength: 100 }),
-            email: Type.String({ format: 'email', maxLength: 254 }),
+            name: NonBlankText(
+              { minLength: 1, maxLength: 100 },
+              'must be 1-100 characters besides spaces at either end',
+            ),
+            email: Type.String({
+              format: 'email',
+              maxLength: 254,
+              pattern: EMAIL_PATTERN,
+              errorMessage: 'must be an email address',
+            }),
           },
           { additionalProperties: false },
         ),
@@ -75,7 +83,14 @@ export async function buildApp(deps: {
         querystring: Type.Object(
           {
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE, default: 20 })),
-            cursor: Type.Optional(Text({ maxLength: 100 })),
+            cursor: Type.Optional(
+              Type.String({
+                pattern: CURSOR_PATTERN,
+                errorMessage: 'is not one this service returned',
+                description:
+                  'Opaque: the nextCursor of the page before, or empty for the first page',
+              }),
+            ),
           },
           { additionalProperties: false },
         ),

@@ -30,8 +30,12 @@ export interface Validation {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
-// Deliberately plain: one @, no spaces, a dot in the domain. Delivery proves the rest.
-const EMAIL = /^[^\s@]{1,64}@[^\s@]+\.[^\s@]{2,}$/;
+/**
+ * What an email address must look like, besides its format: deliberately
+ * plain, one @, no spaces, a dot in the domain. Delivery proves the rest.
+ */
+export const EMAIL_PATTERN = '^[^\\s@]{1,64}@[^\\s@]+\\.[^\\s@]{2,}$';
+const EMAIL = new RegExp(EMAIL_PATTERN);
 const SOURCE = '/user-service';
 export const MAX_PAGE = 100;
 
@@ -96,11 +100,28 @@ function outboxMessage(event: AnyEvent) {
   };
 }
 
-function encodeCursor(seq: string): string {
+// Base64url (unpadded) of "u:" and 1-18 digits. Each character carries six
+// bits, so three bytes are four characters: "u:" and the first digit are
+// "dTo" and one of [w-z0-5]; each further three digits, 0011aaaa 0011bbbb
+// 0011cccc, are four characters whose first two depend on one digit
+// together; one or two digits left over are two or three characters.
+const DIGIT_PAIR = '(?:[MN][DTjz]|O[DT])';
+const MIDDLE = '[AEIMQUYcgk]';
+const LAST = '[w-z0-5]';
+/**
+ * The JSON Schema `pattern` of exactly the cursors {@link encodeCursor}
+ * makes, or empty (the first page): a document can state what the server
+ * accepts without making the cursor less opaque.
+ */
+export const CURSOR_PATTERN = `^(?:dTo${LAST}(?:${DIGIT_PAIR}${MIDDLE}${LAST}){0,5}(?:${DIGIT_PAIR}${MIDDLE}|(?:[MN][AQgw]|O[AQ]))?)?$`;
+
+/** The cursor of the page after the user with this sequence number. */
+export function encodeCursor(seq: string): string {
   return Buffer.from(`u:${seq}`).toString('base64url');
 }
 
-function decodeCursor(cursor: string): string {
+/** The sequence number in a cursor; INVALID_ARGUMENT when it is not one this service made. */
+export function decodeCursor(cursor: string): string {
   const text = Buffer.from(cursor, 'base64url').toString('utf8');
   const match = /^u:(\d{1,18})$/.exec(text);
   if (match?.[1] === undefined) {

@@ -8,10 +8,12 @@ export {
   MAX_PRODUCT_ID_LENGTH,
   MAX_PUBLISHED_PRODUCT_ID_LENGTH,
 } from './limits.js';
-export { formatMoney, MONEY_PATTERN, parseMoney } from './money.js';
+export { formatMoney, ITEM_PRICE_PATTERN, MONEY_PATTERN, parseMoney } from './money.js';
 export {
   findUnstorableText,
   formatFieldPath,
+  NON_BLANK_PATTERN,
+  NonBlankText,
   STORABLE_TEXT_PATTERN,
   Text,
   unstorableReason,

@@ -1,5 +1,5 @@
 import Type from 'typebox';
-import type { TString, TStringOptions } from 'typebox';
+import type { TIntersect, TString, TStringOptions } from 'typebox';
 
 /**
  * The one rule for text that enters the system: it must be text PostgreSQL
@@ -108,6 +108,31 @@ export function formatFieldPath(prefix: string, path: readonly (string | number)
     }
   }
   return text;
+}
+
+/**
+ * JSON Schema `pattern` (unanchored) that text matches when it has something
+ * besides whitespace: when `trim()` does not leave it empty. The class is
+ * what `trim()` removes (ECMAScript's WhiteSpace and LineTerminator), written
+ * as code points so that other regex engines read it the same.
+ */
+export const NON_BLANK_PATTERN =
+  '[^\\u0009-\\u000d\\u0020\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff]';
+
+/**
+ * A {@link Text} that must also have something besides whitespace
+ * ({@link NON_BLANK_PATTERN}), for fields the services trim and refuse when
+ * nothing is left (a name, a product id). `blankMessage` is what a blank
+ * value is told (the schema's `errorMessage`).
+ */
+export function NonBlankText(
+  options: Omit<TStringOptions, 'pattern'> = {},
+  blankMessage = 'must have a character besides whitespace',
+): TIntersect<[TString, TString]> {
+  return Type.Intersect([
+    Text(options),
+    Type.String({ pattern: NON_BLANK_PATTERN, errorMessage: blankMessage }),
+  ]);
 }
 
 /**

@@ -4,6 +4,8 @@ import { CreateUserRequest } from './grpc.js';
 import {
   findUnstorableText,
   formatFieldPath,
+  NON_BLANK_PATTERN,
+  NonBlankText,
   STORABLE_TEXT_PATTERN,
   Text,
   unstorableReason,
@@ -70,5 +72,35 @@ describe('protobuf strings', () => {
       CreateUserRequest.decode(CreateUserRequest.encode({ name: 'Zoë 😀', email: 'e' }).finish())
         .name,
     ).toBe('Zoë 😀');
+  });
+});
+
+describe('non-blank text', () => {
+  it('matches a character exactly when trim() keeps it, with or without the u flag', () => {
+    const plain = new RegExp(NON_BLANK_PATTERN);
+    const unicode = new RegExp(NON_BLANK_PATTERN, 'u');
+    const disagree: string[] = [];
+    for (let unit = 0; unit <= 0xffff; unit++) {
+      const char = String.fromCharCode(unit);
+      const kept = char.trim() !== '';
+      if (
+        plain.test(char) !== kept ||
+        (unit < 0xd800 || unit > 0xdfff ? unicode.test(char) !== kept : false)
+      )
+        disagree.push(unit.toString(16));
+    }
+    expect(disagree).toEqual([]);
+  });
+
+  it('refuses blank text and unstorable text alike', () => {
+    const check = Compile(NonBlankText({ minLength: 1, maxLength: 5 }));
+    expect(['a', ' a ', '\u3000x'].map((text) => check.Check(text))).toEqual([true, true, true]);
+    expect([' ', '\t\n', '\ufeff', 'a\u0000', 'abcdef'].map((text) => check.Check(text))).toEqual([
+      false,
+      false,
+      false,
+      false,
+      false,
+    ]);
   });
 });

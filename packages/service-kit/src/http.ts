@@ -10,9 +10,11 @@ import type {
   FastifyError,
   FastifyInstance,
   FastifyReply,
+  FastifyRequest,
   RawReplyDefaultExpression,
   RawRequestDefaultExpression,
   RawServerDefault,
+  RouteOptions,
 } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { serveMetrics, setHttpRoute } from '@comms/telemetry';
@@ -86,6 +88,8 @@ function makeAjv(coerceTypes: boolean): Ajv {
     coerceTypes,
     removeAdditional: false,
     useDefaults: true,
+    // Gives each error its schema, so a schema's `errorMessage` can say what was expected.
+    verbose: true,
   });
   return addFormats(ajv);
 }
@@ -100,11 +104,91 @@ function violationsOf(error: FastifyError): FieldViolation[] {
     if (params.additionalProperty !== undefined) {
       return { field: `${base}.${params.additionalProperty}`, message: 'is not a known field' };
     }
-    return { field: base, message: issue.message ?? 'is invalid' };
+    // A pattern says little to a reader; a schema may say it in words.
+    const custom = (issue as { parentSchema?: { errorMessage?: unknown } }).parentSchema
+      ?.errorMessage;
+    return {
+      field: base,
+      message: typeof custom === 'string' ? custom : (issue.message ?? 'is invalid'),
+    };
   });
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** The RFC 9457 problem document every error response carries, for route response schemas. */
+export const ProblemSchema = Type.Object({
+  type: Type.String(),
+  title: Type.String(),
+  status: Type.Integer(),
+  detail: Type.String(),
+  code: Type.String(),
+  instance: Type.Optional(Type.String()),
+  errors: Type.Optional(Type.Array(Type.Object({ field: Type.String(), message: Type.String() }))),
+});
+
+/** The media type of every error answer (RFC 9457). */
+const PROBLEM_MEDIA_TYPE = 'application/problem+json';
+
+/** What each error status a route documents means, as the document says it. */
+const ERROR_DESCRIPTIONS: Readonly<Record<number, string>> = {
+  400: 'The request is invalid; `errors` names each field that is',
+  404: 'Not found',
+  409: 'In conflict with the current state (a stale version, a duplicate)',
+  413: 'The body is larger than the service accepts',
+  415: 'The body is not JSON; send Content-Type: application/json',
+  422: 'Not allowed in the current state',
+  429: 'Too many requests from this client; retry after Retry-After seconds',
+  503: 'A dependency is unavailable; retry after Retry-After seconds',
+};
+
+/** Methods whose requests may carry a body that fastify reads, and may refuse. */
+const BODY_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/**
+ * Makes the document of a route that declares its responses say what
+ * service-kit answers on it too: any route
+ * may refuse its request (400, the request guard reads every part of every
+ * request) or find a dependency away (503); a route that reads a body may
+ * refuse its size (413) or media type (415); with a rate limit, any route
+ * may answer 429. Every status a route gives {@link ProblemSchema} is
+ * documented as `application/problem+json`, which is what is sent.
+ */
+function documentErrors(route: RouteOptions, options: { readonly rateLimited: boolean }): void {
+  const schema = route.schema;
+  // A route that documents no responses (a stream) keeps the document's
+  // default answer; declaring errors alone would hide its success.
+  if (schema?.hide === true || schema?.response === undefined) return;
+  const response: Record<string, unknown> = {
+    ...(schema?.response as Record<string, unknown> | undefined),
+  };
+  const readsBody = [route.method].flat().some((method) => BODY_METHODS.has(method));
+  for (const status of [
+    400,
+    503,
+    ...(readsBody ? [413, 415] : []),
+    ...(options.rateLimited ? [429] : []),
+  ])
+    response[status] ??= ProblemSchema;
+  for (const [status, value] of Object.entries(response)) {
+    if (value !== ProblemSchema) continue;
+    response[status] = {
+      description: ERROR_DESCRIPTIONS[Number(status)] ?? 'A problem document (RFC 9457)',
+      content: { [PROBLEM_MEDIA_TYPE]: { schema: ProblemSchema } },
+    };
+  }
+  route.schema = { ...schema, response };
+}
+
+/** The methods that have a route at this URL's path (HEAD with every GET). */
+function allowedMethods(app: HttpApp, url: string): string[] {
+  const path = pathOf(url);
+  return ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'].filter(
+    (method) => app.findRoute({ method, url: path }) !== null,
+  );
+}
+
+const pathOf = (url: string): string => url.split('?', 1)[0] ?? url;
 
 /** Answers fastify or Node give before a route runs, as problem documents. */
 const EARLY = {
@@ -230,7 +314,36 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
     done();
   });
 
+  // A path that exists under other methods is 405, naming them (RFC 9110);
+  // any other is 404.
+  const notFound = (request: FastifyRequest, reply: FastifyReply) => {
+    const allowed = allowedMethods(app, request.url);
+    if (allowed.length > 0) {
+      const problem = {
+        type: 'about:blank',
+        title: 'Method not allowed',
+        status: 405,
+        detail: `${request.method} is not a method of ${pathOf(request.url)}; it allows ${allowed.join(', ')}`,
+        code: 'UNIMPLEMENTED',
+        instance: request.url,
+      };
+      return reply
+        .status(405)
+        .header('allow', allowed.join(', '))
+        .type(PROBLEM_MEDIA_TYPE)
+        .send(problem);
+    }
+    const problem = toProblem(
+      new AppError('NOT_FOUND', `no route ${request.method} ${request.url}`),
+      request.url,
+    );
+    return reply.status(404).type(PROBLEM_MEDIA_TYPE).send(problem);
+  };
+
   app.setErrorHandler((error: FastifyError, request, reply) => {
+    // No route: whatever fastify refused on the way (a body without a
+    // Content-Type) matters less than there being nothing to send it to.
+    if (request.is404) return notFound(request, reply);
     let appError: AppError;
     if (error instanceof AppError) {
       appError = error;
@@ -267,15 +380,10 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
     return reply.status(problem.status).type('application/problem+json').send(problem);
   });
 
-  app.setNotFoundHandler((request, reply) => {
-    const problem = toProblem(
-      new AppError('NOT_FOUND', `no route ${request.method} ${request.url}`),
-      request.url,
-    );
-    return reply.status(404).type('application/problem+json').send(problem);
-  });
+  app.setNotFoundHandler(notFound);
 
-  if (options.rateLimitPerMinute !== undefined && options.rateLimitPerMinute > 0) {
+  const rateLimited = options.rateLimitPerMinute !== undefined && options.rateLimitPerMinute > 0;
+  if (rateLimited) {
     await app.register(rateLimit, {
       max: options.rateLimitPerMinute,
       timeWindow: 60_000,
@@ -287,6 +395,10 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
         ),
     });
   }
+
+  // Every documented route says what service-kit itself may answer, and
+  // that errors come as problem documents; registered before the routes.
+  app.addHook('onRoute', (route) => documentErrors(route, { rateLimited }));
 
   await app.register(swagger, {
     openapi: {
@@ -325,14 +437,3 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
 
   return app;
 }
-
-/** The RFC 9457 problem document every error response carries, for route response schemas. */
-export const ProblemSchema = Type.Object({
-  type: Type.String(),
-  title: Type.String(),
-  status: Type.Integer(),
-  detail: Type.String(),
-  code: Type.String(),
-  instance: Type.Optional(Type.String()),
-  errors: Type.Optional(Type.Array(Type.Object({ field: Type.String(), message: Type.String() }))),
-});

@@ -3,7 +3,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { parseEnv } from './config.js';
 import { AppError, toGrpcError } from './errors.js';
-import { createHttpApp } from './http.js';
+import { createHttpApp, ProblemSchema } from './http.js';
 
 async function app(ready = true) {
   const http = await createHttpApp({
@@ -147,6 +147,79 @@ describe('HTTP conventions', () => {
       detail: 'thing 7 not found',
     });
     expect((await http.inject({ method: 'GET', url: '/nowhere' })).statusCode).toBe(404);
+  });
+
+  it('answers a method a path does not have with 405, Allow naming the ones it has', async () => {
+    const http = await app();
+    for (const method of ['DELETE', 'PUT', 'OPTIONS', 'QUERY'] as const) {
+      const response = await http.inject({ method, url: '/missing?x=1' });
+      expect(response.statusCode, method).toBe(405);
+      expect(response.headers['allow'], method).toBe('GET, HEAD');
+      expect(response.headers['content-type'], method).toMatch(/^application\/problem\+json/);
+      expect(response.json(), method).toMatchObject({
+        status: 405,
+        code: 'UNIMPLEMENTED',
+        detail: `${method} is not a method of /missing; it allows GET, HEAD`,
+      });
+    }
+    // A body the path could never take is not what the answer is about.
+    const withBody = await http.inject({
+      method: 'PATCH',
+      url: '/things',
+      payload: 'a,b',
+      headers: { 'content-type': 'text/csv' },
+    });
+    expect(withBody.statusCode).toBe(405);
+    expect(withBody.headers['allow']).toBe('POST');
+    expect((await http.inject({ method: 'DELETE', url: '/nowhere' })).statusCode).toBe(404);
+  });
+
+  it('documents every error a route may answer as application/problem+json', async () => {
+    const http = await createHttpApp({
+      title: 'test',
+      logger: pino({ level: 'silent' }),
+      readiness: {},
+      rateLimitPerMinute: 100,
+    });
+    const Other = Type.Object({ waiting: Type.Boolean() });
+    http.get(
+      '/things/:id',
+      { schema: { response: { 200: Other, 404: ProblemSchema, 503: Other } } },
+      () => ({ waiting: false }),
+    );
+    http.post('/things', { schema: { body: Type.Object({}), response: { 200: Other } } }, () => ({
+      waiting: false,
+    }));
+    // A stream documents no responses: it keeps the default success answer.
+    http.get('/stream', () => '');
+    await http.ready();
+    type Responses = Record<string, { description: string; content: Record<string, unknown> }>;
+    const doc = (await http.inject({ method: 'GET', url: '/docs/json' })).json<{
+      paths: Record<string, Record<string, { responses: Responses }>>;
+    }>();
+    const media = (responses: Responses) =>
+      Object.fromEntries(
+        Object.entries(responses).map(([status, r]) => [status, Object.keys(r.content)]),
+      );
+    const problem = ['application/problem+json'];
+    expect(media(doc.paths['/things/{id}']!['get']!.responses)).toEqual({
+      '200': ['application/json'],
+      '400': problem,
+      '404': problem,
+      '429': problem,
+      // A route's own schema for a status is kept, and its media type with it.
+      '503': ['application/json'],
+    });
+    expect(media(doc.paths['/things']!['post']!.responses)).toEqual({
+      '200': ['application/json'],
+      '400': problem,
+      '413': problem,
+      '415': problem,
+      '429': problem,
+      '503': problem,
+    });
+    expect(doc.paths['/things']!['post']!.responses['413']!.description).toMatch(/larger/);
+    expect(Object.keys(doc.paths['/stream']!['get']!.responses)).toEqual(['200']);
   });
 
   it('reports readiness per dependency and serves the OpenAPI document', async () => {

@@ -73,7 +73,7 @@ describe(`bad input (${PROFILE.name} profile)`, { concurrent: false }, () => {
   }, 900_000);
 
   for (const name of ['user-service', 'order-service', 'notification-service'] as const) {
-    it(`fuzzes ${name}'s OpenAPI document: no 5xx, every response as documented`, async () => {
+    it(`fuzzes ${name}'s OpenAPI document: every check passes, no 5xx`, async () => {
       // Some real users, so generated ids sometimes hit something.
       await registerUsers(system, `fuzz-${name}`, 2);
       const result = await fuzzOpenApi({
@@ -87,19 +87,19 @@ describe(`bad input (${PROFILE.name} profile)`, { concurrent: false }, () => {
       const serverErrors = Object.entries(result.failures)
         .filter(([check]) => check.startsWith('ST101'))
         .reduce((sum, [, n]) => sum + n, 0);
-      const schemaViolations = Object.entries(result.failures)
-        .filter(([check]) => !check.startsWith('ST101'))
-        .reduce((sum, [, n]) => sum + n, 0);
+      const otherFailures = Object.entries(result.failures).filter(
+        ([check]) => !check.startsWith('ST101'),
+      );
       judge(
         {
           scenario: `REST fuzz: ${name}`,
-          injected: `schemathesis, ${String(PROFILE.fuzzExamples)} examples per operation, examples + coverage + fuzzing phases`,
-          counted: `${String(result.generated)} cases over ${String(result.operations)} operations; server errors ${String(serverErrors)}; schema violations ${String(schemaViolations)}; errors ${result.errors.join(', ') || 'none'}; exit ${String(result.exitCode)}`,
+          injected: `schemathesis, all checks, ${String(PROFILE.fuzzExamples)} examples per operation, examples + coverage + fuzzing + stateful phases`,
+          counted: `${String(result.generated)} cases over ${String(result.operations)} operations; server errors ${String(serverErrors)}; other failures ${otherFailures.map(([check, n]) => `${check} ×${String(n)}`).join(', ') || 'none'}; errors ${result.errors.join(', ') || 'none'}; exit ${String(result.exitCode)}`,
         },
         [
           { what: 'operations were tested', ok: result.operations > 0 && result.generated > 0 },
           { what: 'no 5xx', ok: serverErrors === 0 },
-          { what: 'responses match the document', ok: schemaViolations === 0 },
+          { what: 'every other check passes', ok: otherFailures.length === 0 },
           { what: 'no run errors', ok: result.errors.length === 0 && result.exitCode === 0 },
         ],
       );
