@@ -179,14 +179,14 @@ describe.each([...SERVICE_NAMES, 'order-service-shared-db'])(
         loadConfig: (env: Record<string, string>) => {
           HOST: string;
           PORT: number;
-          userServiceHttp?: string;
+          userServiceHttp?: readonly string[];
         };
       };
       const config = loadConfig(env);
       expect(config.HOST).toBe('0.0.0.0');
       expect(config.PORT).toBe(SERVICES[app].http);
       if (config.userServiceHttp !== undefined)
-        expect(config.userServiceHttp).toBe('http://user-service:8081');
+        expect(config.userServiceHttp).toEqual(['http://user-service:8081']);
       expect(env['ENDPOINTS_MODE']).toBe('compose');
     });
   },

@@ -76,8 +76,8 @@ describe.each(SERVICE_NAMES)('the Copilot task of %s', (service) => {
         PORT: number;
         DATABASE_URL: string;
         kafka: { brokers: string[]; ssl: boolean; sasl?: { mechanism: string } };
-        userServiceHttp?: string;
-        userServiceGrpc?: string;
+        userServiceHttp?: readonly string[];
+        userServiceGrpc?: readonly string[];
       };
     };
     const config = loadConfig(env);
@@ -92,9 +92,9 @@ describe.each(SERVICE_NAMES)('the Copilot task of %s', (service) => {
       sasl: { mechanism: 'aws-msk-iam' },
     });
     if (config.userServiceHttp !== undefined)
-      expect(config.userServiceHttp).toBe('http://user-service:8081');
+      expect(config.userServiceHttp).toEqual(['http://user-service:8081']);
     if (config.userServiceGrpc !== undefined)
-      expect(config.userServiceGrpc).toBe('user-service-grpc:50051');
+      expect(config.userServiceGrpc).toEqual(['user-service-grpc:50051']);
   });
 
   it('builds its image from the one service Dockerfile, the service as its build argument', () => {
