@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createPool, DEFAULT_POOL_SIZE, withDatabase } from '@comms/postgres';
 import type { RunningSystem } from '@comms/local-system';
+import { pollUntil } from '@comms/resilience';
 import { withCpu } from './cpu.js';
 import { USER_SELECT } from './echo.js';
 import type { Classifier } from './cpu.js';
@@ -307,6 +308,34 @@ export async function ordersCase(context: CaseContext): Promise<Comparison> {
   } finally {
     await scratch.drop();
   }
+}
+
+/**
+ * Registers a bench user and waits until notification-service knows it
+ * (its welcome notification is stored).
+ */
+export async function benchUser(system: RunningSystem): Promise<string> {
+  const created = await fetch(`${system.services['user-service'].http}/users`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'Bench Mark', email: `bench-${randomUUID()}@example.com` }),
+  });
+  if (created.status !== 201) throw new Error(`creating the bench user: ${created.status}`);
+  const { id } = (await created.json()) as { id: string };
+  // Its welcome notification is stored with its contact: then it knows the user.
+  const notifications = `${system.services['notification-service'].http}/notifications?userId=${id}`;
+  await pollUntil(
+    async () => {
+      const answer = await fetch(notifications);
+      const { items } = (await answer.json()) as { items: unknown[] };
+      return items.length > 0 ? true : undefined;
+    },
+    {
+      timeoutMs: 60_000,
+      onTimeout: () => new Error('notification-service did not learn the bench user within 60 s'),
+    },
+  );
+  return id;
 }
 
 /** A database of the bench's own on the system's server, dropped after use. */

@@ -112,14 +112,27 @@ export async function withCpu<T>(
   return { result, cpu };
 }
 
-/** Total and stolen CPU time of the machine so far (ticks), from /proc/stat; undefined elsewhere. */
-export async function machineTicks(): Promise<{ total: number; steal: number } | undefined> {
+/** The machine's CPU time so far, in ticks summed over its cores (/proc/stat). */
+export interface MachineTicks {
+  readonly total: number;
+  /** Given to other guests of the host. */
+  readonly steal: number;
+  /** Idle or waiting for I/O. */
+  readonly idle: number;
+}
+
+/** Total, stolen and idle CPU time of the machine so far (ticks), from /proc/stat; undefined elsewhere. */
+export async function machineTicks(): Promise<MachineTicks | undefined> {
   try {
     const line = (await readFile('/proc/stat', 'utf8')).split('\n')[0] ?? '';
     // cpu user nice system idle iowait irq softirq steal ...
     const fields = line.trim().split(/\s+/).slice(1, 9).map(Number);
     if (fields.length < 8 || fields.some((n) => !Number.isFinite(n))) return undefined;
-    return { total: fields.reduce((a, b) => a + b, 0), steal: fields[7] ?? 0 };
+    return {
+      total: fields.reduce((a, b) => a + b, 0),
+      steal: fields[7] ?? 0,
+      idle: (fields[3] ?? 0) + (fields[4] ?? 0),
+    };
   } catch {
     return undefined;
   }
@@ -136,4 +149,20 @@ export function stealPercent(
 ): number | undefined {
   if (before === undefined || after === undefined || after.total <= before.total) return undefined;
   return Math.round(((after.steal - before.steal) / (after.total - before.total)) * 1000) / 10;
+}
+
+/**
+ * How many of the machine's `cpus` cores were busy on average between two
+ * readings (every process, ours or not; steal counts as not ours to use),
+ * rounded to 0.01; undefined when either reading is missing.
+ */
+export function busyCores(
+  before: MachineTicks | undefined,
+  after: MachineTicks | undefined,
+  cpus: number,
+): number | undefined {
+  if (before === undefined || after === undefined || after.total <= before.total) return undefined;
+  const total = after.total - before.total;
+  const idle = after.idle - before.idle + (after.steal - before.steal);
+  return Math.round(((total - idle) / total) * cpus * 100) / 100;
 }

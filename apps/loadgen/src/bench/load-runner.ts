@@ -17,7 +17,9 @@ async function http(spec: HttpLoadSpec): Promise<Measurement> {
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon(
       {
-        url: spec.url,
+        // autocannon takes an array of URLs as well (connection i to URL i
+        // mod n); its type declarations only name the single one.
+        url: spec.url as string,
         method: spec.method,
         ...(spec.body === undefined
           ? {}

@@ -14,7 +14,12 @@ import type { Measurement } from './measure.js';
 export interface HttpLoadSpec {
   readonly kind: 'http';
   readonly name: string;
-  readonly url: string;
+  /**
+   * Several URLs share the connections: connection i keeps to URL i mod n
+   * (autocannon's own spreading), so each instance gets its share of the
+   * same connections, from the same single generator process.
+   */
+  readonly url: string | readonly string[];
   readonly method: 'GET' | 'POST';
   readonly body?: string;
   readonly concurrency: number;

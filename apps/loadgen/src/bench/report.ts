@@ -1,6 +1,7 @@
 import type { ClientsOnPath, KafkaClientsReport } from './kafka-cases.js';
 import type { Measurement, Spread } from './measure.js';
 import type { BenchReport } from './run.js';
+import type { ScaleReport, ScaleSide } from './scale-case.js';
 import { MIN_TRIALS, SPREAD_LIMIT, STEAL_LIMIT } from './trials.js';
 import type { Comparison, Trials, Verdict } from './trials.js';
 
@@ -113,6 +114,23 @@ export function kafkaClientsTable(clients: KafkaClientsReport): string[] {
   ];
 }
 
+/** Whether every order of the scale case got its notification, per side, and what limits it. */
+export function scaleTable(scale: ScaleReport): string[] {
+  const line = (side: ScaleSide) =>
+    `| ${String(side.instances)} | ${String(side.runs)} | ${String(side.stored)} | ${String(side.notified)} | ${String(side.missing)} | ${String(side.doubled)} | ${spreadText(side.drainMs, 0)} | ${spreadText(side.machineCores)} |`;
+  return [
+    '',
+    `Scale-out, order -> stored notification: every order of every run (the warm-up too), each run with a user of its own, counted in order-service's and notification-service's tables once the load stopped. Drain: from the load's end until the last order had its notification (polled every 250 ms). Machine cores: every process on the machine (it has ${String(scale.cpus)}), ours or not, during the load; drain and cores are medians of the trials with their range.`,
+    '',
+    '| instances of each | runs | orders stored | notified once | missing | doubled | drain ms | machine cores busy |',
+    '| ----------------: | ---: | ------------: | ------------: | ------: | ------: | -------: | -----------------: |',
+    line(scale.one),
+    line(scale.two),
+    '',
+    `What limits two instances on this machine: ${scale.limit}.`,
+  ];
+}
+
 /** The results as markdown tables, with the machine and the method above them. */
 export function markdownReport(report: BenchReport): string {
   const { machine, mode } = report;
@@ -151,6 +169,7 @@ export function markdownReport(report: BenchReport): string {
     for (const t of c.breakdown ?? []) lines.push(row('', t, ' (breakdown)', ['', '', '']));
   }
   if (report.kafkaClients !== undefined) lines.push(...kafkaClientsTable(report.kafkaClients));
+  if (report.scale !== undefined) lines.push(...scaleTable(report.scale));
   lines.push(...cpuTable(report));
   return lines.join('\n');
 }

@@ -1,13 +1,12 @@
 import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { cpus, totalmem } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { pollUntil } from '@comms/resilience';
 import { startSystem } from '@comms/local-system';
 import { ghz as ghzBinary } from '@comms/testing/tools';
 import type { RunningSystem } from '@comms/local-system';
 import {
+  benchUser,
   grpcCase,
   ORDER_SERVICE_POOL,
   ordersCase,
@@ -22,13 +21,15 @@ import type { Classifier } from './cpu.js';
 import { kafkaClientTrials, summariseKafkaClients } from './kafka-cases.js';
 import type { KafkaClientsReport } from './kafka-cases.js';
 import { GENERATOR_MARKS } from './load.js';
+import { scaleCase } from './scale-case.js';
+import type { ScaleReport } from './scale-case.js';
 import { compare } from './trials.js';
 import type { Comparison } from './trials.js';
 
 export type { Comparison, Target } from './trials.js';
 
 /** The cases, by the names `--only` takes. */
-export const CASES = ['rest', 'grpc', 'shared-db', 'kafka', 'orders'] as const;
+export const CASES = ['rest', 'grpc', 'shared-db', 'kafka', 'orders', 'scale'] as const;
 export type CaseName = (typeof CASES)[number];
 
 /** How long and how hard to push each case. */
@@ -86,6 +87,8 @@ export interface BenchReport {
   readonly comparisons: readonly Comparison[];
   /** Both Kafka clients side by side, when the Kafka case ran. */
   readonly kafkaClients?: KafkaClientsReport;
+  /** One instance each of order-service and notification-service vs two, when the scale case ran. */
+  readonly scale?: ScaleReport;
 }
 
 // The built file, whether this module runs from dist/ or (in tests) from src/.
@@ -118,37 +121,13 @@ function classifier(system: RunningSystem, barePid: number): Classifier {
     // Starts the generators and reads their figures; near zero while they run.
     if (pid === process.pid) return 'bench';
     if (pid === barePid) return 'baseline servers';
-    for (const service of Object.values(system.services))
+    // Every instance of a service counts as that service (the scale case runs two).
+    for (const service of Object.values(system.instances).flat())
       if (service.pid === pid) return service.name;
     if (command === 'postgres') return 'PostgreSQL';
     if (cmdline.includes('kafka.Kafka')) return 'Kafka';
     return undefined;
   };
-}
-
-/** Registers the bench user and waits until notification-service knows it (its welcome). */
-async function benchUser(system: RunningSystem): Promise<string> {
-  const created = await fetch(`${system.services['user-service'].http}/users`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ name: 'Bench Mark', email: `bench-${randomUUID()}@example.com` }),
-  });
-  if (created.status !== 201) throw new Error(`creating the bench user: ${created.status}`);
-  const { id } = (await created.json()) as { id: string };
-  // Its welcome notification is stored with its contact: then it knows the user.
-  const notifications = `${system.services['notification-service'].http}/notifications?userId=${id}`;
-  await pollUntil(
-    async () => {
-      const answer = await fetch(notifications);
-      const { items } = (await answer.json()) as { items: unknown[] };
-      return items.length > 0 ? true : undefined;
-    },
-    {
-      timeoutMs: 60_000,
-      onTimeout: () => new Error('notification-service did not learn the bench user within 60 s'),
-    },
-  );
-  return id;
 }
 
 /**
@@ -194,6 +173,7 @@ export async function runBenchmarks(options: BenchOptions): Promise<BenchReport>
   });
   const comparisons: Comparison[] = [];
   let kafkaClients: KafkaClientsReport | undefined;
+  let scale: ScaleReport | undefined;
   const ticksBefore = await machineTicks();
   let ticksAfter: Awaited<ReturnType<typeof machineTicks>>;
   try {
@@ -259,6 +239,14 @@ export async function runBenchmarks(options: BenchOptions): Promise<BenchReport>
       log(`End to end: POST /orders vs raw PostgreSQL insert transactions (${each})`);
       comparisons.push(await ordersCase(context));
     }
+    if (runs('scale')) {
+      log(
+        `Scale-out: POST /orders on one instance each of order-service and notification-service vs two of each (${each})`,
+      );
+      const result = await scaleCase(context, cpus().length);
+      comparisons.push(result.comparison);
+      scale = result.scale;
+    }
     ticksAfter = await machineTicks();
   } finally {
     bare.stop();
@@ -288,5 +276,6 @@ export async function runBenchmarks(options: BenchOptions): Promise<BenchReport>
     },
     comparisons,
     ...(kafkaClients === undefined ? {} : { kafkaClients }),
+    ...(scale === undefined ? {} : { scale }),
   };
 }
