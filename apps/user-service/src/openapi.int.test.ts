@@ -8,19 +8,19 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, openApiBreakingChanges, testInfra } from '@comms/testing';
+import {
+  createTestDatabase,
+  describeOpenApiContract,
+  openApiBreakingChanges,
+  openApiPaths,
+  testInfra,
+} from '@comms/testing';
 import type { TestDatabase } from '@comms/testing';
 import { loadConfig } from './config.js';
 import { startUserService } from './main.js';
 
-const COMMITTED = fileURLToPath(
-  new URL('../../../docs/openapi/user-service.json', import.meta.url),
-);
-const BASELINE = fileURLToPath(
-  new URL('../../../docs/openapi/baseline/user-service.json', import.meta.url),
-);
+const { baseline: BASELINE } = openApiPaths('user-service');
 
 let db: TestDatabase;
 let service: Awaited<ReturnType<typeof startUserService>>;
@@ -41,29 +41,9 @@ afterAll(async () => {
   await db.drop();
 });
 
-describe('the committed OpenAPI document', () => {
-  it('is what the service serves at GET /docs/json', async () => {
-    const served = await service.app.inject({ method: 'GET', url: '/docs/json' });
-    expect(served.statusCode).toBe(200);
-    // vitest fails on a difference and writes the file only when told to (-u).
-    await expect(`${JSON.stringify(served.json(), null, 2)}\n`).toMatchFileSnapshot(
-      '../../../docs/openapi/user-service.json',
-    );
-  });
-
-  it(
-    'breaks no client of the published document (oasdiff breaking)',
-    async () => {
-      const { breaking, report } = await openApiBreakingChanges(BASELINE, COMMITTED);
-      expect(
-        breaking,
-        `${report}\nThe API changed in a way that breaks clients of docs/openapi/baseline/user-service.json: keep the old route, field or limit beside the new one (see docs/contracts.md)`,
-      ).toBe(false);
-    },
-    // The first run builds oasdiff from the Go module proxy.
-    600_000,
-  );
-});
+describeOpenApiContract('user-service', () =>
+  service.app.inject({ method: 'GET', url: '/docs/json' }),
+);
 
 // The check above is only as good as oasdiff's verdicts on this document:
 // changes a client would notice must be refused, an addition must pass.

@@ -39,3 +39,4 @@ export {
   withValueAt,
 } from './text-inputs.js';
 export type { FieldPath, InjectableApp, RestRequestParts, RestTextInput } from './text-inputs.js';
+export { describeOpenApiContract, openApiPaths } from './openapi-contract.js';
