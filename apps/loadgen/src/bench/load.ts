@@ -124,7 +124,8 @@ export interface GhzReport {
 
 // How a call fails when ghz itself closes the connection at the end of its
 // duration while the call is still in flight.
-const CUT_OFF = /use of closed network connection|transport is closing|context canceled/;
+const CUT_OFF =
+  /use of closed network connection|transport is closing|context canceled|client connection is closing|code = Canceled/;
 
 /**
  * ghz's report as a Measurement: OK calls are samples, every other status

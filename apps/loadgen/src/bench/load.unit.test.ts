@@ -35,4 +35,16 @@ describe('fromGhz', () => {
     expect(fromGhz('v', report, 2).errors).toBe(12);
     expect(fromGhz('v', { ...report, endReason: 'normal' }, 4).errors).toBe(14);
   });
+
+  it('also drops a call cancelled as ghz closes its connection at the deadline', () => {
+    const closing = {
+      ...report,
+      statusCodeDistribution: { OK: 1_800, Canceled: 1 },
+      errorDistribution: {
+        'rpc error: code = Canceled desc = grpc: the client connection is closing': 1,
+      },
+    };
+    expect(fromGhz('v', closing, 4).errors).toBe(0);
+    expect(fromGhz('v', { ...closing, endReason: 'normal' }, 4).errors).toBe(1);
+  });
 });
