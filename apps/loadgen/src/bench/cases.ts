@@ -300,7 +300,7 @@ export async function ordersCase(context: CaseContext): Promise<Comparison> {
         question:
           'placing an order (gRPC check, event store, read model, outbox) vs one INSERT transaction',
         ratioOf: 'throughput',
-        target: { kind: 'ratio', min: 0.4 },
+        target: { kind: 'ratio', min: 0.15 },
       },
       measuredRounds,
       { subject: 'subject', baseline: 'baseline' },

@@ -2,13 +2,15 @@
 // in interleaved rounds, and writes docs/benchmarks.json, docs/benchmarks.svg
 // and the results table of docs/benchmarks.md. Quick by default (10 s
 // trials); --long for 60 s; --only kafka (or a comma-separated list of
-// CASES) runs some cases and only prints them.
+// CASES) runs some cases and only prints them. A full run measures the
+// request cases a second time with the services' telemetry off
+// (--no-telemetry-pass skips that; --no-telemetry runs everything off).
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { markdownReport, replaceResults, svgChart } from './report.js';
-import { CASES, runBenchmarks } from './run.js';
+import { CASES, runBenchmarks, TELEMETRY_CASES } from './run.js';
 import type { CaseName } from './run.js';
 import { MIN_TRIALS } from './trials.js';
 
@@ -27,6 +29,7 @@ const { values } = parseArgs({
     only: { type: 'string' },
     'no-write': { type: 'boolean', default: false },
     'no-telemetry': { type: 'boolean', default: false },
+    'no-telemetry-pass': { type: 'boolean', default: false },
   },
 });
 
@@ -71,7 +74,7 @@ const only = values.only === undefined ? undefined : casesOf(values.only);
 // A partial run would replace the whole results section with part of it.
 const write = !values['no-write'] && only === undefined;
 
-const report = await runBenchmarks({
+const common = {
   durationMs,
   warmupMs,
   trials,
@@ -79,12 +82,34 @@ const report = await runBenchmarks({
   kafkaRate,
   kafkaTrials,
   ...(values.ghz === undefined ? {} : { ghz: values.ghz }),
-  ...(only === undefined ? {} : { only }),
-  telemetry: !values['no-telemetry'],
-  log: (line) => {
+  log: (line: string) => {
     console.log(`[bench] ${line}`);
   },
+};
+const main = await runBenchmarks({
+  ...common,
+  ...(only === undefined ? {} : { only }),
+  telemetry: !values['no-telemetry'],
 });
+// A full run with telemetry on measures the request cases again with it
+// off, so the report shows what the telemetry costs beside it.
+const telemetryPass = only === undefined && !values['no-telemetry'] && !values['no-telemetry-pass'];
+let report = main;
+if (telemetryPass) {
+  console.log('[bench] the request cases again with OTEL_SDK_DISABLED=true (a second pass)');
+  const off = await runBenchmarks({
+    ...common,
+    only: TELEMETRY_CASES,
+    telemetry: false,
+  });
+  report = {
+    ...main,
+    telemetryOff: {
+      comparisons: off.comparisons,
+      ...(off.machine.stealPercent === undefined ? {} : { stealPercent: off.machine.stealPercent }),
+    },
+  };
+}
 const table = markdownReport(report);
 console.log(`\n${table}\n`);
 

@@ -1,4 +1,5 @@
 import type { ClientsOnPath, KafkaClientsReport } from './kafka-cases.js';
+import { spread } from './measure.js';
 import type { Measurement, Spread } from './measure.js';
 import type { BenchReport } from './run.js';
 import type { ScaleReport, ScaleSide } from './scale-case.js';
@@ -86,6 +87,90 @@ function cpuTable(report: BenchReport): string[] {
   ];
 }
 
+/** Parties that do not serve the subject: the load, the bench itself and the baselines. */
+const NOT_SERVING = new Set([GENERATOR, 'bench', 'baseline servers']);
+
+/** CPU milliseconds one trial spent per request, per serving party and summed over them. */
+export function cpuPerRequest(m: Measurement): { total: number; parties: Record<string, number> } {
+  const parties: Record<string, number> = {};
+  let total = 0;
+  for (const [party, cores] of Object.entries(m.cpu ?? {})) {
+    if (NOT_SERVING.has(party)) continue;
+    // cores busy × 1000 ms per second / requests per second = ms per request
+    const ms = m.rps > 0 ? (cores * 1000) / m.rps : Number.NaN;
+    parties[party] = ms;
+    total += ms;
+  }
+  return { total, parties };
+}
+
+/** The least CPU per accepted order the issue sets as the target, summed over every party. */
+export const ORDER_CPU_TARGET_MS = 1.5;
+
+/**
+ * CPU per request of each throughput subject (every service, PostgreSQL and
+ * Kafka; not the generator): the median of the trials, each trial's cores
+ * over its own rate, with the range.
+ */
+function cpuPerRequestTable(report: BenchReport): string[] {
+  const subjects = report.comparisons.filter(
+    (c) => c.ratioOf === 'throughput' && c.subject.trials.some((m) => m.cpu !== undefined),
+  );
+  if (subjects.length === 0) return [];
+  const perTrial = subjects.map((c) => c.subject.trials.map(cpuPerRequest));
+  const parties = [...new Set(perTrial.flat().flatMap((one) => Object.keys(one.parties)))].sort(
+    (a, b) => a.localeCompare(b),
+  );
+  const lines = [
+    '',
+    `CPU per request: each serving party's CPU time over the requests it served (cores busy × 1000 / req/s, trial by trial; the median with the range), the load generator, bench and baseline servers left out. The end-to-end row is CPU per accepted order; its target is at most ${fmt(ORDER_CPU_TARGET_MS)} ms summed over all parties.`,
+    '',
+    `| case | total ms | ${parties.join(' | ')} |`,
+    `| ---- | -------: | ${parties.map(() => '---:').join(' | ')} |`,
+  ];
+  subjects.forEach((c, index) => {
+    const trials = perTrial[index] ?? [];
+    const total = spread(trials.map((one) => one.total));
+    const target =
+      c.style === 'End to end'
+        ? ` (${total.median <= ORDER_CPU_TARGET_MS ? 'met' : 'missed'}: ≤ ${fmt(ORDER_CPU_TARGET_MS)})`
+        : '';
+    const cells = parties.map((party) =>
+      spreadText(spread(trials.map((one) => one.parties[party] ?? 0))),
+    );
+    lines.push(
+      `| ${c.subject.median.name} | ${spreadText(total)}${target} | ${cells.join(' | ')} |`,
+    );
+  });
+  return lines;
+}
+
+/**
+ * The same cases with the services' OpenTelemetry on (as `npm start` runs
+ * them) and off (`OTEL_SDK_DISABLED=true`), from two passes of the bench.
+ */
+export function telemetryTable(report: BenchReport): string[] {
+  const off = report.telemetryOff;
+  if (off === undefined) return [];
+  const lines = [
+    '',
+    `Telemetry on and off: the main run (on, as \`npm start\` runs the services, no exporter configured) beside a second pass of the same cases with \`OTEL_SDK_DISABLED=true\`, started afresh after it (steal ${off.stealPercent === undefined ? 'n/a' : `${fmt(off.stealPercent)}%`}). The passes ran one after the other, not interleaved, so read the ratio against both spreads.`,
+    '',
+    '| case | req/s on | req/s off | on / off | CPU ms per request on | CPU ms per request off |',
+    '| ---- | -------: | --------: | -------: | --------------------: | ---------------------: |',
+  ];
+  for (const without of off.comparisons) {
+    const withIt = report.comparisons.find((c) => c.style === without.style);
+    if (withIt === undefined) continue;
+    const cpu = (t: Trials) => spreadText(spread(t.trials.map((m) => cpuPerRequest(m).total)));
+    const ratio = withIt.subject.median.rps / without.subject.median.rps;
+    lines.push(
+      `| ${without.subject.median.name} | ${spreadText(withIt.subject.spread.rps, 0)} | ${spreadText(without.subject.spread.rps, 0)} | ${fmt(ratio * 100, 0)}% | ${cpu(withIt.subject)} | ${cpu(without.subject)} |`,
+    );
+  }
+  return lines;
+}
+
 /** Both Kafka clients on both paths: medians of the trials, their range, and the ratio with its own. */
 export function kafkaClientsTable(clients: KafkaClientsReport): string[] {
   const lines = (name: string, path: ClientsOnPath) => {
@@ -170,6 +255,8 @@ export function markdownReport(report: BenchReport): string {
   }
   if (report.kafkaClients !== undefined) lines.push(...kafkaClientsTable(report.kafkaClients));
   if (report.scale !== undefined) lines.push(...scaleTable(report.scale));
+  lines.push(...cpuPerRequestTable(report));
+  lines.push(...telemetryTable(report));
   lines.push(...cpuTable(report));
   return lines.join('\n');
 }

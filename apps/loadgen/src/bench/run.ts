@@ -31,6 +31,8 @@ export type { Comparison, Target } from './trials.js';
 /** The cases, by the names `--only` takes. */
 export const CASES = ['rest', 'grpc', 'shared-db', 'kafka', 'orders', 'scale'] as const;
 export type CaseName = (typeof CASES)[number];
+/** The cases `npm run bench` measures a second time with telemetry off. */
+export const TELEMETRY_CASES: readonly CaseName[] = ['rest', 'grpc', 'orders'];
 
 /** How long and how hard to push each case. */
 export interface BenchOptions {
@@ -89,6 +91,11 @@ export interface BenchReport {
   readonly kafkaClients?: KafkaClientsReport;
   /** One instance each of order-service and notification-service vs two, when the scale case ran. */
   readonly scale?: ScaleReport;
+  /** A second pass of some cases with the services' telemetry disabled (`npm run bench` adds it). */
+  readonly telemetryOff?: {
+    readonly comparisons: readonly Comparison[];
+    readonly stealPercent?: number;
+  };
 }
 
 // The built file, whether this module runs from dist/ or (in tests) from src/.

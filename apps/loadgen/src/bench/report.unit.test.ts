@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import { summarise } from './measure.js';
+import type { Measurement } from './measure.js';
+import { cpuPerRequest, markdownReport } from './report.js';
+import type { BenchReport } from './run.js';
+import { compare } from './trials.js';
+
+const trial = (name: string, rps: number, cpu: Record<string, number>): Measurement => ({
+  ...summarise(name, [1, 2, 3], 0, 1_000),
+  rps,
+  cpu,
+});
+
+const orders = (rps: readonly number[], orderCores: number) =>
+  compare(
+    {
+      style: 'End to end',
+      question: 'placing an order vs one INSERT transaction',
+      ratioOf: 'throughput',
+      target: { kind: 'ratio', min: 0.15 },
+    },
+    {
+      runs: {
+        subject: rps.map((value) =>
+          trial('POST /orders', value, {
+            'order-service': orderCores,
+            PostgreSQL: 0.2,
+            'load generator': 0.5,
+            bench: 0.01,
+          }),
+        ),
+        baseline: rps.map((value) => trial('raw pg', value * 10, { PostgreSQL: 1 })),
+      },
+    },
+    { subject: 'subject', baseline: 'baseline' },
+  );
+
+const report = (extra: Partial<BenchReport> = {}): BenchReport => ({
+  startedAt: '2026-12-02T00:00:00.000Z',
+  mode: {
+    durationMs: 10_000,
+    concurrency: 32,
+    trials: 3,
+    warmupMs: 2_000,
+    kafkaRate: 200,
+    kafkaTrials: 3,
+  },
+  machine: { cpus: 2, cpuModel: 'test', memoryGiB: 1, node: '24', platform: 'linux', infra: 'x' },
+  comparisons: [orders([400, 400, 400], 0.6)],
+  ...extra,
+});
+
+describe('cpuPerRequest', () => {
+  it('divides each serving party’s cores by the rate, leaving the generator and bench out', () => {
+    const one = cpuPerRequest(
+      trial('x', 400, { 'order-service': 0.6, PostgreSQL: 0.2, 'load generator': 0.5, bench: 0.1 }),
+    );
+    // 0.6 cores at 400/s = 1.5 ms each; 0.2 cores = 0.5 ms.
+    expect(one.parties).toEqual({ 'order-service': 1.5, PostgreSQL: 0.5 });
+    expect(one.total).toBeCloseTo(2);
+  });
+
+  it('is not a number when nothing was served', () => {
+    expect(cpuPerRequest(trial('x', 0, { PostgreSQL: 1 })).total).toBeNaN();
+  });
+});
+
+describe('markdownReport', () => {
+  it('prints CPU per accepted order with the target’s verdict', () => {
+    // order-service 0.6 cores + PostgreSQL 0.2 at 400/s: 2 ms per order, above 1.5.
+    expect(markdownReport(report())).toContain(
+      '| POST /orders | 2.00 (2.00–2.00) (missed: ≤ 1.5) |',
+    );
+    // 0.2 + 0.2 cores at 400/s: 1 ms.
+    expect(markdownReport(report({ comparisons: [orders([400, 400, 400], 0.2)] }))).toContain(
+      '| POST /orders | 1.00 (1.00–1.00) (met: ≤ 1.5) |',
+    );
+  });
+
+  it('puts the telemetry-off pass beside the main run', () => {
+    const text = markdownReport(
+      report({ telemetryOff: { comparisons: [orders([800, 800, 800], 0.2)], stealPercent: 0.5 } }),
+    );
+    expect(text).toContain('Telemetry on and off');
+    // 400 on vs 800 off: 50%; CPU per order 2 ms on, 0.5 ms off.
+    expect(text).toContain(
+      '| POST /orders | 400 (400–400) | 800 (800–800) | 50% | 2.00 (2.00–2.00) | 0.50 (0.50–0.50) |',
+    );
+  });
+
+  it('prints no telemetry table without a second pass', () => {
+    expect(markdownReport(report())).not.toContain('Telemetry on and off');
+  });
+});
