@@ -110,6 +110,17 @@ function wrapAdmin(admin: DriverAdmin, driver: KafkaDriver): KafkaAdmin {
       const offsets = await admin.committedOffsets(groupId, [topic]);
       return new Map(offsets.map((o) => [o.partition, o.offset]));
     },
+    async topicOffsets(topic) {
+      // Just after a topic is created its leader may not answer yet: ask again.
+      const offsets = await pollUntil(() => admin.topicOffsets(topic), {
+        timeoutMs: TOPIC_READY_TIMEOUT_MS,
+        intervalMs: 200,
+        transient: (error) => driver.isTransientMetadataError(error),
+      });
+      return offsets
+        .map((o) => ({ partition: o.partition, low: o.low, high: o.high }))
+        .sort((a, b) => a.partition - b.partition);
+    },
     close: () => admin.close(),
   };
 }

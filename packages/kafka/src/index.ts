@@ -12,6 +12,7 @@ export type {
   KafkaProducer,
   MessageControl,
   PartitionLag,
+  PartitionOffsets,
   OutgoingMessage,
   TopicSpec,
 } from './port.js';

@@ -60,7 +60,16 @@ export interface IncomingMessage {
   readonly timestamp: string;
 }
 
-/** Creates and deletes topics. */
+/** Where a partition's records begin and end. */
+export interface PartitionOffsets {
+  readonly partition: number;
+  /** The first offset still kept. */
+  readonly low: number;
+  /** The high watermark: the offset the next record will get. */
+  readonly high: number;
+}
+
+/** Creates and deletes topics, and reads their offsets. */
 export interface KafkaAdmin {
   /** Creates the topics that are missing and waits until they have leaders. */
   ensureTopics(specs: readonly TopicSpec[]): Promise<void>;
@@ -68,6 +77,12 @@ export interface KafkaAdmin {
   deleteTopics(topics: readonly string[]): Promise<void>;
   /** A consumer group's committed offset per partition of `topic` (-1: none yet). */
   committedOffsets(groupId: string, topic: string): Promise<Map<number, number>>;
+  /**
+   * Each partition of `topic`, in partition order, with its first offset
+   * still kept (`low`) and its high watermark (`high`, the offset the next
+   * record gets): `high - low` records are on the partition.
+   */
+  topicOffsets(topic: string): Promise<PartitionOffsets[]>;
   close(): Promise<void>;
 }
 

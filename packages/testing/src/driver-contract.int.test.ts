@@ -268,6 +268,27 @@ describe.each(CLIENTS)('the Kafka adapter on %s', (client) => {
     );
   });
 
+  it("gives each partition's first offset and high watermark, in partition order", async () => {
+    const topic = await topicWith(3);
+    expect(await admin.topicOffsets(topic)).toEqual([
+      { partition: 0, low: 0, high: 0 },
+      { partition: 1, low: 0, high: 0 },
+      { partition: 2, low: 0, high: 0 },
+    ]);
+    const p = await producer();
+    const keys = Array.from({ length: 9 }, (_, i) => `key-${String(i)}`);
+    await p.send(
+      topic,
+      keys.map((key) => ({ key, value: key })),
+    );
+    const { handled } = await consume(uniqueName('group'), topic);
+    await until('9 handled', () => handled.length >= 9);
+    const perPartition = [0, 1, 2].map((i) => handled.filter((m) => m.partition === i).length);
+    expect(await admin.topicOffsets(topic)).toEqual(
+      perPartition.map((high, partition) => ({ partition, low: 0, high })),
+    );
+  });
+
   it('carries headers, a traceparent among them, a null key and binary values', async () => {
     const topic = await topicWith(1);
     const p = await producer();

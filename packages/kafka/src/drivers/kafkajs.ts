@@ -11,7 +11,13 @@ import type { KafkaConfig } from '../port.js';
  * can be replaced without touching the services (docs/communication-styles.md).
  */
 
-const TRANSIENT_METADATA_ERRORS = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE']);
+// NOT_LEADER_FOR_PARTITION: a fresh topic's leader is known to the
+// metadata but not yet to the broker asked for its offsets.
+const TRANSIENT_METADATA_ERRORS = new Set([
+  'UNKNOWN_TOPIC_OR_PARTITION',
+  'LEADER_NOT_AVAILABLE',
+  'NOT_LEADER_FOR_PARTITION',
+]);
 
 const toLogCreator =
   (log: KafkaConfig['log']): LogCreator =>
