@@ -41,6 +41,8 @@ function subjectOf(event: AnyEvent): { type: SubjectType; id: string } {
     : { type: 'user', id: event.data.userId };
 }
 
+type OrderEvent = Exclude<AnyEvent, { type: 'user.registered.v1' | 'user.deactivated.v1' }>;
+
 /** The Postgres channel on which new notifications are announced (for SSE on every instance). */
 export const FEED_CHANNEL = 'notifications_feed';
 
@@ -154,11 +156,65 @@ export function createProcessor(deps: {
     return true;
   };
 
-  const handle = async (event: AnyEvent): Promise<Outcome> => {
-    const done = await pool.query('SELECT 1 FROM processed_events WHERE event_id = $1', [event.id]);
-    if ((done.rowCount ?? 0) > 0) return 'duplicate';
+  /**
+   * The order events' path, in one statement (so one implicit transaction and
+   * one round trip): the event id, the notification and its announcement, or
+   * nothing when the event id was stored before. The same steps as `store`.
+   */
+  const storeOnce = async (event: OrderEvent, to: Contact): Promise<boolean> => {
+    const message = compose(event, to);
+    if (message === undefined) throw new Error(`no message for ${event.type}`);
+    const about = subjectOf(event);
+    const notification: Omit<Notification, 'id' | 'createdAt'> = {
+      eventId: event.id,
+      eventType: event.type,
+      userId: to.userId,
+      kind: message.kind,
+      subjectType: about.type,
+      subjectId: about.id,
+      orderId: about.id,
+      recipientName: to.name,
+      recipientEmail: to.email,
+      subject: message.subject,
+      body: message.body,
+    };
+    const result = await pool.query(
+      `WITH first AS (
+         INSERT INTO processed_events (event_id) VALUES ($1) ON CONFLICT DO NOTHING RETURNING event_id
+       ), unparked AS (
+         DELETE FROM pending_events WHERE event_id IN (SELECT event_id FROM first)
+       ), stored AS (
+         INSERT INTO notifications (event_id, event_type, user_id, kind, subject_type, subject_id, recipient_name, recipient_email, subject, body)
+         SELECT event_id, $2, $3::uuid, $4, $5, $6::uuid, $7, $8, $9, $10 FROM first
+         RETURNING id, created_at
+       )
+       SELECT pg_notify($11, ($12::jsonb || jsonb_build_object('id', id::text,
+                'createdAt', to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')))::text)
+         FROM stored`,
+      [
+        event.id,
+        event.type,
+        to.userId,
+        message.kind,
+        about.type,
+        about.id,
+        to.name,
+        to.email,
+        message.subject,
+        message.body,
+        FEED_CHANNEL,
+        JSON.stringify(notification),
+      ],
+    );
+    return (result.rowCount ?? 0) > 0;
+  };
 
+  const handle = async (event: AnyEvent): Promise<Outcome> => {
     if (event.type === 'user.registered.v1' || event.type === 'user.deactivated.v1') {
+      const done = await pool.query('SELECT 1 FROM processed_events WHERE event_id = $1', [
+        event.id,
+      ]);
+      if ((done.rowCount ?? 0) > 0) return 'duplicate';
       const outcome = await withTransaction(pool, async (client) => {
         if (event.type === 'user.registered.v1') {
           const contact = {
@@ -183,9 +239,21 @@ export function createProcessor(deps: {
       return outcome;
     }
 
+    // One round trip says whether the event was handled before and who its
+    // recipient is in the local replica.
+    const known = await pool.query<{ done: boolean; name: string | null; email: string | null }>(
+      `SELECT EXISTS (SELECT 1 FROM processed_events WHERE event_id = $1) AS done, c.name, c.email
+         FROM (VALUES (1)) AS one LEFT JOIN user_contacts c ON c.user_id = $2`,
+      [event.id, event.data.userId],
+    );
+    const row = known.rows[0];
+    if (row?.done === true) return 'duplicate';
     let to: Contact;
     try {
-      to = await deps.recipients.find(event.data.userId);
+      to =
+        row?.name != null && row.email != null
+          ? { userId: event.data.userId, name: row.name, email: row.email }
+          : await deps.recipients.remote(event.data.userId);
     } catch (error) {
       if (!(error instanceof RecipientUnknown)) throw error;
       await pool.query(
@@ -195,7 +263,7 @@ export function createProcessor(deps: {
       );
       return 'pending';
     }
-    const stored = await withTransaction(pool, (client) => store(client, event, to));
+    const stored = await storeOnce(event, to);
     deps.afterCommit?.(event);
     return stored ? 'notified' : 'duplicate';
   };

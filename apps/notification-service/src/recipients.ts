@@ -62,42 +62,47 @@ export function createRecipients(deps: {
       );
       const row = local.rows[0];
       if (row !== undefined) return { userId, name: row.name, email: row.email };
-
-      let response: Response;
-      try {
-        response = await breaker.run(async () => {
-          const answer = await fetch(`${nextUrl()}/users/${encodeURIComponent(userId)}`, {
-            signal: AbortSignal.timeout(deps.timeoutMs),
-          });
-          if (answer.status >= 500) throw new Error(`user-service answered ${answer.status}`);
-          return answer;
-        });
-      } catch (error) {
-        throw new RecipientUnknown(
-          `user ${userId} is not in the replica and user-service did not answer: ${(error as Error).message}`,
-        );
-      }
-      if (response.status === 404) throw new RecipientUnknown(`user ${userId} is not known yet`);
-      if (!response.ok)
-        throw new RecipientUnknown(`user-service answered ${response.status} for user ${userId}`);
-      const user = (await response.json()) as {
-        id: string;
-        name: string;
-        email: string;
-        status: string;
-        createdAt: string;
-      };
-      // Keep what we learned; the user's own events will refresh it.
-      await upsertContact(deps.pool, {
-        userId,
-        name: user.name,
-        email: user.email,
-        status: user.status,
-        asOf: user.createdAt,
-      });
-      return { userId, name: user.name, email: user.email };
+      return remote(userId);
     },
+    /** Asks user-service for a contact the replica does not have, and keeps the answer. */
+    remote,
   };
+
+  async function remote(userId: string): Promise<Contact> {
+    let response: Response;
+    try {
+      response = await breaker.run(async () => {
+        const answer = await fetch(`${nextUrl()}/users/${encodeURIComponent(userId)}`, {
+          signal: AbortSignal.timeout(deps.timeoutMs),
+        });
+        if (answer.status >= 500) throw new Error(`user-service answered ${answer.status}`);
+        return answer;
+      });
+    } catch (error) {
+      throw new RecipientUnknown(
+        `user ${userId} is not in the replica and user-service did not answer: ${(error as Error).message}`,
+      );
+    }
+    if (response.status === 404) throw new RecipientUnknown(`user ${userId} is not known yet`);
+    if (!response.ok)
+      throw new RecipientUnknown(`user-service answered ${response.status} for user ${userId}`);
+    const user = (await response.json()) as {
+      id: string;
+      name: string;
+      email: string;
+      status: string;
+      createdAt: string;
+    };
+    // Keep what we learned; the user's own events will refresh it.
+    await upsertContact(deps.pool, {
+      userId,
+      name: user.name,
+      email: user.email,
+      status: user.status,
+      asOf: user.createdAt,
+    });
+    return { userId, name: user.name, email: user.email };
+  }
 }
 
 export type Recipients = ReturnType<typeof createRecipients>;

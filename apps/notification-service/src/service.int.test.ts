@@ -243,6 +243,9 @@ describe('what a notification is about', () => {
     const live = notificationsOn(everything);
     expect(live.map((n) => n.id).sort()).toEqual(all.map((n) => n.id).sort());
     for (const n of live) expect(n.sseId).toBe(n.id);
+    // What the stream pushes is the stored notification, field for field (createdAt included).
+    for (const { sseId: _sseId, ...pushed } of live)
+      expect(pushed).toEqual(all.find((n) => n.id === pushed.id));
     expect(live.find((n) => n.eventId === second.id)).toMatchObject({
       subjectType: 'order',
       subjectId: second.data.orderId,
