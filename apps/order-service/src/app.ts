@@ -245,6 +245,46 @@ export async function buildApp(deps: {
     }),
   );
 
+  app.post(
+    '/orders/:id/rebuild',
+    {
+      schema: {
+        summary: "Rebuild an order's read-model row from its event stream",
+        description:
+          'Replays the stream, compares the result with the read model field by field and, when they differ, writes the replayed row. An empty `differences` means the read model agreed with the events. No event is written.',
+        params: IdParams,
+        response: {
+          200: Type.Object({
+            orderId: Type.String({ format: 'uuid' }),
+            repaired: Type.Boolean({ description: 'true when the row was rewritten' }),
+            before: Type.Union([OrderBody, Type.Null()], {
+              description: 'the read model before the rebuild; null when it had no row',
+            }),
+            after: OrderBody,
+            differences: Type.Array(
+              Type.Object({
+                field: Type.String(),
+                before: Type.Unknown(),
+                after: Type.Unknown(),
+              }),
+            ),
+          }),
+          ...errors,
+        },
+      },
+    },
+    async (request) => {
+      const result = await orders.rebuild(request.params.id);
+      return {
+        orderId: request.params.id,
+        repaired: result.differences.length > 0,
+        before: result.before === undefined ? null : view(result.before),
+        after: view(result.after),
+        differences: result.differences,
+      };
+    },
+  );
+
   for (const action of ['pay', 'cancel', 'ship'] as const) {
     app.post(
       `/orders/:id/${action}`,

@@ -516,3 +516,95 @@ describe('several user-service instances', () => {
     120_000,
   );
 });
+
+describe('POST /orders/:id/rebuild', () => {
+  interface Rebuilt {
+    repaired: boolean;
+    before: Record<string, unknown> | null;
+    after: Record<string, unknown>;
+    differences: { field: string; before: unknown; after: unknown }[];
+  }
+  const rebuild = async (app: HttpApp, orderId: string) => {
+    const response = await app.inject({ method: 'POST', url: `/orders/${orderId}/rebuild` });
+    expect(response.statusCode).toBe(200);
+    return response.json<Rebuilt>();
+  };
+  const eventCount = async (orderId: string) =>
+    (
+      await pool.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM events WHERE stream_id = $1',
+        [orderId],
+      )
+    ).rows[0]?.n ?? 0;
+
+  it('finds no difference in a sound row, and repairs a corrupted or missing one from the events', async () => {
+    const { app } = await instance();
+    const userId = await newUser('Rebuild Buyer');
+    const { orderId } = (await placeOrder(app, userId)).json<{ orderId: string }>();
+    expect(
+      (
+        await app.inject({
+          method: 'POST',
+          url: `/orders/${orderId}/pay`,
+          headers: { 'if-match': '"1"' },
+        })
+      ).statusCode,
+    ).toBe(200);
+
+    const sound = await rebuild(app, orderId);
+    expect(sound).toMatchObject({ repaired: false, differences: [] });
+    expect(sound.after).toMatchObject({ status: 'PAID', version: 2, totalAmount: '20.29' });
+    expect(sound.before).toEqual(sound.after);
+
+    // Someone edits the read model behind the events' back.
+    await pool.query(
+      "UPDATE orders_view SET status = 'CANCELLED', total_amount = '0.00' WHERE order_id = $1",
+      [orderId],
+    );
+    expect(
+      (await app.inject({ method: 'GET', url: `/orders/${orderId}` })).json<unknown>(),
+    ).toMatchObject({ status: 'CANCELLED' });
+    const corrupted = await rebuild(app, orderId);
+    expect(corrupted.repaired).toBe(true);
+    expect(corrupted.differences).toEqual([
+      { field: 'status', before: 'CANCELLED', after: 'PAID' },
+      { field: 'totalAmount', before: '0.00', after: '20.29' },
+    ]);
+    expect(
+      (await app.inject({ method: 'GET', url: `/orders/${orderId}` })).json<unknown>(),
+    ).toMatchObject({ status: 'PAID', totalAmount: '20.29', version: 2 });
+    expect(await rebuild(app, orderId)).toMatchObject({ repaired: false, differences: [] });
+
+    // A row lost altogether comes back, every field shown as new.
+    await pool.query('DELETE FROM orders_view WHERE order_id = $1', [orderId]);
+    const missing = await rebuild(app, orderId);
+    expect(missing.before).toBeNull();
+    expect(missing.differences.map((d) => d.field)).toEqual([
+      'userId',
+      'userName',
+      'status',
+      'items',
+      'totalAmount',
+      'version',
+      'createdAt',
+      'updatedAt',
+    ]);
+    expect(
+      (await app.inject({ method: 'GET', url: `/orders/${orderId}` })).json<unknown>(),
+    ).toEqual(sound.after);
+    // The events are the truth: a rebuild never writes one.
+    expect(await eventCount(orderId)).toBe(2);
+  });
+
+  it('answers 404 for an order with no stream, and 400 for a malformed id', async () => {
+    const { app } = await instance();
+    const unknown = await app.inject({
+      method: 'POST',
+      url: '/orders/00000000-0000-4000-8000-000000000000/rebuild',
+    });
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json()).toMatchObject({ code: 'NOT_FOUND' });
+    const malformed = await app.inject({ method: 'POST', url: '/orders/nope/rebuild' });
+    expect(malformed.statusCode).toBe(400);
+  });
+});

@@ -18,8 +18,10 @@ import { evolve, initialState } from './domain/order.js';
 import type { Order, OrderLine, OrderStatus } from './domain/order.js';
 import { appendToStream, readStream } from './event-store.js';
 import type { NewEvent, StoredEvent } from './event-store.js';
-import { foldRow, project } from './projection.js';
+import { foldRow, project, replaceRow } from './projection.js';
 import type { OrderRow } from './projection.js';
+import { diffOrders } from './read-model-diff.js';
+import type { FieldDifference } from './read-model-diff.js';
 import type { UserValidator } from './user-validation.js';
 
 /** An order as the read model shows it. */
@@ -288,6 +290,41 @@ export function createOrders(deps: {
         [userId, limit],
       );
       return result.rows.map(toView);
+    },
+
+    /**
+     * Rebuilds one order's read-model row from its event stream: replays the
+     * stream with the projection's own fold, compares the result with the row
+     * the read model holds, and, when they differ, writes the replayed row.
+     * The stream is locked meanwhile, so no command can append between the
+     * replay and the write. No events are written: the stream is the truth.
+     */
+    async rebuild(orderId: string): Promise<{
+      before: OrderView | undefined;
+      after: OrderView;
+      differences: FieldDifference[];
+    }> {
+      requireUuid(orderId, 'orderId');
+      return withTransaction(pool, async (client) => {
+        const locked = await client.query(
+          'SELECT version FROM streams WHERE stream_id = $1 FOR UPDATE',
+          [orderId],
+        );
+        if (locked.rowCount === 0) throw new AppError('NOT_FOUND', `order ${orderId} not found`);
+        const replayed = foldRow(await readStream(client, orderId));
+        if (replayed === undefined)
+          throw new Error(`order ${orderId} has a stream but no state after replaying it`);
+        const found = await client.query<ViewRow>(
+          'SELECT * FROM orders_view WHERE order_id = $1 FOR UPDATE',
+          [orderId],
+        );
+        const row = found.rows[0];
+        const before = row === undefined ? undefined : toView(row);
+        const after = rowView(replayed);
+        const differences = diffOrders(before, after);
+        if (differences.length > 0) await replaceRow(client, replayed);
+        return { before, after, differences };
+      });
     },
 
     /**

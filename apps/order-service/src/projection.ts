@@ -76,6 +76,15 @@ async function writeRow(client: PoolClient, row: OrderRow, table: string): Promi
 }
 
 /**
+ * Replaces an order's row with `row` outright, its creation time included:
+ * what a rebuild writes when the row it found was wrong or missing.
+ */
+export async function replaceRow(client: PoolClient, row: OrderRow): Promise<void> {
+  await client.query('DELETE FROM orders_view WHERE order_id = $1', [row.state.orderId]);
+  await writeRow(client, row, 'orders_view');
+}
+
+/**
  * Projects newly stored events of one stream onto its row as it was before
  * them (undefined for a new order), writes the result and returns it.
  */
