@@ -35,6 +35,9 @@ export interface CaseContext {
   readonly log: (line: string) => void;
 }
 
+/** The most CPU one accepted order may cost, summed over every party (issue #19). */
+export const ORDER_CPU_TARGET_MS = 1.5;
+
 // Pool sizes: a raw baseline gets as many connections as the service it is
 // compared with. user-service keeps packages/postgres' default; the bench
 // starts order-service with DATABASE_POOL_SIZE set to this.
@@ -301,6 +304,7 @@ export async function ordersCase(context: CaseContext): Promise<Comparison> {
           'placing an order (gRPC check, event store, read model, outbox) vs one INSERT transaction',
         ratioOf: 'throughput',
         target: { kind: 'ratio', min: 0.15 },
+        cpuTargetMs: ORDER_CPU_TARGET_MS,
       },
       measuredRounds,
       { subject: 'subject', baseline: 'baseline' },

@@ -24,6 +24,7 @@ const { values } = parseArgs({
     trials: { type: 'string', default: '3' },
     concurrency: { type: 'string', default: '32' },
     'kafka-rate': { type: 'string', default: '200' },
+    'kafka-high-rate': { type: 'string', default: '500' },
     'kafka-trials': { type: 'string' },
     ghz: { type: 'string' },
     only: { type: 'string' },
@@ -44,6 +45,8 @@ function positive(name: string, text: string): number {
 const durationMs = positive('duration', values.duration ?? (values.long ? '60' : '10')) * 1000;
 const concurrency = Math.round(positive('concurrency', values.concurrency));
 const kafkaRate = positive('kafka-rate', values['kafka-rate']);
+const kafkaHighRate =
+  values['kafka-high-rate'] === '0' ? 0 : positive('kafka-high-rate', values['kafka-high-rate']);
 
 /** At least MIN_TRIALS: fewer cannot give a median with a spread worth reading. */
 function rounds(name: string, text: string): number {
@@ -80,6 +83,7 @@ const common = {
   trials,
   concurrency,
   kafkaRate,
+  kafkaHighRate,
   kafkaTrials,
   ...(values.ghz === undefined ? {} : { ghz: values.ghz }),
   log: (line: string) => {

@@ -278,6 +278,31 @@ export interface KafkaClientsReport {
   readonly bare: ClientsOnPath;
   readonly orders: ClientsOnPath;
   readonly runs: readonly KafkaTrial[];
+  /** Order -> stored notification at a higher rate, on the default client (kafkajs). */
+  readonly highRate?: HighRate;
+}
+
+/** The order path at a rate above the comparison's, reported beside it (no baseline). */
+export interface HighRate {
+  readonly ratePerSecond: number;
+  readonly orders: Trials;
+}
+
+/**
+ * Order -> stored notification at `ratePerSecond` on the client the
+ * services run on now, `trials` times; reported, not compared.
+ */
+export async function highRateTrials(
+  context: CaseContext,
+  ratePerSecond: number,
+  trials: number,
+): Promise<HighRate> {
+  const runs: Measurement[] = [];
+  for (let round = 1; round <= trials; round++) {
+    context.log(`  ${String(ratePerSecond)} orders/s, round ${String(round)} of ${String(trials)}`);
+    runs.push(await ordersTrial({ ...context, kafkaRate: ratePerSecond }, 'kafkajs'));
+  }
+  return { ratePerSecond, orders: trialsOf(runs[0]?.name ?? 'orders', runs) };
 }
 
 /**

@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { summariseKafkaClients } from './kafka-cases.js';
+import type { KafkaTrial } from './kafka-cases.js';
 import { summarise } from './measure.js';
 import type { Measurement } from './measure.js';
 import { cpuPerRequest, markdownReport } from './report.js';
 import type { BenchReport } from './run.js';
-import { compare } from './trials.js';
+import { compare, trialsOf } from './trials.js';
 
 const trial = (name: string, rps: number, cpu: Record<string, number>): Measurement => ({
   ...summarise(name, [1, 2, 3], 0, 1_000),
@@ -18,6 +20,7 @@ const orders = (rps: readonly number[], orderCores: number) =>
       question: 'placing an order vs one INSERT transaction',
       ratioOf: 'throughput',
       target: { kind: 'ratio', min: 0.15 },
+      cpuTargetMs: 1.5,
     },
     {
       runs: {
@@ -90,5 +93,33 @@ describe('markdownReport', () => {
 
   it('prints no telemetry table without a second pass', () => {
     expect(markdownReport(report())).not.toContain('Telemetry on and off');
+  });
+
+  it('reports the order path at the higher rate beside the clients, with its reliability', () => {
+    const path = (name: string, lags: number[]) => summarise(name, lags, 0, 10_000);
+    const runs: KafkaTrial[] = [1, 2, 3].flatMap(() =>
+      (['kafkajs', 'platformatic'] as const).map((client) => ({
+        client,
+        bare: path('bare', [5, 10, 20]),
+        orders: path('orders', [20, 40, 80]),
+      })),
+    );
+    const steady = [1, 2, 3].map(() => path('orders at 500/s', [30, 60, 120]));
+    const kafkaClients = {
+      ...summariseKafkaClients(runs),
+      highRate: { ratePerSecond: 500, orders: trialsOf('orders at 500/s', steady) },
+    };
+    expect(markdownReport(report({ kafkaClients }))).toMatch(
+      /\| order -> stored notification at 500\/s \| kafkajs \| 60.00 \(60.00–60.00\) \| 120.00 \(120.00–120.00\) \| 0 \| \(reported, no baseline\) \| reliable \|/,
+    );
+    // A p99 that moves from 120 to 400 ms between rounds cannot be trusted.
+    const noisy = [120, 400, 200].map((p99) => path('orders at 500/s', [30, 60, p99]));
+    const shaky = {
+      ...kafkaClients,
+      highRate: { ratePerSecond: 500, orders: trialsOf('orders at 500/s', noisy) },
+    };
+    expect(markdownReport(report({ kafkaClients: shaky }))).toMatch(
+      /at 500\/s \| kafkajs .*\| unreliable: p99 spread \d+% > 15% \|/,
+    );
   });
 });

@@ -18,7 +18,7 @@ import {
 import type { CaseContext } from './cases.js';
 import { machineTicks, stealPercent } from './cpu.js';
 import type { Classifier } from './cpu.js';
-import { kafkaClientTrials, summariseKafkaClients } from './kafka-cases.js';
+import { highRateTrials, kafkaClientTrials, summariseKafkaClients } from './kafka-cases.js';
 import type { KafkaClientsReport } from './kafka-cases.js';
 import { GENERATOR_MARKS } from './load.js';
 import { scaleCase } from './scale-case.js';
@@ -46,6 +46,8 @@ export interface BenchOptions {
   readonly warmupMs?: number;
   /** Orders per second of the Kafka lag case. Default 200. */
   readonly kafkaRate?: number;
+  /** Orders per second of the Kafka case's second, reported-only rate. Default 500; 0 skips it. */
+  readonly kafkaHighRate?: number;
   /** Trials of each Kafka client, interleaved (kafkajs, platformatic, kafkajs, ...). Default `trials`. */
   readonly kafkaTrials?: number;
   /** The ghz binary for the gRPC load; default the pinned release, built once with Go. */
@@ -220,7 +222,11 @@ export async function runBenchmarks(options: BenchOptions): Promise<BenchReport>
       const before = await machineTicks();
       const kafkaRuns = await kafkaClientTrials(context, kafkaTrials);
       const steal = stealPercent(before, await machineTicks());
-      kafkaClients = summariseKafkaClients(kafkaRuns, steal);
+      const highRate = options.kafkaHighRate ?? 500;
+      kafkaClients = {
+        ...summariseKafkaClients(kafkaRuns, steal),
+        ...(highRate > 0 ? { highRate: await highRateTrials(context, highRate, kafkaTrials) } : {}),
+      };
       const onKafkajs = kafkaRuns.filter((run) => run.client === 'kafkajs');
       comparisons.push(
         compare(

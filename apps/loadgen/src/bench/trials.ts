@@ -157,6 +157,8 @@ export interface Comparison {
   /** Their range, the steal, and whether the comparison can be trusted. */
   readonly verdict: Verdict;
   readonly target?: Target;
+  /** The most CPU per request, in ms summed over the serving parties, the case may cost. */
+  readonly cpuTargetMs?: number;
   /** Whether the median ratio reached the target with no errors (reliable or not: see verdict). */
   readonly met?: boolean;
   /** The bare transport, the most the subject could do, and the subject's share of it. */
@@ -172,6 +174,7 @@ export function compare<K extends string>(
     readonly question: string;
     readonly ratioOf: Comparison['ratioOf'];
     readonly target?: Target;
+    readonly cpuTargetMs?: number;
   },
   rounds: Rounds<K>,
   roles: {
@@ -211,6 +214,7 @@ export function compare<K extends string>(
     ratio: verdict.ratio.median,
     verdict,
     ...(target === undefined ? {} : { target, met }),
+    ...(about.cpuTargetMs === undefined ? {} : { cpuTargetMs: about.cpuTargetMs }),
     ...(ceiling === undefined ? {} : { ceiling }),
     ...(roles.breakdown === undefined ? {} : { breakdown: roles.breakdown.map(side) }),
   };
