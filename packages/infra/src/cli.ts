@@ -8,10 +8,12 @@ import { isAlive, readIfExists, stopProcess } from './process-util.js';
 import { runSupervisor, sharedInfraStatus, STATE_DIR, stopSharedInfra } from './shared.js';
 import { provisionServiceDatabases } from './databases.js';
 import { createDataDir, DEFAULT_PORTS, describeInfra, startInfra } from './start.js';
+import { startTokenIssuer } from './token-issuer-process.js';
 
 const USAGE = `usage: comms-infra <command>
 
-  up [--pg-port N] [--kafka-port N]   start PostgreSQL and Kafka and keep them running (Ctrl-C stops)
+  up [--pg-port N] [--kafka-port N] [--issuer-port N]
+                                      start PostgreSQL, Kafka and the token issuer and keep them running (Ctrl-C stops)
   down                                stop the shared test infra of this checkout, if any
   status                              show the shared test infra of this checkout
 `;
@@ -43,7 +45,12 @@ async function cleanUpEarlierUp(): Promise<void> {
   }
   for (const pid of earlier.serverPids) {
     const cmdline = (await readIfExists(`/proc/${pid}/cmdline`)) ?? '';
-    if (isAlive(pid) && (cmdline.includes('kafka.Kafka') || cmdline.includes('postgres'))) {
+    if (
+      isAlive(pid) &&
+      (cmdline.includes('kafka.Kafka') ||
+        cmdline.includes('postgres') ||
+        cmdline.includes('token-issuer-main'))
+    ) {
       console.log(`stopping a server left over by an earlier run (pid ${pid})`);
       await stopProcess(pid, 'SIGKILL', 0);
     }
@@ -55,7 +62,11 @@ async function cleanUpEarlierUp(): Promise<void> {
 async function up(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
-    options: { 'pg-port': { type: 'string' }, 'kafka-port': { type: 'string' } },
+    options: {
+      'pg-port': { type: 'string' },
+      'kafka-port': { type: 'string' },
+      'issuer-port': { type: 'string' },
+    },
   });
   const kafkaPort = port(values['kafka-port'], '--kafka-port', DEFAULT_PORTS.kafka);
   const ports = {
@@ -66,15 +77,27 @@ async function up(args: string[]): Promise<void> {
   await mkdir(STATE_DIR, { recursive: true });
   await cleanUpEarlierUp();
   const dir = await createDataDir('comms-dev-');
-  console.log('starting PostgreSQL and Kafka...');
+  console.log('starting PostgreSQL, Kafka and the token issuer...');
   let infra;
+  let issuer;
   try {
     infra = await startInfra({ dir, ports, log: (line) => console.log(line) });
+    try {
+      issuer = await startTokenIssuer({
+        port: port(values['issuer-port'], '--issuer-port', 8084),
+        onUnexpectedExit: (report) => console.error(report),
+      });
+    } catch (error) {
+      await infra.stop();
+      throw error;
+    }
   } catch (error) {
     await rm(dir, { recursive: true, force: true });
     throw error;
   }
-  const serverPids = [infra.postgres.pid, infra.kafka.pid].filter((p) => p !== undefined);
+  const serverPids = [infra.postgres.pid, infra.kafka.pid, issuer.pid].filter(
+    (p) => p !== undefined,
+  );
   await writeFile(DEV_STATE, JSON.stringify({ pid: process.pid, serverPids, dataDir: dir }));
   for (const line of describeInfra(infra)) console.log(line);
   const urls = await provisionServiceDatabases(infra.databaseUrl);
@@ -82,13 +105,15 @@ async function up(args: string[]): Promise<void> {
   for (const [service, url] of Object.entries(urls))
     console.log(`${`${service}:`.padEnd(22)}DATABASE_URL=${url}`);
   console.log(`${'Kafka:'.padEnd(22)}KAFKA_BROKERS=${infra.kafkaBrokers}`);
+  console.log(`${'token issuer:'.padEnd(22)}AUTH_ISSUER_URL=${issuer.url}`);
   console.log('\nRunning. Press Ctrl-C to stop and remove the data.');
 
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
-    console.log('\nstopping Kafka and PostgreSQL...');
+    console.log('\nstopping the token issuer, Kafka and PostgreSQL...');
+    await issuer.stop();
     await infra.stop();
     await rm(dir, { recursive: true, force: true });
     await rm(DEV_STATE, { force: true });

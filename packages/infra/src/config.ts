@@ -31,3 +31,47 @@ export function infraEnv(
     idleMs,
   };
 }
+
+/** What the token issuer's process reads; see token-issuer-main.ts. */
+export interface TokenIssuerEnv {
+  /** TOKEN_ISSUER_PORT: default 8084 (ARCHITECTURE.md); 0 picks a free port. */
+  readonly port: number;
+  /** TOKEN_ISSUER_URL: the issuer identifier, when it differs from `http://127.0.0.1:<port>` (compose). */
+  readonly issuerUrl: string | undefined;
+  /** TOKEN_ISSUER_OPERATORS: comma-separated user ids with the operator role; default `operator`. */
+  readonly operators: readonly string[];
+  /** TOKEN_ISSUER_ACCESS_TOKEN_TTL_S: access token lifetime; default 900. */
+  readonly accessTokenTtlSeconds: number;
+}
+
+/** Reads and checks the token issuer's variables; names the variable and its format on a bad one. */
+export function tokenIssuerEnv(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): TokenIssuerEnv {
+  const whole = (name: string, fallback: number, min: number, max: number): number => {
+    const text = env[name]?.trim() ?? '';
+    const value = text === '' ? fallback : Number(text);
+    if (!Number.isInteger(value) || value < min || value > max)
+      throw new InfraError(
+        `${name} must be a whole number ${String(min)}-${String(max)}, got '${text}'`,
+        `unset it for the default of ${String(fallback)}`,
+      );
+    return value;
+  };
+  const issuerUrl = env['TOKEN_ISSUER_URL']?.trim() || undefined;
+  if (issuerUrl !== undefined && !/^https?:\/\/[^/]+(\/.*[^/])?$/.test(issuerUrl))
+    throw new InfraError(
+      `TOKEN_ISSUER_URL must be an http(s) URL without a trailing slash, got '${issuerUrl}'`,
+      'for example http://token-issuer:8084, or unset it',
+    );
+  const operators = (env['TOKEN_ISSUER_OPERATORS'] ?? 'operator')
+    .split(',')
+    .map((id) => id.trim())
+    .filter((id) => id !== '');
+  return {
+    port: whole('TOKEN_ISSUER_PORT', 8084, 0, 65535),
+    issuerUrl,
+    operators,
+    accessTokenTtlSeconds: whole('TOKEN_ISSUER_ACCESS_TOKEN_TTL_S', 900, 1, 86_400),
+  };
+}

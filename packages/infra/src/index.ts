@@ -17,3 +17,17 @@ export type { HealthOptions, LaunchedProcess, LaunchOptions, ProcessExit } from 
 export type { ServerControl } from './process-util.js';
 export { IMAGES } from './containers.js';
 export { provisionServiceDatabases, SERVICE_DATABASES } from './databases.js';
+export { createTokenIssuer } from './token-issuer.js';
+export type { TokenIssuer, TokenIssuerOptions } from './token-issuer.js';
+export { startTokenIssuer } from './token-issuer-process.js';
+export type { RunningTokenIssuer, StartTokenIssuerOptions } from './token-issuer-process.js';
+export { signInAsUser } from './token-issuer-login.js';
+export type { SignInOptions, UserToken } from './token-issuer-login.js';
+export {
+  OPERATOR_ROLE,
+  RESOURCE_SCOPES,
+  RESOURCES,
+  SERVICE_CLIENTS,
+  USER_CLIENT,
+} from './token-issuer-clients.js';
+export type { ResourceName, ServiceClient } from './token-issuer-clients.js';
