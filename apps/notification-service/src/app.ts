@@ -3,8 +3,10 @@ import type { SSEReplyInterface } from '@fastify/sse';
 import Type from 'typebox';
 import type { KafkaConsumer } from '@comms/kafka';
 import type { Pool } from '@comms/postgres';
-import { createHttpApp } from '@comms/service-kit';
+import { AppError, createHttpApp } from '@comms/service-kit';
 import type { HttpApp, Logger, ReadinessChecks } from '@comms/service-kit';
+import { DLQ_LIST_MAX } from './dlq.js';
+import type { DlqView, RedriveOutcome } from './dlq.js';
 import type { Feed } from './feed.js';
 import type { Notification, SubjectType } from './processor.js';
 
@@ -49,6 +51,62 @@ const LagView = Type.Object({
       lag: Type.Integer(),
     }),
   ),
+});
+
+const Count = Type.Integer({ minimum: 0 });
+const NullableCount = Type.Union([Count, Type.Null()]);
+const NullableText = Type.Union([Type.String(), Type.Null()]);
+
+const DeadLetterView = Type.Object({
+  partition: Count,
+  offset: Type.Integer({ minimum: 0, description: 'Its offset in the dead-letter topic' }),
+  key: NullableText,
+  reason: Type.String({
+    description:
+      "Why it was dead-lettered: 'invalid' (not a valid event, never handled) or 'failed' (its handling kept failing)",
+  }),
+  error: Type.String({ description: 'What went wrong, as text' }),
+  sourceTopic: Type.Union([Type.String(), Type.Null()], {
+    description: 'The topic it was read from, and where the re-drive sends it',
+  }),
+  sourcePartition: NullableCount,
+  sourceOffset: NullableCount,
+  group: NullableText,
+  failedAt: Type.Union([Type.String(), Type.Null()], { description: 'RFC 3339' }),
+  redriven: Type.Integer({
+    minimum: 0,
+    description: 'How many times it had been re-driven before it came back here',
+  }),
+  eventType: NullableText,
+  eventId: NullableText,
+  preview: Type.String({ description: 'The start of its value, as text' }),
+});
+
+const DlqListingView = Type.Object({
+  topic: Type.String(),
+  redriveGroup: Type.String({
+    description: 'The group whose committed offsets mark what was re-driven',
+  }),
+  total: Type.Integer({ minimum: 0, description: 'Messages waiting, over all partitions' }),
+  caughtUp: Type.Boolean({
+    description:
+      'Whether this instance has read every waiting message (the list is complete up to limit)',
+  }),
+  partitions: Type.Array(
+    Type.Object({ partition: Count, from: Count, end: Count, waiting: Count }),
+  ),
+  messages: Type.Array(DeadLetterView, { description: 'The waiting messages, newest first' }),
+});
+
+const RedriveView = Type.Object({
+  redriven: Type.Integer({ minimum: 0, description: 'Messages sent back to their topic' }),
+  skipped: Type.Integer({
+    minimum: 0,
+    description: 'Messages without a source topic, passed over',
+  }),
+  drained: Type.Boolean({
+    description: 'False when the deadline came before the DLQ was drained; ask again',
+  }),
 });
 
 interface Row {
@@ -125,6 +183,7 @@ export async function buildApp(deps: {
   feed: Feed;
   consumer: () => KafkaConsumer | undefined;
   group: string;
+  dlq: { view: DlqView; redrive: () => Promise<RedriveOutcome> };
   logger: Logger;
   readiness: ReadinessChecks;
 }): Promise<HttpApp> {
@@ -283,6 +342,51 @@ export async function buildApp(deps: {
         totalLag: partitions.reduce((sum, p) => sum + p.lag, 0),
         partitions,
       };
+    },
+  );
+
+  app.get(
+    '/dlq',
+    {
+      schema: {
+        summary:
+          'The dead-letter topic: the messages the re-drive has not yet sent back, newest first, each with its reason',
+        querystring: Type.Object(
+          {
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: DLQ_LIST_MAX, default: 50 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: DlqListingView },
+      },
+    },
+    async (request) => {
+      try {
+        return await deps.dlq.view.list(request.query.limit ?? 50);
+      } catch (error) {
+        throw new AppError('UNAVAILABLE', `Kafka did not answer: ${(error as Error).message}`);
+      }
+    },
+  );
+
+  // One re-drive at a time: a call while one runs gets that one's outcome.
+  let redriving: Promise<RedriveOutcome> | undefined;
+  app.post(
+    '/dlq/redrive',
+    {
+      schema: {
+        summary:
+          'Sends every waiting dead-lettered message back to the topic it came from, to be handled again (once the cause is fixed)',
+        response: { 200: RedriveView },
+      },
+    },
+    async () => {
+      redriving ??= deps.dlq.redrive().finally(() => (redriving = undefined));
+      try {
+        return await redriving;
+      } catch (error) {
+        throw new AppError('UNAVAILABLE', `the re-drive failed: ${(error as Error).message}`);
+      }
     },
   );
 

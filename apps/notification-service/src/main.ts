@@ -1,4 +1,5 @@
 import { TOPIC_PARTITIONS } from '@comms/contracts';
+import { randomUUID } from 'node:crypto';
 import { createKafka, keepTopics } from '@comms/kafka';
 import type { KafkaConsumer, KafkaProducer, TopicKeeper } from '@comms/kafka';
 import { createPool } from '@comms/postgres';
@@ -7,6 +8,8 @@ import { createLogger, databaseAdapter, startService, telemetryAdapter } from '@
 import { buildApp } from './app.js';
 import type { Config } from './config.js';
 import { startConsumer } from './consumer.js';
+import { redriveDlq, redriveGroupOf, watchDlq } from './dlq.js';
+import type { DlqView } from './dlq.js';
 import { createFeed } from './feed.js';
 import type { Feed } from './feed.js';
 import { MIGRATIONS } from './migrations.js';
@@ -44,6 +47,7 @@ export async function startNotificationService(
   let producer: KafkaProducer | undefined;
   let topics: TopicKeeper | undefined;
   let feed: Feed | undefined;
+  let dlqView: DlqView | undefined;
 
   // Join the group once the topics exist; keep trying while Kafka is away.
   let consumer: KafkaConsumer | undefined;
@@ -135,6 +139,21 @@ export async function startNotificationService(
             : Promise.reject(new Error('not in the consumer group')),
       },
       {
+        name: 'dlq view',
+        closing: 'stop reading the DLQ',
+        // A group of this process's own: every instance lists every dead letter.
+        start: () => {
+          dlqView = watchDlq({
+            kafka,
+            dlqTopic: config.DLQ_TOPIC,
+            redriveGroup: redriveGroupOf(config.CONSUMER_GROUP),
+            viewGroup: `${config.CONSUMER_GROUP}-dlq-view-${randomUUID()}`,
+            logger,
+          });
+        },
+        close: () => dlqView?.close(),
+      },
+      {
         name: 'feed',
         closing: 'close the feed',
         start: () => {
@@ -150,12 +169,25 @@ export async function startNotificationService(
       // elsewhere, with Last-Event-ID) rather than after the consumer has left.
       closing: 'close HTTP and its live streams',
       build: (readiness) => {
-        if (feed === undefined) throw new Error('the HTTP server needs the feed');
+        if (feed === undefined || dlqView === undefined || producer === undefined)
+          throw new Error('the HTTP server needs the feed, the DLQ view and the producer');
+        const dlqProducer = producer;
         return buildApp({
           pool,
           feed,
           consumer: () => consumer,
           group: config.CONSUMER_GROUP,
+          dlq: {
+            view: dlqView,
+            redrive: () =>
+              redriveDlq({
+                kafka,
+                producer: dlqProducer,
+                dlqTopic: config.DLQ_TOPIC,
+                redriveGroup: redriveGroupOf(config.CONSUMER_GROUP),
+                logger,
+              }),
+          },
           logger,
           readiness,
         });

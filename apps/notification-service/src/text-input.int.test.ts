@@ -27,6 +27,7 @@ import type { FieldPath, TestDatabase } from '@comms/testing';
 import { buildApp } from './app.js';
 import { loadConfig } from './config.js';
 import { DLQ_HEADERS } from './consumer.js';
+import type { DlqView } from './dlq.js';
 import type { Feed } from './feed.js';
 import { startNotificationService } from './main.js';
 
@@ -198,6 +199,7 @@ const openApi = await openApiDocument(() =>
     feed: {} as Feed,
     consumer: () => undefined,
     group: 'doc',
+    dlq: { view: {} as DlqView, redrive: () => Promise.reject(new Error('not in this test')) },
     logger,
     readiness: {},
   }),
@@ -210,6 +212,8 @@ describeRestTextInputs({
     'GET /notifications': { querystring: { userId: restUserId } },
     'GET /notifications/stream': { querystring: { userId: restUserId } },
     'GET /consumer/lag': {},
+    'GET /dlq': {},
+    'POST /dlq/redrive': {},
   }),
   expected: ['GET /notifications querystring.orderId'],
   app: () => app,
