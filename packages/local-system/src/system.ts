@@ -117,8 +117,9 @@ export interface SystemOptions {
    */
   readonly console?: boolean;
   /**
-   * Let the console's faults panel stop and start user-service (npm start
-   * only): a loopback control endpoint whose token only the console is given.
+   * Let the console's faults panel stop and start user-service,
+   * notification-service and (native) Kafka (npm start only): a loopback
+   * control endpoint whose token only the console is given.
    * Without it the console refuses every fault action.
    */
   readonly consoleFaults?: boolean;
@@ -325,6 +326,8 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
           ORDER_SERVICE_GRPC_ADDR: `127.0.0.1:${ports['order-service'].grpc}`,
           USER_SERVICE_HTTP_URL: `http://127.0.0.1:${ports['user-service'].http}`,
           NOTIFICATION_SERVICE_HTTP_URL: `http://127.0.0.1:${ports['notification-service'].http}`,
+          // The Kafka panel lists the topics through the project's Kafka adapter.
+          KAFKA_BROKERS: infra.kafkaBrokers,
           ...(spansDir === undefined ? {} : { CONSOLE_SPANS_DIR: spansDir }),
           ...faults?.env,
         },
@@ -370,9 +373,22 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     await stop();
     throw error;
   }
+  // Kafka can be stopped only when it is a server this run launched (native);
+  // Kafka from the environment or a container is left alone.
+  const kafkaControl = infra.kafka.control;
   faults?.attach({
-    stopService: (name) => stopService(name),
-    startService: (name) => launch(name),
+    stop: async (name) => {
+      if (name === 'kafka') await kafkaControl?.kill('SIGTERM');
+      else await stopService(name);
+    },
+    start: async (name) => {
+      if (name === 'kafka') await kafkaControl?.restart();
+      else await launch(name);
+    },
+    refusal: (name) =>
+      name === 'kafka' && kafkaControl === undefined
+        ? `Kafka came from ${infra.kafka.source === 'environment' ? 'the environment (KAFKA_BROKERS)' : 'a container'}, not from this npm start, so the console does not stop it`
+        : undefined,
   });
   return {
     infra,
