@@ -1,4 +1,5 @@
-import type { Pool, PoolClient } from '@comms/postgres';
+import { createStatement } from '@comms/postgres';
+import type { Pool, PoolClient, Statement } from '@comms/postgres';
 import { AppError } from '@comms/service-kit';
 
 /** An event as the store keeps it: the contract's type and data, plus its place in the stream. */
@@ -40,30 +41,85 @@ const toStored = (row: Row): StoredEvent => ({
   occurredAt: row.occurred_at,
 });
 
+/** What {@link appendPart} added to a statement. */
+export interface Append {
+  readonly streamId: string;
+  /** The part that yields the stream's row when (and only when) the stream was at the expected version. */
+  readonly guard: string;
+  readonly stored: StoredEvent[];
+}
+
 /**
- * Appends events to a stream if it is still at `expectedVersion` (0: the
- * stream must not exist). Another writer that got there first makes this
- * fail with ABORTED and the current version; nothing is written.
+ * Adds to `statement` the append of `events` to a stream that must still be
+ * at `expectedVersion` (0: the stream must not exist): the stream's version
+ * moves and the events are inserted, or, when another writer got there
+ * first, neither. Other parts that must only write with the append name
+ * its `guard`; {@link runAppend} runs the statement and reports the conflict.
  */
-export async function appendToStream(
-  client: PoolClient,
+export function appendPart(
+  statement: Statement,
   streamId: string,
   expectedVersion: number,
   events: readonly NewEvent[],
-): Promise<StoredEvent[]> {
-  const newVersion = expectedVersion + events.length;
-  const moved =
+): Append {
+  const stream = statement.param(streamId, 'uuid');
+  const newVersion = statement.param(expectedVersion + events.length, 'int');
+  const guard = statement.with(
+    'moved',
     expectedVersion === 0
-      ? await client.query(
-          'INSERT INTO streams (stream_id, version) VALUES ($1, $2) ON CONFLICT DO NOTHING',
-          [streamId, newVersion],
-        )
-      : await client.query(
-          'UPDATE streams SET version = $3 WHERE stream_id = $1 AND version = $2',
-          [streamId, expectedVersion, newVersion],
-        );
-  if (moved.rowCount !== 1) {
-    const current = await client.query<{ version: number }>(
+      ? `INSERT INTO streams (stream_id, version) VALUES (${stream}, ${newVersion})
+         ON CONFLICT DO NOTHING RETURNING stream_id`
+      : `UPDATE streams SET version = ${newVersion}
+          WHERE stream_id = ${stream} AND version = ${statement.param(expectedVersion, 'int')}
+          RETURNING stream_id`,
+  );
+  const stored = events.map((event, i) => ({
+    ...event,
+    streamId,
+    version: expectedVersion + i + 1,
+  }));
+  statement.with(
+    'appended',
+    `INSERT INTO events (stream_id, version, event_id, type, data, occurred_at)
+     SELECT ${guard}.stream_id, e.version, e.event_id, e.type, e.data, e.occurred_at
+       FROM ${guard}, unnest(${statement.param(
+         stored.map((e) => e.version),
+         'int[]',
+       )}, ${statement.param(
+         stored.map((e) => e.eventId),
+         'uuid[]',
+       )}, ${statement.param(
+         stored.map((e) => e.type),
+         'text[]',
+       )}, ${statement.param(
+         stored.map((e) => JSON.stringify(e.data)),
+         'jsonb[]',
+       )}, ${statement.param(
+         stored.map((e) => e.occurredAt),
+         'timestamptz[]',
+       )}) AS e (version, event_id, type, data, occurred_at)`,
+  );
+  return { streamId, guard, stored };
+}
+
+/**
+ * Runs a statement holding an {@link appendPart}: one round trip and one
+ * transaction for every part in it. When the stream had moved on, nothing
+ * was written, and this fails with ABORTED and the current version.
+ */
+export async function runAppend(
+  db: Pool | PoolClient,
+  statement: Statement,
+  append: Append,
+  expectedVersion: number,
+): Promise<StoredEvent[]> {
+  const moved = await statement.run<{ stream_id: string }>(
+    db,
+    `SELECT stream_id::text FROM ${append.guard}`,
+  );
+  if (moved.length !== 1) {
+    const { streamId } = append;
+    const current = await db.query<{ version: number }>(
       'SELECT version FROM streams WHERE stream_id = $1',
       [streamId],
     );
@@ -72,26 +128,23 @@ export async function appendToStream(
       `order ${streamId} is at version ${current.rows[0]?.version ?? 0}, not ${expectedVersion}: it changed meanwhile; read it again and retry`,
     );
   }
-  const stored = events.map((event, i) => ({
-    ...event,
-    streamId,
-    version: expectedVersion + i + 1,
-  }));
-  for (const event of stored) {
-    await client.query(
-      `INSERT INTO events (stream_id, version, event_id, type, data, occurred_at)
-       VALUES ($1, $2, $3, $4, $5, $6)`,
-      [
-        streamId,
-        event.version,
-        event.eventId,
-        event.type,
-        JSON.stringify(event.data),
-        event.occurredAt,
-      ],
-    );
-  }
-  return stored;
+  return append.stored;
+}
+
+/**
+ * Appends events to a stream if it is still at `expectedVersion` (0: the
+ * stream must not exist). Another writer that got there first makes this
+ * fail with ABORTED and the current version; nothing is written.
+ */
+export async function appendToStream(
+  db: Pool | PoolClient,
+  streamId: string,
+  expectedVersion: number,
+  events: readonly NewEvent[],
+): Promise<StoredEvent[]> {
+  const statement = createStatement();
+  const append = appendPart(statement, streamId, expectedVersion, events);
+  return runAppend(db, statement, append, expectedVersion);
 }
 
 /** Every event of one stream, in version order. */

@@ -275,9 +275,22 @@ describe('REST commands and concurrency', () => {
     ]);
     expect([a.statusCode, b.statusCode].sort()).toEqual([200, 409]);
     const events = (await app.inject({ method: 'GET', url: `/orders/${orderId}/events` })).json<{
-      events: unknown[];
+      events: { type: string }[];
     }>();
     expect(events.events).toHaveLength(2);
+    // The loser wrote nothing anywhere: the outbox holds the same two events,
+    // and the read model shows the winner's.
+    const queued = await pool.query<{ type: string }>(
+      "SELECT payload::jsonb ->> 'type' AS type FROM outbox WHERE message_key = $1 ORDER BY id",
+      [orderId],
+    );
+    expect(queued.rows.map((row) => row.type)).toEqual(events.events.map((event) => event.type));
+    const winner = (a.statusCode === 200 ? a : b).json<{ status: string; version: number }>();
+    const view = (await app.inject({ method: 'GET', url: `/orders/${orderId}` })).json<{
+      status: string;
+      version: number;
+    }>();
+    expect(view).toMatchObject({ status: winner.status, version: 2 });
   });
 
   it('replays an Idempotency-Key: same order, nothing new; a different body with the key is refused', async () => {

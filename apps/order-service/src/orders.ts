@@ -7,18 +7,18 @@ import {
   TOPICS,
 } from '@comms/contracts';
 import type { EventType } from '@comms/contracts';
-import { enqueue } from '@comms/outbox';
-import { withTransaction } from '@comms/postgres';
-import type { Pool, PoolClient } from '@comms/postgres';
+import { enqueuePart } from '@comms/outbox';
+import { createStatement, withTransaction } from '@comms/postgres';
+import type { Pool, PoolClient, Statement } from '@comms/postgres';
 import { AppError } from '@comms/service-kit';
 import { toContract } from './contract-events.js';
 import { checkItems, decide } from './domain/decide.js';
 import type { OrderCommand } from './domain/decide.js';
 import { evolve, initialState } from './domain/order.js';
 import type { Order, OrderLine, OrderStatus } from './domain/order.js';
-import { appendToStream, readStream } from './event-store.js';
+import { appendPart, readStream, runAppend } from './event-store.js';
 import type { NewEvent, StoredEvent } from './event-store.js';
-import { foldRow, project, replaceRow } from './projection.js';
+import { foldRow, projectPart, replaceRow } from './projection.js';
 import type { OrderRow } from './projection.js';
 import { diffOrders } from './read-model-diff.js';
 import type { FieldDifference } from './read-model-diff.js';
@@ -123,15 +123,19 @@ export function createOrders(deps: {
   const newId = deps.newId ?? randomUUID;
 
   /**
-   * Decides a command once, on the state folded from the stream, and in the
-   * caller's transaction appends the events at the version it read, projects
-   * them and enqueues them. Answers the order's row after them.
+   * Decides a command once, on the state folded from the stream, and in one
+   * statement (so one transaction and one round trip) appends the events at
+   * the version it read, projects them and enqueues them; `also` adds parts
+   * that must commit with them. Answers the order's row after them. The
+   * append's version check is the only lock: a writer that got there first
+   * makes this fail with ABORTED and nothing written.
    */
   const commit = async (
-    client: PoolClient,
+    db: Pool | PoolClient,
     orderId: string,
     before: OrderRow | undefined,
     command: OrderCommand,
+    also?: (statement: Statement, guard: string, after: OrderRow) => void,
   ): Promise<OrderRow> => {
     const state: Order = before?.state ?? initialState;
     const decided = decide(command, state);
@@ -146,12 +150,14 @@ export function createOrders(deps: {
         occurredAt: command.data.now,
       };
     });
-    const stored = await appendToStream(client, orderId, before?.version ?? 0, newEvents);
-    const after = await project(client, before, stored);
+    const expectedVersion = before?.version ?? 0;
+    const statement = createStatement();
+    const append = appendPart(statement, orderId, expectedVersion, newEvents);
+    const after = projectPart(statement, before, append.stored, append.guard);
     if (after === undefined) throw new Error(`order ${orderId} has no state after ${command.type}`);
-    await enqueue(
-      client,
-      stored.map((event) => {
+    enqueuePart(
+      statement,
+      append.stored.map((event) => {
         const cloudEvent = createEvent(event.type as EventType, {
           id: event.eventId,
           source: SOURCE,
@@ -166,7 +172,10 @@ export function createOrders(deps: {
           headers: { 'content-type': CLOUDEVENTS_CONTENT_TYPE },
         };
       }),
+      append.guard,
     );
+    also?.(statement, append.guard, after);
+    await runAppend(db, statement, append, expectedVersion);
     return after;
   };
 
@@ -230,38 +239,43 @@ export function createOrders(deps: {
 
       const orderId = newId();
       const at = now();
+      const created = (order: OrderView): Created => ({
+        orderId: order.orderId,
+        status: 'CREATED',
+        userName: order.userName,
+        totalAmount: order.totalAmount,
+        version: order.version,
+      });
       try {
-        const accepted = await withTransaction(pool, async (client) => {
-          const order = rowView(
-            await commit(client, orderId, undefined, {
-              type: 'CreateOrder',
-              data: {
-                orderId,
-                userId: input.userId,
-                userName: check.userName,
-                items: lines,
-                now: at,
-              },
-            }),
-          );
-          const response: Created = {
-            orderId: order.orderId,
-            status: 'CREATED',
-            userName: order.userName,
-            totalAmount: order.totalAmount,
-            version: order.version,
-          };
-          if (key !== undefined) {
-            // The unique key makes a concurrent duplicate wait for us, then fail here and replay.
-            await client.query(
-              'INSERT INTO idempotency_keys (key, request_hash, response) VALUES ($1, $2, $3)',
-              [key, requestHash, JSON.stringify(response)],
+        const order = await commit(
+          pool,
+          orderId,
+          undefined,
+          {
+            type: 'CreateOrder',
+            data: {
+              orderId,
+              userId: input.userId,
+              userName: check.userName,
+              items: lines,
+              now: at,
+            },
+          },
+          (statement, guard, after) => {
+            if (key === undefined) return;
+            // The key is stored with the order, in the same statement. Its
+            // unique index makes a concurrent duplicate wait for us, then
+            // fail (23505, nothing written) and replay our answer.
+            statement.with(
+              'remembered',
+              `INSERT INTO idempotency_keys (key, request_hash, response)
+               SELECT ${statement.param(key, 'text')}, ${statement.param(requestHash, 'text')},
+                      ${statement.param(JSON.stringify(created(rowView(after))), 'jsonb')} FROM ${guard}`,
             );
-          }
-          return response;
-        });
+          },
+        );
         outboxWritten();
-        return accepted;
+        return created(rowView(order));
       } catch (error) {
         if ((error as { code?: string }).code === '23505' && key !== undefined) {
           const winner = await replayed(pool);
@@ -338,27 +352,30 @@ export function createOrders(deps: {
       options: { expectedVersion?: number; reason?: string } = {},
     ): Promise<OrderView> {
       requireUuid(orderId, 'orderId');
+      // No transaction: the stream is read, and the append checks that it is
+      // still at the version read (see commit).
+      const once = async (): Promise<OrderView> => {
+        const stream = await readStream(pool, orderId);
+        if (stream.length === 0) throw new AppError('NOT_FOUND', `order ${orderId} not found`);
+        const version = stream.length;
+        if (options.expectedVersion !== undefined && options.expectedVersion !== version) {
+          throw new AppError(
+            'ABORTED',
+            `order ${orderId} is at version ${version}, not ${options.expectedVersion}: it changed meanwhile; read it again and retry`,
+          );
+        }
+        const at = now();
+        const command: OrderCommand =
+          action === 'pay'
+            ? { type: 'PayOrder', data: { now: at } }
+            : action === 'ship'
+              ? { type: 'ShipOrder', data: { now: at } }
+              : { type: 'CancelOrder', data: { reason: options.reason ?? '', now: at } };
+        return rowView(await commit(pool, orderId, foldRow(stream), command));
+      };
       for (let attempt = 1; ; attempt++) {
         try {
-          const changed = await withTransaction(pool, async (client) => {
-            const stream = await readStream(client, orderId);
-            if (stream.length === 0) throw new AppError('NOT_FOUND', `order ${orderId} not found`);
-            const version = stream.length;
-            if (options.expectedVersion !== undefined && options.expectedVersion !== version) {
-              throw new AppError(
-                'ABORTED',
-                `order ${orderId} is at version ${version}, not ${options.expectedVersion}: it changed meanwhile; read it again and retry`,
-              );
-            }
-            const at = now();
-            const command: OrderCommand =
-              action === 'pay'
-                ? { type: 'PayOrder', data: { now: at } }
-                : action === 'ship'
-                  ? { type: 'ShipOrder', data: { now: at } }
-                  : { type: 'CancelOrder', data: { reason: options.reason ?? '', now: at } };
-            return rowView(await commit(client, orderId, foldRow(stream), command));
-          });
+          const changed = await once();
           outboxWritten();
           return changed;
         } catch (error) {

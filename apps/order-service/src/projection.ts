@@ -1,5 +1,6 @@
 import { formatMoney } from '@comms/contracts';
-import type { Pool, PoolClient } from '@comms/postgres';
+import { createStatement } from '@comms/postgres';
+import type { Pool, PoolClient, Statement } from '@comms/postgres';
 import { fromContract } from './contract-events.js';
 import { evolve, initialState } from './domain/order.js';
 import type { PlacedOrder } from './domain/order.js';
@@ -46,20 +47,24 @@ export function foldRow(
   return events.reduce(evolveRow, row);
 }
 
-/** Writes a row: inserted when the order is new, else replaced but for its creation time. */
-async function writeRow(client: PoolClient, row: OrderRow, table: string): Promise<void> {
+/**
+ * Adds to `statement` the write of a row: inserted when the order is new,
+ * else replaced but for its creation time; with `guard`, only when that
+ * part yields a row (the append it belongs to went through).
+ */
+function upsertPart(
+  statement: Statement,
+  row: OrderRow,
+  table: string,
+  guard: string | undefined,
+): void {
   const { state } = row;
-  await client.query(
-    `INSERT INTO ${table} (order_id, user_id, user_name, status, items, total_amount, version, created_at, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-     ON CONFLICT (order_id) DO UPDATE SET user_id = EXCLUDED.user_id, user_name = EXCLUDED.user_name,
-       status = EXCLUDED.status, items = EXCLUDED.items, total_amount = EXCLUDED.total_amount,
-       version = EXCLUDED.version, updated_at = EXCLUDED.updated_at`,
-    [
-      state.orderId,
-      state.userId,
-      state.userName,
-      state.status,
+  const values = [
+    statement.param(state.orderId, 'uuid'),
+    statement.param(state.userId, 'uuid'),
+    statement.param(state.userName, 'text'),
+    statement.param(state.status, 'text'),
+    statement.param(
       JSON.stringify(
         state.items.map((item) => ({
           productId: item.productId,
@@ -67,12 +72,28 @@ async function writeRow(client: PoolClient, row: OrderRow, table: string): Promi
           price: formatMoney(item.priceMinor),
         })),
       ),
-      formatMoney(state.totalMinor),
-      row.version,
-      row.createdAt,
-      row.updatedAt,
-    ],
+      'jsonb',
+    ),
+    statement.param(formatMoney(state.totalMinor), 'text'),
+    statement.param(row.version, 'int'),
+    statement.param(row.createdAt, 'timestamptz'),
+    statement.param(row.updatedAt, 'timestamptz'),
+  ].join(', ');
+  statement.with(
+    'projected',
+    `INSERT INTO ${table} (order_id, user_id, user_name, status, items, total_amount, version, created_at, updated_at)
+     SELECT ${values}${guard === undefined ? '' : ` FROM ${guard}`}
+     ON CONFLICT (order_id) DO UPDATE SET user_id = EXCLUDED.user_id, user_name = EXCLUDED.user_name,
+       status = EXCLUDED.status, items = EXCLUDED.items, total_amount = EXCLUDED.total_amount,
+       version = EXCLUDED.version, updated_at = EXCLUDED.updated_at`,
   );
+}
+
+/** Writes a row: inserted when the order is new, else replaced but for its creation time. */
+async function writeRow(client: PoolClient, row: OrderRow, table: string): Promise<void> {
+  const statement = createStatement();
+  upsertPart(statement, row, table, undefined);
+  await statement.run(client, 'SELECT 1');
 }
 
 /**
@@ -85,17 +106,18 @@ export async function replaceRow(client: PoolClient, row: OrderRow): Promise<voi
 }
 
 /**
- * Projects newly stored events of one stream onto its row as it was before
- * them (undefined for a new order), writes the result and returns it.
+ * Adds to `statement` the projection of newly stored events of one stream
+ * onto its row as it was before them (undefined for a new order), written
+ * only when `guard` (the append) yields a row. Returns the row after them.
  */
-export async function project(
-  client: PoolClient,
+export function projectPart(
+  statement: Statement,
   before: OrderRow | undefined,
   events: readonly StoredEvent[],
-  table = 'orders_view',
-): Promise<OrderRow | undefined> {
+  guard: string,
+): OrderRow | undefined {
   const after = foldRow(events, before);
-  if (after !== undefined && after !== before) await writeRow(client, after, table);
+  if (after !== undefined && after !== before) upsertPart(statement, after, 'orders_view', guard);
   return after;
 }
 

@@ -104,6 +104,7 @@ const REST_BASELINES = (): Record<string, RestRequestParts> => ({
   },
   'GET /orders/{id}': { params: { id: orderId } },
   'GET /orders/{id}/events': { params: { id: orderId } },
+  'POST /orders/{id}/rebuild': { params: { id: orderId } },
   'GET /orders': { querystring: { userId } },
   'POST /orders/{id}/pay': { params: { id: orderId }, headers: { 'if-match': '"1"' }, body: {} },
   'POST /orders/{id}/cancel': {

@@ -1,6 +1,7 @@
 import { backoffDelay } from '@comms/resilience';
 import type { KafkaProducer } from '@comms/kafka';
-import type { Migration, Pool, PoolClient } from '@comms/postgres';
+import { createStatement } from '@comms/postgres';
+import type { Migration, Pool, PoolClient, Statement } from '@comms/postgres';
 import { detached, meter, withTraceHeaders } from '@comms/telemetry';
 import type { BatchObservableCallback } from '@comms/telemetry';
 
@@ -42,21 +43,52 @@ export interface OutboxMessage {
 }
 
 /**
+ * Adds to `statement` the write of messages to the outbox, in one INSERT
+ * whatever their number; with `guard`, only when that part yields a row
+ * (so an event is queued only if the change it describes was written).
+ * Each row keeps the trace context of the request that wrote it
+ * (`traceparent` in its headers), so its publish and everything a consumer
+ * does with it join that request's trace.
+ */
+export function enqueuePart(
+  statement: Statement,
+  messages: readonly OutboxMessage[],
+  guard?: string,
+): void {
+  statement.with(
+    'queued',
+    `INSERT INTO outbox (topic, message_key, payload, headers)
+     SELECT m.topic, m.message_key, m.payload, m.headers
+       FROM unnest(${statement.param(
+         messages.map((m) => m.topic),
+         'text[]',
+       )}, ${statement.param(
+         messages.map((m) => m.key),
+         'text[]',
+       )}, ${statement.param(
+         messages.map((m) => m.payload),
+         'text[]',
+       )}, ${statement.param(
+         messages.map((m) => JSON.stringify(withTraceHeaders(m.headers))),
+         'jsonb[]',
+       )}) AS m (topic, message_key, payload, headers)${
+         guard === undefined ? '' : `\n      WHERE EXISTS (SELECT 1 FROM ${guard})`
+       }`,
+  );
+}
+
+/**
  * Writes messages to the outbox on `client`, inside the caller's
- * transaction. Each row keeps the trace context of the request that wrote
- * it (`traceparent` in its headers), so its publish and everything a
- * consumer does with it join that request's trace.
+ * transaction, in one statement (see {@link enqueuePart}).
  */
 export async function enqueue(
   client: PoolClient,
   messages: readonly OutboxMessage[],
 ): Promise<void> {
-  for (const m of messages) {
-    await client.query(
-      'INSERT INTO outbox (topic, message_key, payload, headers) VALUES ($1, $2, $3, $4)',
-      [m.topic, m.key, m.payload, JSON.stringify(withTraceHeaders(m.headers))],
-    );
-  }
+  if (messages.length === 0) return;
+  const statement = createStatement();
+  enqueuePart(statement, messages);
+  await statement.run(client, 'SELECT 1');
 }
 
 /** The relay that publishes the outbox. */

@@ -9,6 +9,8 @@ export {
 } from './pool.js';
 export type { CreatePoolOptions, Pool, PoolClient } from './pool.js';
 export { migrate } from './migrate.js';
+export { createStatement } from './statement.js';
+export type { Statement } from './statement.js';
 export type { Migration } from './migrate.js';
 export { databaseUrlFromSecret, databaseUrlOf } from './secret.js';
 export { isDatabaseUnavailable } from './unavailable.js';
