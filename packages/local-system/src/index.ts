@@ -10,3 +10,5 @@ export {
   parseReplicas,
 } from './replicas.js';
 export type { Replicas } from './replicas.js';
+export { FAULT_TARGETS, openFaultControl } from './console-faults.js';
+export type { FaultControl, FaultTarget, FaultTargetName } from './console-faults.js';
