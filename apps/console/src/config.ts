@@ -1,6 +1,8 @@
 import Type from 'typebox';
 import type { Static } from 'typebox';
 import { resolveAtStartup } from '@comms/endpoints';
+import { kafkaConnectionFromEnv } from '@comms/kafka';
+import type { KafkaConnection } from '@comms/kafka';
 import { parseEnv } from '@comms/service-kit';
 
 const Env = Type.Object({
@@ -56,6 +58,8 @@ export type Config = Static<typeof Env> & {
   readonly notificationServiceHttp: string;
   /** How the addresses were formed (packages/endpoints), for the page's header. */
   readonly endpointsMode: string;
+  /** The cluster the Kafka panel lists topics of (KAFKA_BROKERS and its SASL settings); unset, it says so. */
+  readonly kafka: KafkaConnection | undefined;
 };
 
 /** Reads the environment; throws naming the first bad variable and its expected format. */
@@ -82,5 +86,6 @@ export function loadConfig(
     userServiceHttp: addresses['user-service/http'] ?? '',
     notificationServiceHttp: addresses['notification-service/http'] ?? '',
     endpointsMode: resolver.mode,
+    kafka: (env['KAFKA_BROKERS'] ?? '').trim() === '' ? undefined : kafkaConnectionFromEnv(env),
   };
 }
