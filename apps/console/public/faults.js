@@ -2,7 +2,8 @@
 // The faults panel, local runs only: stop and start user-service,
 // notification-service and Kafka through npm start's fault control, with
 // what each shows beside it (the breaker, which console.js keeps in view;
-// the consumer lag; order-service's outbox backlog).
+// notification-service's group lag, read from Kafka so it is known while the
+// service is paused; order-service's outbox backlog).
 const $ = (id) => document.getElementById(id);
 const TARGETS = ['user-service', 'notification-service', 'kafka'];
 const POLL_MS = 1_000;
@@ -75,13 +76,10 @@ async function act(name, action) {
 
 async function refreshSigns() {
   const [lag, outbox] = await Promise.all([
-    getJson('/api/kafka/lag').catch(() => undefined),
+    getJson('/api/kafka/group-lag').catch(() => undefined),
     getJson('/api/outbox').catch(() => undefined),
   ]);
-  say(
-    'fault-lag',
-    lag?.ok && lag.body.totalLag !== undefined ? String(lag.body.totalLag) : 'unknown',
-  );
+  say('fault-lag', lag?.ok ? `${lag.body.totalLag} event(s) not yet consumed` : 'unknown');
   say(
     'outbox-backlog',
     outbox?.ok

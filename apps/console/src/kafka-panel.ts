@@ -1,3 +1,4 @@
+import { CONSUMER_GROUPS, TOPICS } from '@comms/contracts';
 import { createKafka } from '@comms/kafka';
 import type { KafkaAdmin, KafkaClient, PartitionOffsets } from '@comms/kafka';
 import { AppError } from '@comms/service-kit';
@@ -41,6 +42,48 @@ export async function readTopics(admin: KafkaAdmin): Promise<TopicView[]> {
       };
     }),
   );
+}
+
+/** How far a consumer group is behind on one partition. */
+export interface GroupPartitionLag {
+  readonly topic: string;
+  readonly partition: number;
+  /** The group's committed offset (-1: none yet). */
+  readonly committed: number;
+  readonly end: number;
+  readonly lag: number;
+}
+
+/**
+ * A consumer group's lag per partition of `topics`, read from Kafka (its
+ * committed offsets against the high watermarks), so it is known while the
+ * group's members are all away; nothing committed counts from the first
+ * offset kept.
+ */
+export async function readGroupLag(
+  admin: KafkaAdmin,
+  group: string,
+  topics: readonly string[],
+): Promise<GroupPartitionLag[]> {
+  const perTopic = await Promise.all(
+    topics.map(async (topic) => {
+      const [ends, committed] = await Promise.all([
+        admin.topicOffsets(topic),
+        admin.committedOffsets(group, topic),
+      ]);
+      return ends.map((e) => {
+        const at = committed.get(e.partition) ?? -1;
+        return {
+          topic,
+          partition: e.partition,
+          committed: at,
+          end: e.high,
+          lag: Math.max(0, e.high - (at < 0 ? e.low : at)),
+        };
+      });
+    }),
+  );
+  return perTopic.flat();
 }
 
 const within = <T>(what: string, ms: number, work: Promise<T>): Promise<T> =>
@@ -91,16 +134,16 @@ export function registerKafkaPanel(app: HttpApp, config: Config): void {
     return reply.send(answer.body);
   };
 
-  app.get('/api/kafka/topics', { logLevel: 'warn' }, async () => {
+  /** Runs `read` on the cluster's admin, within the deadline; a failure is a 503 naming the brokers. */
+  const fromKafka = async <T>(read: (admin: KafkaAdmin) => Promise<T>) => {
     if (kafka === undefined)
       throw new AppError(
         'FAILED_PRECONDITION',
-        'the console was not given KAFKA_BROKERS, so it cannot list the topics',
+        'the console was not given KAFKA_BROKERS, so it cannot read Kafka',
       );
     try {
       admin ??= kafka.admin();
-      const topics = await within('Kafka', timeoutMs, admin.then(readTopics));
-      return { brokers: kafka.brokers, topics };
+      return { brokers: kafka.brokers, value: await within('Kafka', timeoutMs, admin.then(read)) };
     } catch (error) {
       await dropAdmin();
       throw new AppError(
@@ -108,6 +151,18 @@ export function registerKafkaPanel(app: HttpApp, config: Config): void {
         `Kafka (${kafka.brokers.join(',')}) did not answer: ${(error as Error).message}`,
       );
     }
+  };
+
+  app.get('/api/kafka/topics', { logLevel: 'warn' }, async () => {
+    const { brokers, value } = await fromKafka(readTopics);
+    return { brokers, topics: value };
+  });
+
+  // notification-service's group as Kafka keeps it: known while the service is paused.
+  const group = CONSUMER_GROUPS.notificationService;
+  app.get('/api/kafka/group-lag', { logLevel: 'warn' }, async () => {
+    const { value } = await fromKafka((a) => readGroupLag(a, group, [TOPICS.users, TOPICS.orders]));
+    return { group, totalLag: value.reduce((sum, p) => sum + p.lag, 0), partitions: value };
   });
 
   const notifications = `${config.notificationServiceHttp}/dlq`;

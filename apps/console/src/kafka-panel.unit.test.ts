@@ -6,7 +6,7 @@ import type { KafkaAdmin } from '@comms/kafka';
 import { createHttpApp, createLogger } from '@comms/service-kit';
 import type { HttpApp } from '@comms/service-kit';
 import { loadConfig } from './config.js';
-import { readTopics, registerKafkaPanel } from './kafka-panel.js';
+import { readGroupLag, readTopics, registerKafkaPanel } from './kafka-panel.js';
 
 const panel = async (env: Record<string, string>): Promise<HttpApp> => {
   const app = await createHttpApp({
@@ -37,10 +37,26 @@ describe('the Kafka panel: topics', () => {
     ]);
   });
 
+  it("gives a group's lag per partition from its committed offsets, counting from the first offset kept where none is committed", async () => {
+    const admin = {
+      topicOffsets: () =>
+        Promise.resolve([
+          { partition: 0, low: 0, high: 10 },
+          { partition: 1, low: 4, high: 6 },
+        ]),
+      committedOffsets: () => Promise.resolve(new Map([[0, 7]])),
+    } as unknown as KafkaAdmin;
+    expect(await readGroupLag(admin, 'notifications', ['orders'])).toEqual([
+      { topic: 'orders', partition: 0, committed: 7, end: 10, lag: 3 },
+      { topic: 'orders', partition: 1, committed: -1, end: 6, lag: 2 },
+    ]);
+  });
+
   it('says KAFKA_BROKERS is missing when the console was not given it', async () => {
     const app = await panel({});
     const answer = await app.inject({ method: 'GET', url: '/api/kafka/topics' });
     expect(answer.statusCode).toBe(422);
+    expect((await app.inject({ method: 'GET', url: '/api/kafka/group-lag' })).statusCode).toBe(422);
     expect(answer.headers['content-type']).toContain('application/problem+json');
     expect(answer.json<{ detail: string }>().detail).toContain('KAFKA_BROKERS');
     await app.close();
