@@ -14,7 +14,7 @@ import type {
   KafkaProducer,
   OutgoingMessage,
 } from './port.js';
-import { kafkaMetrics, tracedHandle, tracedSend } from './telemetry.js';
+import { kafkaMetrics, tracedBatch, tracedHandle, tracedSend } from './telemetry.js';
 
 const TOPIC_READY_TIMEOUT_MS = 30_000;
 
@@ -207,6 +207,16 @@ function wrapConsumer(
             handler(message, { heartbeat, signal: closing.signal }),
           ),
         options.partitionsConsumedConcurrently ?? 1,
+      );
+    },
+    async runBatches(handler, batchOptions = {}) {
+      await consumer.runBatches(
+        (messages, heartbeat) =>
+          tracedBatch(messages, options.groupId, relation, metrics, () =>
+            handler(messages, { heartbeat, signal: closing.signal }),
+          ),
+        options.partitionsConsumedConcurrently ?? 1,
+        batchOptions.maxBatch ?? 100,
       );
     },
     async close() {

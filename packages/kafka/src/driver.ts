@@ -92,6 +92,17 @@ export interface DriverConsumer {
     each: (message: DriverMessage, heartbeat: () => Promise<void>) => Promise<void>,
     concurrency: number,
   ): Promise<void>;
+  /**
+   * Like `run`, but hands over the messages fetched for one partition
+   * together: up to `maxBatch` of them in offset order, the next batch of
+   * that partition only after `each` resolved, and the offsets committed
+   * after it. A rejection hands the same batch over again.
+   */
+  runBatches(
+    each: (messages: readonly DriverMessage[], heartbeat: () => Promise<void>) => Promise<void>,
+    concurrency: number,
+    maxBatch: number,
+  ): Promise<void>;
   /** Told the partitions of this member after each rebalance. */
   onJoin(listener: (assignment: Record<string, number[]>) => void): void;
   /** Told when the member stopped, crashed or lost its connection. */

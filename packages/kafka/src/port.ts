@@ -156,6 +156,18 @@ export interface MessageControl {
  */
 export interface KafkaConsumer {
   run(handler: (message: IncomingMessage, control: MessageControl) => Promise<void>): Promise<void>;
+  /**
+   * Instead of `run`: hands over the messages fetched for one partition
+   * together, up to `maxBatch` (default 100) in offset order, so a handler
+   * can store them in one transaction. The same guarantees per batch: the
+   * next batch of a partition comes after the handler resolved, offsets
+   * are committed only then, and a rejection hands the same batch over
+   * again. Each message still gets its CONSUMER span.
+   */
+  runBatches(
+    handler: (messages: readonly IncomingMessage[], control: MessageControl) => Promise<void>,
+    options?: { readonly maxBatch?: number },
+  ): Promise<void>;
   /** True once the consumer has joined its group and while it has not crashed or stopped. */
   joined(): boolean;
   /** The partitions this member was assigned in the last rebalance. */

@@ -38,7 +38,7 @@ export function kafkaMetrics(): KafkaMetrics {
     }),
     processDuration: m.createHistogram('messaging.process.duration', {
       unit: 's',
-      description: 'Time a handler took per message.',
+      description: 'Time a handler took per message, or per batch of messages handled together.',
     }),
   };
 }
@@ -90,6 +90,31 @@ export async function tracedSend(
   }
 }
 
+const processAttributes = (message: DriverMessage, groupId: string) => ({
+  'messaging.system': 'kafka',
+  'messaging.operation.type': 'process',
+  'messaging.destination.name': message.topic,
+  'messaging.consumer.group.name': groupId,
+});
+
+/** A consumed message's CONSUMER span: child of (or linked to) the span that produced it. */
+function startConsumerSpan(message: DriverMessage, groupId: string, relation: TraceRelation): Span {
+  const { parent, links } = consumerSpanParent(extractTraceContext(message.headers), relation);
+  return tracer().startSpan(
+    `process ${message.topic}`,
+    {
+      kind: SpanKind.CONSUMER,
+      links,
+      attributes: {
+        ...processAttributes(message, groupId),
+        'messaging.destination.partition.id': String(message.partition),
+        'messaging.kafka.offset': Number(message.offset),
+      },
+    },
+    parent,
+  );
+}
+
 /** Runs `handle` for one consumed message inside its CONSUMER span, recording its outcome. */
 export async function tracedHandle(
   message: DriverMessage,
@@ -98,38 +123,52 @@ export async function tracedHandle(
   metrics: KafkaMetrics,
   handle: () => Promise<void>,
 ): Promise<void> {
-  const attributes = {
-    'messaging.system': 'kafka',
-    'messaging.operation.type': 'process',
-    'messaging.destination.name': message.topic,
-    'messaging.consumer.group.name': groupId,
-  };
-  const { parent, links } = consumerSpanParent(extractTraceContext(message.headers), relation);
-  const span: Span = tracer().startSpan(
-    `process ${message.topic}`,
-    {
-      kind: SpanKind.CONSUMER,
-      links,
-      attributes: {
-        ...attributes,
-        'messaging.destination.partition.id': String(message.partition),
-        'messaging.kafka.offset': Number(message.offset),
-      },
-    },
-    parent,
-  );
+  await tracedBatch([message], groupId, relation, metrics, handle);
+}
+
+/**
+ * Runs `handle` for messages of one partition handled together. Each
+ * message gets its CONSUMER span, so every order's trace still shows its
+ * consumption; they all last as long as the batch. With one message the
+ * handler runs inside its span; with several, inside a span of the batch
+ * (`process <topic> batch`, linked to each message's span), since the work
+ * is shared.
+ */
+export async function tracedBatch(
+  messages: readonly DriverMessage[],
+  groupId: string,
+  relation: TraceRelation,
+  metrics: KafkaMetrics,
+  handle: () => Promise<void>,
+): Promise<void> {
+  const first = messages[0];
+  if (first === undefined) return;
+  const attributes = processAttributes(first, groupId);
+  const spans = messages.map((message) => startConsumerSpan(message, groupId, relation));
+  const around =
+    spans.length === 1
+      ? (spans[0] as Span)
+      : tracer().startSpan(`process ${first.topic} batch`, {
+          kind: SpanKind.CONSUMER,
+          links: spans.map((span) => ({ context: span.spanContext() })),
+          attributes: {
+            ...attributes,
+            'messaging.destination.partition.id': String(first.partition),
+            'messaging.batch.message_count': messages.length,
+          },
+        });
   const started = performance.now();
   let failed: string | undefined;
   try {
-    await withSpan(span, handle);
+    await withSpan(around, handle);
   } catch (error) {
     failed = errorType(error);
-    recordFailure(span, error);
+    for (const span of new Set([around, ...spans])) recordFailure(span, error);
     throw error;
   } finally {
-    span.end();
+    for (const span of new Set([around, ...spans])) span.end();
     const outcome = failed === undefined ? attributes : { ...attributes, 'error.type': failed };
-    metrics.consumed.add(1, outcome);
+    metrics.consumed.add(messages.length, outcome);
     metrics.processDuration.record((performance.now() - started) / 1000, outcome);
   }
 }

@@ -171,6 +171,49 @@ describe.each(CLIENTS)('the Kafka adapter on %s', (client) => {
     expect(second.handled.map(seq)).toEqual([1, 2]);
   });
 
+  it('hands over batches of one partition in order, at most maxBatch, and a refused batch again', async () => {
+    const topic = await topicWith(1);
+    const groupId = uniqueName('group');
+    const p = await producer();
+    // Sent before the consumer starts, so a fetch finds many of them at once.
+    await p.send(
+      topic,
+      Array.from({ length: 20 }, (_, i) => ({ key: 'k', value: String(i) })),
+    );
+    const batches: number[][] = [];
+    let refused = false;
+    const consumer = await kafka.consumer({ groupId, topics: [topic], sessionTimeoutMs: 30_000 });
+    cleanups.push(() => consumer.close());
+    await consumer.runBatches(
+      (messages) => {
+        const seqs = messages.map(seq);
+        batches.push(seqs);
+        // The batch holding 10 is refused once: it must come again, whole.
+        if (!refused && seqs.includes(10)) {
+          refused = true;
+          return Promise.reject(new Error('refused once'));
+        }
+        return Promise.resolve();
+      },
+      { maxBatch: 6 },
+    );
+    await until('all twenty handled', () => batches.flat().includes(19));
+    await waitFor(
+      async () => ((await admin.committedOffsets(groupId, topic)).get(0) === 20 ? true : undefined),
+      { timeoutMs: 15_000, message: 'offset 20 committed' },
+    );
+    expect(batches.every((batch) => batch.length >= 1 && batch.length <= 6)).toBe(true);
+    expect(batches.some((batch) => batch.length > 1)).toBe(true);
+    const refusedAt = batches.findIndex((batch) => batch.includes(10));
+    const again = batches[refusedAt + 1] ?? [];
+    // Handed over again from its first message, before anything after it.
+    expect(again[0]).toBe(batches[refusedAt]?.[0]);
+    expect(again).toContain(10);
+    // Apart from the refused one, each message once and in offset order.
+    const accepted = batches.filter((_, i) => i !== refusedAt).flat();
+    expect(accepted).toEqual(Array.from({ length: 20 }, (_, i) => i));
+  });
+
   it('splits the partitions between two members, and lag falls to 0', async () => {
     const topic = await topicWith(4);
     const groupId = uniqueName('group');

@@ -1,8 +1,8 @@
 import { Kafka, logLevel as KafkaLogLevel, Partitioners } from 'kafkajs';
-import type { logCreator as LogCreator, SASLOptions } from 'kafkajs';
+import type { KafkaMessage, logCreator as LogCreator, SASLOptions } from 'kafkajs';
 import { mskIamToken } from '../connection.js';
 import type { KafkaAuth } from '../connection.js';
-import type { DriverFactory } from '../driver.js';
+import type { DriverFactory, DriverMessage } from '../driver.js';
 import type { KafkaConfig } from '../port.js';
 
 /**
@@ -18,6 +18,24 @@ const TRANSIENT_METADATA_ERRORS = new Set([
   'LEADER_NOT_AVAILABLE',
   'NOT_LEADER_FOR_PARTITION',
 ]);
+
+/** A kafkajs message as the driver hands it over: header values are the last of each name, as text. */
+function delivered(topic: string, partition: number, message: KafkaMessage): DriverMessage {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(message.headers ?? {})) {
+    if (value === undefined) continue;
+    headers[name] = Array.isArray(value) ? String(value.at(-1)) : String(value);
+  }
+  return {
+    topic,
+    partition,
+    offset: message.offset,
+    key: message.key === null ? null : message.key.toString('utf8'),
+    value: message.value,
+    headers,
+    timestamp: message.timestamp,
+  };
+}
 
 const toLogCreator =
   (log: KafkaConfig['log']): LogCreator =>
@@ -146,23 +164,29 @@ export const kafkajsDriver: DriverFactory = (config, brokers) => {
             partitionsConsumedConcurrently: concurrency,
             eachMessage: async (payload) => {
               const { topic, partition, message } = payload;
-              const headers: Record<string, string> = {};
-              for (const [name, value] of Object.entries(message.headers ?? {})) {
-                if (value === undefined) continue;
-                headers[name] = Array.isArray(value) ? String(value.at(-1)) : String(value);
+              await each(delivered(topic, partition, message), () => payload.heartbeat());
+            },
+          });
+        },
+        async runBatches(each, concurrency, maxBatch) {
+          await consumer.run({
+            autoCommit: true,
+            // Offsets are resolved chunk by chunk, so a failure part way
+            // through a fetch redelivers only what was not handled yet.
+            eachBatchAutoResolve: false,
+            partitionsConsumedConcurrently: concurrency,
+            eachBatch: async (payload) => {
+              const { topic, partition, messages } = payload.batch;
+              for (let from = 0; from < messages.length; from += maxBatch) {
+                if (!payload.isRunning() || payload.isStale()) return;
+                const chunk = messages.slice(from, from + maxBatch);
+                await each(
+                  chunk.map((message) => delivered(topic, partition, message)),
+                  () => payload.heartbeat(),
+                );
+                payload.resolveOffset((chunk.at(-1) as KafkaMessage).offset);
+                await payload.heartbeat();
               }
-              await each(
-                {
-                  topic,
-                  partition,
-                  offset: message.offset,
-                  key: message.key === null ? null : message.key.toString('utf8'),
-                  value: message.value,
-                  headers,
-                  timestamp: message.timestamp,
-                },
-                () => payload.heartbeat(),
-              );
             },
           });
         },

@@ -16,8 +16,9 @@ const READ_AHEAD = 1_000;
 
 /**
  * Turns @platformatic/kafka's message stream into the driver's loop (see
- * driver.ts): one message at a time per partition, up to `concurrency`
- * partitions at once, each offset committed after its handler resolved.
+ * driver.ts): one message (or one batch of what was read ahead) at a time
+ * per partition, up to `concurrency` partitions at once, each offset
+ * committed after its handler resolved.
  */
 export function streamConsumer(
   consumer: Consumer<string, Buffer, string, string>,
@@ -37,7 +38,9 @@ export function streamConsumer(
   const partitions = new Map<string, { queue: Received[]; busy: Promise<void> | undefined }>();
   let waiting = 0;
   let active = 0;
-  let each: Parameters<DriverConsumer['run']>[0] = () => Promise.resolve();
+  /** What the handlers are given: one message (run) or up to `batchSize` of a partition (runBatches). */
+  let deliver: (messages: readonly DriverMessage[]) => Promise<void> = () => Promise.resolve();
+  let batchSize = 1;
   let concurrency = 1;
 
   const owned = (message: Received) =>
@@ -45,11 +48,11 @@ export function streamConsumer(
       (a) => a.topic === message.topic && a.partitions.includes(message.partition),
     );
 
-  const handle = async (message: Received) => {
+  const toDriver = (message: Received): DriverMessage => {
     const headers: Record<string, string> = {};
     for (const [name, value] of message.headerEntries)
       if (name !== undefined) headers[name] = value ?? '';
-    const delivered: DriverMessage = {
+    return {
       topic: message.topic,
       partition: message.partition,
       offset: String(message.offset),
@@ -58,17 +61,24 @@ export function streamConsumer(
       headers,
       timestamp: String(message.timestamp),
     };
+  };
+
+  /** Hands over messages of one partition, in offset order, then commits the last. */
+  const handle = async (messages: readonly Received[]) => {
+    const last = messages.at(-1) as Received;
+    const delivered = messages.map(toDriver);
     // A rejection is handed over again, as kafkajs does, until it resolves,
     // the consumer stops or the partition moves to another member (which
     // then reads it from the last commit).
     await retry(
       async () => {
-        if (!owned(message)) return;
-        await each(delivered, () => Promise.resolve());
-        // commit() is offset + 1, this message's partition only.
-        await Promise.resolve(message.commit()).catch((error: unknown) =>
+        if (!owned(last)) return;
+        await deliver(delivered);
+        // commit() is offset + 1, this message's partition only: it covers
+        // every message before it.
+        await Promise.resolve(last.commit()).catch((error: unknown) =>
           warn(
-            `commit of ${message.topic}/${String(message.partition)}@${String(message.offset)} failed`,
+            `commit of ${last.topic}/${String(last.partition)}@${String(last.offset)} failed`,
             error,
           ),
         );
@@ -83,10 +93,10 @@ export function streamConsumer(
     for (const [, slot] of partitions) {
       if (active >= concurrency) break;
       if (slot.busy !== undefined || slot.queue.length === 0 || stopping.signal.aborted) continue;
-      const message = slot.queue.shift() as Received;
-      waiting--;
+      const taken = slot.queue.splice(0, batchSize);
+      waiting -= taken.length;
       active++;
-      slot.busy = handle(message)
+      slot.busy = handle(taken)
         .catch((error: unknown) => warn('message handler loop failed', error))
         .finally(() => {
           active--;
@@ -194,7 +204,13 @@ export function streamConsumer(
       leaveListeners.push(listener);
     },
     async run(handler, partitionsConcurrently) {
-      each = handler;
+      deliver = (messages) => handler(messages[0] as DriverMessage, () => Promise.resolve());
+      concurrency = Math.max(1, partitionsConcurrently);
+      await openStream();
+    },
+    async runBatches(handler, partitionsConcurrently, maxBatch) {
+      deliver = (messages) => handler(messages, () => Promise.resolve());
+      batchSize = Math.max(1, maxBatch);
       concurrency = Math.max(1, partitionsConcurrently);
       await openStream();
     },
