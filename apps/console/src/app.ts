@@ -7,6 +7,8 @@ import { MAX_ITEM_QUANTITY, MAX_ORDER_ITEMS, MONEY_PATTERN } from '@comms/contra
 import { AppError, createHttpApp } from '@comms/service-kit';
 import type { HttpApp, Logger, ReadinessChecks } from '@comms/service-kit';
 import type { Config } from './config.js';
+import { registerLoad } from './load.js';
+import { registerRebuild } from './rebuild.js';
 import type { SpanSource } from './spans.js';
 import { buildTimeline } from './timeline.js';
 import type { Action, StoredEvent, StoredNotification } from './timeline.js';
@@ -352,6 +354,9 @@ export async function buildApp(deps: {
       });
     },
   );
+
+  registerRebuild(app, config);
+  registerLoad(app, { config, grpc });
 
   // Kafka, as notification-service's consumer sees it: lag per partition.
   app.get('/api/kafka/lag', { logLevel: 'warn' }, async (_request, reply) =>

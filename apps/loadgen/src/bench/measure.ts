@@ -91,12 +91,15 @@ export interface OpenLoopRun {
  * owes instead of silently lowering the rate. At most `maxInFlight` calls
  * run at once; a call that would exceed it counts as an error, so a
  * saturated subject shows up instead of slowing the generator down.
+ * The console's short load runs on it too (exported as `@comms/loadgen/measure`).
  */
 export async function openLoop(
   options: {
     readonly ratePerSecond: number;
     readonly durationMs: number;
     readonly maxInFlight?: number;
+    /** Aborted: no further call starts; the calls in flight are still awaited. */
+    readonly signal?: AbortSignal;
   },
   call: (index: number) => Promise<void>,
 ): Promise<OpenLoopRun> {
@@ -107,7 +110,7 @@ export async function openLoop(
   let started = 0;
   let errors = 0;
   const begin = performance.now();
-  while (started < total) {
+  while (started < total && options.signal?.aborted !== true) {
     const due = Math.min(total, Math.floor((performance.now() - begin) / intervalMs) + 1);
     for (; started < due; started++) {
       if (pending.size >= maxInFlight) {
