@@ -11,8 +11,10 @@ import {
   NonBlankText,
   Text,
 } from '@comms/contracts';
+import type { TokenVerifier } from '@comms/auth';
 import { AppError, createHttpApp, ProblemSchema } from '@comms/service-kit';
 import type { HttpApp, Logger, ReadinessChecks } from '@comms/service-kit';
+import { createOrderAccess } from './access.js';
 import type { OrderView, Orders } from './orders.js';
 
 const Status = Type.Union([
@@ -121,6 +123,8 @@ export async function buildApp(deps: {
   readiness: ReadinessChecks;
   /** Requests a minute per client; order-service is the public one. Default: no limit. */
   rateLimitPerMinute?: number;
+  /** End-user authentication (AUTH_ISSUER_URL); without it, every caller may do anything, as before. */
+  auth?: { readonly verifier: TokenVerifier; readonly operatorRole: string };
 }): Promise<HttpApp> {
   const app = await createHttpApp({
     ...(deps.rateLimitPerMinute === undefined
@@ -133,6 +137,15 @@ export async function buildApp(deps: {
     readiness: deps.readiness,
   });
   const { orders } = deps;
+  const access = createOrderAccess(deps.auth);
+  if (access.enabled) {
+    // Before the body is read: an unauthenticated caller learns nothing about the request's shape.
+    app.addHook('onRequest', (request) => access.authenticate(request));
+    app.addHook('onError', (_request, reply, error, done) => {
+      access.challenge(reply, error);
+      done();
+    });
+  }
 
   app.post(
     '/orders',
@@ -162,6 +175,7 @@ export async function buildApp(deps: {
       },
     },
     async (request, reply) => {
+      access.create(request, request.body.userId);
       const key = request.headers['idempotency-key'];
       const created = await orders.create({
         ...request.body,
@@ -186,6 +200,7 @@ export async function buildApp(deps: {
     },
     async (request, reply) => {
       const order = await orders.get(request.params.id);
+      access.read(request, order.userId);
       return reply.header('etag', `"${order.version}"`).send(view(order));
     },
   );
@@ -213,16 +228,19 @@ export async function buildApp(deps: {
         },
       },
     },
-    async (request) => ({
-      orderId: request.params.id,
-      events: (await orders.history(request.params.id)).map((e) => ({
-        version: e.version,
-        eventId: e.eventId,
-        type: e.type,
-        occurredAt: e.occurredAt.toISOString(),
-        data: e.data,
-      })),
-    }),
+    async (request) => {
+      if (access.enabled) access.read(request, (await orders.get(request.params.id)).userId);
+      return {
+        orderId: request.params.id,
+        events: (await orders.history(request.params.id)).map((e) => ({
+          version: e.version,
+          eventId: e.eventId,
+          type: e.type,
+          occurredAt: e.occurredAt.toISOString(),
+          data: e.data,
+        })),
+      };
+    },
   );
 
   app.get(
@@ -240,9 +258,12 @@ export async function buildApp(deps: {
         response: { 200: Type.Object({ items: Type.Array(OrderBody) }), ...errors },
       },
     },
-    async (request) => ({
-      items: (await orders.listByUser(request.query.userId, request.query.limit)).map(view),
-    }),
+    async (request) => {
+      access.read(request, request.query.userId);
+      return {
+        items: (await orders.listByUser(request.query.userId, request.query.limit)).map(view),
+      };
+    },
   );
 
   app.post(
@@ -274,6 +295,7 @@ export async function buildApp(deps: {
       },
     },
     async (request) => {
+      access.rebuild(request);
       const result = await orders.rebuild(request.params.id);
       return {
         orderId: request.params.id,
@@ -312,6 +334,8 @@ export async function buildApp(deps: {
         },
       },
       async (request, reply) => {
+        if (access.enabled)
+          access.act(request, action, (await orders.get(request.params.id)).userId);
         const body = request.body;
         const expected = expectedVersion(request.headers['if-match'], body.expectedVersion);
         const order = await orders.handle(request.params.id, action, {

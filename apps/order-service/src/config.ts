@@ -38,8 +38,39 @@ const Env = Type.Object({
     default: 20,
     description: 'connections the service opens to its database at most',
   }),
+  AUTH_ISSUER_URL: Type.Optional(
+    Type.String({
+      pattern: '^https?://[^\\s/]+(/\\S*[^\\s/])?$',
+      description:
+        "issuer of end users' access tokens, an http(s) URL without a trailing slash (the local one is http://127.0.0.1:8084); when set, the REST API requires a bearer token, unset it for none",
+    }),
+  ),
+  AUTH_AUDIENCE: Type.String({
+    minLength: 1,
+    default: 'urn:comms:order-service',
+    description: "the audience (resource indicator) order-service's access tokens must carry",
+  }),
+  AUTH_JWKS_URL: Type.Optional(
+    Type.String({
+      pattern: '^https?://\\S+$',
+      description: "the issuer's JWKS, an http(s) URL; default <AUTH_ISSUER_URL>/jwks",
+    }),
+  ),
+  AUTH_OPERATOR_ROLE: Type.String({
+    minLength: 1,
+    default: 'operator',
+    description: 'the role claim value that may ship, rebuild and read any order',
+  }),
   ...outboxEnv(),
 });
+
+/** End-user authentication at the REST API; absent when AUTH_ISSUER_URL is unset. */
+export interface AuthConfig {
+  readonly issuer: string;
+  readonly audience: string;
+  readonly jwksUrl?: string;
+  readonly operatorRole: string;
+}
 
 /** order-service configuration, parsed and validated once at boot. */
 export type Config = Static<typeof Env> & {
@@ -49,6 +80,7 @@ export type Config = Static<typeof Env> & {
   readonly userServiceGrpc: readonly string[];
   /** user-service's REST base URLs, likewise. */
   readonly userServiceHttp: readonly string[];
+  readonly auth: AuthConfig | undefined;
 };
 
 /** Reads the environment; throws naming the first bad variable and its expected format. */
@@ -78,6 +110,15 @@ export function loadConfig(
     kafka: kafkaConnectionFromEnv(env),
     userServiceGrpc: sets['user-service/grpc'] ?? [],
     userServiceHttp: sets['user-service/http'] ?? [],
+    auth:
+      parsed.AUTH_ISSUER_URL === undefined
+        ? undefined
+        : {
+            issuer: parsed.AUTH_ISSUER_URL,
+            audience: parsed.AUTH_AUDIENCE,
+            ...(parsed.AUTH_JWKS_URL === undefined ? {} : { jwksUrl: parsed.AUTH_JWKS_URL }),
+            operatorRole: parsed.AUTH_OPERATOR_ROLE,
+          },
   };
 }
 

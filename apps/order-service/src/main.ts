@@ -1,3 +1,4 @@
+import { createTokenVerifier } from '@comms/auth';
 import { TOPIC_PARTITIONS, TOPICS } from '@comms/contracts';
 import { createKafka } from '@comms/kafka';
 import type { OutboxRelay } from '@comms/outbox';
@@ -96,6 +97,18 @@ export async function startOrderService(
           logger,
           rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
           readiness,
+          ...(config.auth === undefined
+            ? {}
+            : {
+                auth: {
+                  verifier: createTokenVerifier({
+                    issuer: config.auth.issuer,
+                    audience: config.auth.audience,
+                    ...(config.auth.jwksUrl === undefined ? {} : { jwksUrl: config.auth.jwksUrl }),
+                  }),
+                  operatorRole: config.auth.operatorRole,
+                },
+              }),
         }),
     },
   });

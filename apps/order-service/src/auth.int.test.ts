@@ -1,0 +1,391 @@
+import { createRequire } from 'node:module';
+import { generateKeyPairSync, sign } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  findFreePort,
+  RESOURCES,
+  SERVICE_CLIENTS,
+  signInAsUser,
+  startTokenIssuer,
+} from '@comms/infra';
+import type { RunningTokenIssuer } from '@comms/infra';
+import type { HttpApp } from '@comms/service-kit';
+import { createTestDatabase, startServiceProcess, testInfra, uniqueName } from '@comms/testing';
+import type { ServiceProcess, TestDatabase } from '@comms/testing';
+import { loadConfig } from './config.js';
+import { startOrderService } from './main.js';
+
+// order-service with AUTH_ISSUER_URL set, against the real issuer, PostgreSQL, Kafka and user-service.
+
+const USER_SERVICE = createRequire(import.meta.url).resolve('@comms/user-service');
+
+let issuer: RunningTokenIssuer;
+let usersDb: TestDatabase;
+let ordersDb: TestDatabase;
+let userService: ServiceProcess;
+let userHttp: string;
+let service: Awaited<ReturnType<typeof startOrderService>>;
+let app: HttpApp;
+let userA: string;
+let userB: string;
+const tokens: Record<'a' | 'b' | 'operator' | 'console' | 'toUsers', string> = {
+  a: '',
+  b: '',
+  operator: '',
+  console: '',
+  toUsers: '',
+};
+
+async function newUser(name: string): Promise<string> {
+  const response = await fetch(`${userHttp}/users`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name, email: `${uniqueName('buyer')}@example.com` }),
+  });
+  expect(response.status).toBe(201);
+  return ((await response.json()) as { id: string }).id;
+}
+
+async function clientToken(clientId: string, resource: string): Promise<string> {
+  const secret = SERVICE_CLIENTS.find((c) => c.clientId === clientId)?.clientSecret ?? '';
+  const response = await fetch(`${issuer.url}/token`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`,
+    },
+    body: new URLSearchParams({ grant_type: 'client_credentials', resource }).toString(),
+  });
+  return ((await response.json()) as { access_token: string }).access_token;
+}
+
+beforeAll(async () => {
+  const { kafkaBrokers, kafkaClient } = testInfra();
+  issuer = await startTokenIssuer({ port: 'random' });
+  usersDb = await createTestDatabase('auth_users');
+  ordersDb = await createTestDatabase('auth_orders');
+  const [httpPort, grpcPort] = [await findFreePort(), await findFreePort()];
+  userHttp = `http://127.0.0.1:${httpPort}`;
+  userService = await startServiceProcess({
+    entry: USER_SERVICE,
+    env: {
+      HOST: '127.0.0.1',
+      PORT: String(httpPort),
+      GRPC_PORT: String(grpcPort),
+      DATABASE_URL: usersDb.url,
+      KAFKA_BROKERS: kafkaBrokers,
+      KAFKA_CLIENT: kafkaClient,
+      LOG_LEVEL: 'warn',
+    },
+    healthUrl: `${userHttp}/healthz`,
+  });
+  const config = loadConfig({
+    DATABASE_URL: ordersDb.url,
+    KAFKA_BROKERS: kafkaBrokers,
+    KAFKA_CLIENT: kafkaClient,
+    LOG_LEVEL: 'silent',
+    USER_SERVICE_GRPC_ADDR: `127.0.0.1:${grpcPort}`,
+    USER_SERVICE_HTTP_URL: userHttp,
+    USER_CALL_TIMEOUT_MS: '5000',
+    OUTBOX_POLL_MS: '10',
+    RATE_LIMIT_PER_MINUTE: '0',
+    AUTH_ISSUER_URL: issuer.url,
+  });
+  service = await startOrderService({ ...config, PORT: 0, GRPC_PORT: 0 });
+  app = service.app;
+  userA = await newUser('Ada');
+  userB = await newUser('Brian');
+  tokens.a = (await signInAsUser({ issuerUrl: issuer.url, userId: userA })).accessToken;
+  tokens.b = (await signInAsUser({ issuerUrl: issuer.url, userId: userB })).accessToken;
+  tokens.operator = (await signInAsUser({ issuerUrl: issuer.url, userId: 'operator' })).accessToken;
+  tokens.console = await clientToken('console', RESOURCES['order-service']);
+  tokens.toUsers = await clientToken('order-service', RESOURCES['user-service']);
+}, 90_000);
+
+afterAll(async () => {
+  await service?.stop();
+  await userService?.stop();
+  await issuer?.stop();
+  await ordersDb?.drop();
+  await usersDb?.drop();
+});
+
+const items = [{ productId: 'book', quantity: 1, price: '19.99' }];
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+async function streamCount(): Promise<number> {
+  const client = new pg.Client({ connectionString: ordersDb.url });
+  await client.connect();
+  try {
+    return (
+      (await client.query<{ n: number }>('SELECT count(*)::int AS n FROM streams')).rows[0]?.n ?? 0
+    );
+  } finally {
+    await client.end();
+  }
+}
+
+async function placeOrder(token: string, userId: string): Promise<string> {
+  const response = await app.inject({
+    method: 'POST',
+    url: '/orders',
+    headers: bearer(token),
+    payload: { userId, items },
+  });
+  expect(response.statusCode, response.body).toBe(201);
+  return response.json<{ orderId: string }>().orderId;
+}
+
+/** Forged from user A's real token, the way an attacker would. */
+const forged = {
+  algNone: () => {
+    const [header = '', payload = ''] = tokens.a.split('.');
+    const h = JSON.parse(Buffer.from(header, 'base64url').toString()) as object;
+    return `${Buffer.from(JSON.stringify({ ...h, alg: 'none' })).toString('base64url')}.${payload}.`;
+  },
+  tampered: () => {
+    const [header, payload = '', signature] = tokens.a.split('.');
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as object;
+    const changed = Buffer.from(JSON.stringify({ ...claims, sub: userB })).toString('base64url');
+    return `${header}.${changed}.${signature}`;
+  },
+  unknownKid: () => {
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const header = Buffer.from(
+      JSON.stringify({ alg: 'RS256', typ: 'at+jwt', kid: 'attacker' }),
+    ).toString('base64url');
+    const input = `${header}.${tokens.a.split('.')[1] ?? ''}`;
+    return `${input}.${sign('sha256', Buffer.from(input), privateKey).toString('base64url')}`;
+  },
+};
+
+describe('order-service REST with end-user authentication (AUTH_ISSUER_URL set)', () => {
+  it('places, reads, lists and pays a user’s own order with their token; the operator ships and reads it', async () => {
+    const orderId = await placeOrder(tokens.a, userA);
+    const read = await app.inject({ url: `/orders/${orderId}`, headers: bearer(tokens.a) });
+    expect(read.json()).toMatchObject({ orderId, userId: userA, status: 'CREATED' });
+    const list = await app.inject({ url: `/orders?userId=${userA}`, headers: bearer(tokens.a) });
+    expect(list.json<{ items: unknown[] }>().items).toHaveLength(1);
+    const paid = await app.inject({
+      method: 'POST',
+      url: `/orders/${orderId}/pay`,
+      headers: bearer(tokens.a),
+    });
+    expect(paid.json()).toMatchObject({ status: 'PAID' });
+    const shipped = await app.inject({
+      method: 'POST',
+      url: `/orders/${orderId}/ship`,
+      headers: bearer(tokens.operator),
+    });
+    expect(shipped.json()).toMatchObject({ status: 'SHIPPED' });
+    const events = await app.inject({
+      url: `/orders/${orderId}/events`,
+      headers: bearer(tokens.operator),
+    });
+    expect(events.json<{ events: { type: string }[] }>().events.map((e) => e.type)).toEqual([
+      'order.created.v1',
+      'order.paid.v1',
+      'order.shipped.v1',
+    ]);
+  });
+
+  it('leaves the health and docs routes open', async () => {
+    expect((await app.inject({ url: '/healthz' })).statusCode).toBe(200);
+    expect((await app.inject({ url: '/docs/json' })).statusCode).toBe(200);
+  });
+
+  interface Refused {
+    readonly name: string;
+    readonly method?: 'GET' | 'POST';
+    /** The path, given user A's order and user B's order. */
+    readonly url: (own: string, other: string) => string;
+    readonly token: () => string | undefined;
+    readonly body?: () => unknown;
+    readonly status: 401 | 403;
+    readonly challenge: RegExp;
+    readonly detail: RegExp;
+  }
+
+  const refusals: readonly Refused[] = [
+    {
+      name: 'no token',
+      method: 'POST',
+      url: () => '/orders',
+      token: () => undefined,
+      body: () => ({ userId: userA, items }),
+      status: 401,
+      challenge: /^Bearer realm="order-service"$/,
+      detail: /needs a bearer access token/,
+    },
+    {
+      name: 'a token for another audience',
+      method: 'POST',
+      url: () => '/orders',
+      token: () => tokens.toUsers,
+      body: () => ({ userId: userA, items }),
+      status: 401,
+      challenge: /error="invalid_token", error_description="the access token is for/,
+      detail: /expected "urn:comms:order-service"/,
+    },
+    {
+      name: 'alg none',
+      method: 'POST',
+      url: () => '/orders',
+      token: forged.algNone,
+      body: () => ({ userId: userA, items }),
+      status: 401,
+      challenge: /error="invalid_token"/,
+      detail: /signed with "none"/,
+    },
+    {
+      name: 'a tampered payload (sub changed to user B)',
+      method: 'POST',
+      url: () => '/orders',
+      token: forged.tampered,
+      body: () => ({ userId: userB, items }),
+      status: 401,
+      challenge: /error="invalid_token"/,
+      detail: /signature does not verify/,
+    },
+    {
+      name: 'an unknown kid',
+      url: (own) => `/orders/${own}`,
+      token: forged.unknownKid,
+      status: 401,
+      challenge: /error="invalid_token"/,
+      detail: /kid "attacker"/,
+    },
+    {
+      name: 'a service token used as a user’s',
+      method: 'POST',
+      url: () => '/orders',
+      token: () => tokens.console,
+      body: () => ({ userId: userA, items }),
+      status: 403,
+      challenge: /error="insufficient_scope"/,
+      detail: /permission 'orders:create' needs an end user's token; client 'console'/,
+    },
+    {
+      name: 'user A placing an order in user B’s name',
+      method: 'POST',
+      url: () => '/orders',
+      token: () => tokens.a,
+      body: () => ({ userId: userB, items }),
+      status: 403,
+      challenge: /error="insufficient_scope"/,
+      detail: /permission 'orders:create' is for one's own orders/,
+    },
+    {
+      name: 'user A reading user B’s order',
+      url: (_own, other) => `/orders/${other}`,
+      token: () => tokens.a,
+      status: 403,
+      challenge: /error="insufficient_scope"/,
+      detail: /permission 'orders:read' is for the order's owner or the role 'operator'/,
+    },
+    {
+      name: 'user A reading user B’s events',
+      url: (_own, other) => `/orders/${other}/events`,
+      token: () => tokens.a,
+      status: 403,
+      challenge: /insufficient_scope/,
+      detail: /permission 'orders:read'/,
+    },
+    {
+      name: 'user A listing user B’s orders',
+      url: () => `/orders?userId=${userB}`,
+      token: () => tokens.a,
+      status: 403,
+      challenge: /insufficient_scope/,
+      detail: /permission 'orders:read'/,
+    },
+    {
+      name: 'user A paying user B’s order',
+      method: 'POST',
+      url: (_own, other) => `/orders/${other}/pay`,
+      token: () => tokens.a,
+      status: 403,
+      challenge: /insufficient_scope/,
+      detail: /permission 'orders:pay' is for the order's owner/,
+    },
+    {
+      name: 'user A cancelling user B’s order',
+      method: 'POST',
+      url: (_own, other) => `/orders/${other}/cancel`,
+      token: () => tokens.a,
+      status: 403,
+      challenge: /insufficient_scope/,
+      detail: /permission 'orders:cancel' is for the order's owner/,
+    },
+    {
+      name: 'the operator paying someone’s order',
+      method: 'POST',
+      url: (own) => `/orders/${own}/pay`,
+      token: () => tokens.operator,
+      status: 403,
+      challenge: /insufficient_scope/,
+      detail: /permission 'orders:pay' is for the order's owner/,
+    },
+    {
+      name: 'a user shipping their own order',
+      method: 'POST',
+      url: (own) => `/orders/${own}/ship`,
+      token: () => tokens.a,
+      status: 403,
+      challenge: /insufficient_scope/,
+      detail: /permission 'orders:ship' needs the role 'operator'/,
+    },
+    {
+      name: 'a user rebuilding a read-model row',
+      method: 'POST',
+      url: (own) => `/orders/${own}/rebuild`,
+      token: () => tokens.a,
+      status: 403,
+      challenge: /insufficient_scope/,
+      detail: /permission 'orders:rebuild' needs the role 'operator'/,
+    },
+  ];
+
+  describe('refusals, which leave no trace in the data', () => {
+    let own: string;
+    let other: string;
+    beforeAll(async () => {
+      own = await placeOrder(tokens.a, userA);
+      other = await placeOrder(tokens.b, userB);
+    });
+
+    it.each(refusals)('$name: $status', async (refusal) => {
+      const streams = await streamCount();
+      const versions = await Promise.all(
+        [own, other].map(
+          async (id) =>
+            (await app.inject({ url: `/orders/${id}`, headers: bearer(tokens.operator) })).json<{
+              version: number;
+            }>().version,
+        ),
+      );
+      const token = refusal.token();
+      const response = await app.inject({
+        method: refusal.method ?? 'GET',
+        url: refusal.url(own, other),
+        headers: token === undefined ? {} : bearer(token),
+        ...(refusal.body === undefined ? {} : { payload: refusal.body() as object }),
+      });
+      expect(response.statusCode, response.body).toBe(refusal.status);
+      expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(response.headers['www-authenticate']).toMatch(refusal.challenge);
+      expect(response.json<{ detail: string }>().detail).toMatch(refusal.detail);
+      expect(await streamCount()).toBe(streams);
+      const after = await Promise.all(
+        [own, other].map(
+          async (id) =>
+            (await app.inject({ url: `/orders/${id}`, headers: bearer(tokens.operator) })).json<{
+              version: number;
+            }>().version,
+        ),
+      );
+      expect(after).toEqual(versions);
+    });
+  });
+});
