@@ -11,10 +11,13 @@ import {
   NonBlankText,
   Text,
 } from '@comms/contracts';
-import type { TokenVerifier } from '@comms/auth';
+import { bearerChallenge } from '@comms/auth';
+import type { Principal } from '@comms/auth';
+import type { FastifyRequest } from 'fastify';
 import { AppError, createHttpApp, ProblemSchema } from '@comms/service-kit';
 import type { HttpApp, Logger, ReadinessChecks } from '@comms/service-kit';
 import { createOrderAccess } from './access.js';
+import type { OrderAccess } from './access.js';
 import type { OrderView, Orders } from './orders.js';
 
 const Status = Type.Union([
@@ -123,8 +126,8 @@ export async function buildApp(deps: {
   readiness: ReadinessChecks;
   /** Requests a minute per client; order-service is the public one. Default: no limit. */
   rateLimitPerMinute?: number;
-  /** End-user authentication (AUTH_ISSUER_URL); without it, every caller may do anything, as before. */
-  auth?: { readonly verifier: TokenVerifier; readonly operatorRole: string };
+  /** Who may do what (AUTH_ISSUER_URL). Default: off, every caller may do anything, as before. */
+  access?: OrderAccess;
 }): Promise<HttpApp> {
   const app = await createHttpApp({
     ...(deps.rateLimitPerMinute === undefined
@@ -137,12 +140,21 @@ export async function buildApp(deps: {
     readiness: deps.readiness,
   });
   const { orders } = deps;
-  const access = createOrderAccess(deps.auth);
+  const access = deps.access ?? createOrderAccess(undefined);
+  const principals = new WeakMap<FastifyRequest, Principal>();
+  const who = (request: FastifyRequest) => principals.get(request);
   if (access.enabled) {
     // Before the body is read: an unauthenticated caller learns nothing about the request's shape.
-    app.addHook('onRequest', (request) => access.authenticate(request));
+    app.addHook('onRequest', async (request) => {
+      if (request.routeOptions.url?.startsWith('/orders') !== true) return;
+      const principal = await access.authenticate(request.headers.authorization);
+      if (principal !== undefined) principals.set(request, principal);
+    });
+    // RFC 6750: a 401 or 403 says what the bearer token lacked.
     app.addHook('onError', (_request, reply, error, done) => {
-      access.challenge(reply, error);
+      const challenge =
+        error instanceof AppError ? bearerChallenge(error, 'order-service') : undefined;
+      if (challenge !== undefined) reply.header('www-authenticate', challenge);
       done();
     });
   }
@@ -175,7 +187,7 @@ export async function buildApp(deps: {
       },
     },
     async (request, reply) => {
-      access.create(request, request.body.userId);
+      access.create(who(request), request.body.userId);
       const key = request.headers['idempotency-key'];
       const created = await orders.create({
         ...request.body,
@@ -200,7 +212,7 @@ export async function buildApp(deps: {
     },
     async (request, reply) => {
       const order = await orders.get(request.params.id);
-      access.read(request, order.userId);
+      access.read(who(request), order.userId);
       return reply.header('etag', `"${order.version}"`).send(view(order));
     },
   );
@@ -229,7 +241,7 @@ export async function buildApp(deps: {
       },
     },
     async (request) => {
-      if (access.enabled) access.read(request, (await orders.get(request.params.id)).userId);
+      if (access.enabled) access.read(who(request), (await orders.get(request.params.id)).userId);
       return {
         orderId: request.params.id,
         events: (await orders.history(request.params.id)).map((e) => ({
@@ -259,7 +271,7 @@ export async function buildApp(deps: {
       },
     },
     async (request) => {
-      access.read(request, request.query.userId);
+      access.read(who(request), request.query.userId);
       return {
         items: (await orders.listByUser(request.query.userId, request.query.limit)).map(view),
       };
@@ -295,7 +307,7 @@ export async function buildApp(deps: {
       },
     },
     async (request) => {
-      access.rebuild(request);
+      access.rebuild(who(request));
       const result = await orders.rebuild(request.params.id);
       return {
         orderId: request.params.id,
@@ -335,7 +347,7 @@ export async function buildApp(deps: {
       },
       async (request, reply) => {
         if (access.enabled)
-          access.act(request, action, (await orders.get(request.params.id)).userId);
+          access.act(who(request), action, (await orders.get(request.params.id)).userId);
         const body = request.body;
         const expected = expectedVersion(request.headers['if-match'], body.expectedVersion);
         const order = await orders.handle(request.params.id, action, {

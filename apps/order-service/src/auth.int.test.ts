@@ -1,5 +1,7 @@
 import { createRequire } from 'node:module';
 import { generateKeyPairSync, sign } from 'node:crypto';
+import { credentials, Metadata, status } from '@grpc/grpc-js';
+import type { ServiceError } from '@grpc/grpc-js';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -10,6 +12,8 @@ import {
   startTokenIssuer,
 } from '@comms/infra';
 import type { RunningTokenIssuer } from '@comms/infra';
+import { OrderServiceClient, OrderStatus } from '@comms/contracts/grpc';
+import type { CreateOrderResponse } from '@comms/contracts/grpc';
 import type { HttpApp } from '@comms/service-kit';
 import { createTestDatabase, startServiceProcess, testInfra, uniqueName } from '@comms/testing';
 import type { ServiceProcess, TestDatabase } from '@comms/testing';
@@ -386,6 +390,102 @@ describe('order-service REST with end-user authentication (AUTH_ISSUER_URL set)'
         ),
       );
       expect(after).toEqual(versions);
+    });
+  });
+});
+
+describe('order-service gRPC with end-user authentication (AUTH_ISSUER_URL set)', () => {
+  let client: OrderServiceClient;
+  beforeAll(() => {
+    client = new OrderServiceClient(service.grpc?.address ?? '', credentials.createInsecure());
+  });
+  afterAll(() => client?.close());
+
+  const metadata = (token: string | undefined) => {
+    const m = new Metadata();
+    if (token !== undefined) m.set('authorization', `Bearer ${token}`);
+    return m;
+  };
+  const create = (token: string | undefined, userId: string) =>
+    new Promise<CreateOrderResponse>((resolve, reject) =>
+      client.createOrder(
+        { userId, items, idempotencyKey: '' },
+        metadata(token),
+        (e: ServiceError | null, r) => (e ? reject(e) : resolve(r)),
+      ),
+    );
+  const get = (token: string | undefined, orderId: string) =>
+    new Promise<unknown>((resolve, reject) =>
+      client.getOrder({ orderId }, metadata(token), (e: ServiceError | null, r) =>
+        e ? reject(e) : resolve(r),
+      ),
+    );
+
+  it('creates and gets a user’s own order with their token', async () => {
+    const created = await create(tokens.a, userA);
+    expect(created.status).toBe(OrderStatus.ORDER_STATUS_CREATED);
+    await expect(get(tokens.a, created.orderId)).resolves.toMatchObject({
+      order: { orderId: created.orderId, userId: userA },
+    });
+    await expect(get(tokens.operator, created.orderId)).resolves.toMatchObject({
+      order: { userId: userA },
+    });
+  });
+
+  it.each([
+    {
+      name: 'no token',
+      token: () => undefined,
+      code: status.UNAUTHENTICATED,
+      detail: /needs a bearer/,
+    },
+    {
+      name: 'another audience',
+      token: () => tokens.toUsers,
+      code: status.UNAUTHENTICATED,
+      detail: /expected "urn:comms:order-service"/,
+    },
+    {
+      name: 'alg none',
+      token: forged.algNone,
+      code: status.UNAUTHENTICATED,
+      detail: /signed with "none"/,
+    },
+    {
+      name: 'tampered payload',
+      token: forged.tampered,
+      code: status.UNAUTHENTICATED,
+      detail: /signature does not verify/,
+    },
+    {
+      name: 'a service token',
+      token: () => tokens.console,
+      code: status.PERMISSION_DENIED,
+      detail: /needs an end user's token/,
+    },
+    {
+      name: 'user A ordering as user B',
+      token: () => tokens.a,
+      code: status.PERMISSION_DENIED,
+      detail: /'orders:create' is for one's own orders/,
+    },
+  ])('CreateOrder refuses $name and stores nothing', async ({ token, code, detail }) => {
+    const streams = await streamCount();
+    await expect(create(token(), userB)).rejects.toMatchObject({
+      code,
+      details: expect.stringMatching(detail) as unknown,
+    });
+    expect(await streamCount()).toBe(streams);
+  });
+
+  it('GetOrder refuses user A reading user B’s order, and a call without a token', async () => {
+    const other = await create(tokens.b, userB);
+    await expect(get(tokens.a, other.orderId)).rejects.toMatchObject({
+      code: status.PERMISSION_DENIED,
+      details: expect.stringMatching(/'orders:read' is for the order's owner/) as unknown,
+    });
+    await expect(get(undefined, other.orderId)).rejects.toMatchObject({
+      code: status.UNAUTHENTICATED,
     });
   });
 });

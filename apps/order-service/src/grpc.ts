@@ -10,8 +10,11 @@ import type {
   GetOrderRequest,
   OrderServiceServer,
 } from '@comms/contracts/grpc';
+import type { Metadata } from '@grpc/grpc-js';
 import { createGrpcServer, unary } from '@comms/service-kit';
 import type { GrpcServer, Logger } from '@comms/service-kit';
+import { createOrderAccess } from './access.js';
+import type { OrderAccess } from './access.js';
 import type { OrderStatus as Status } from './domain/order.js';
 import { OrderRejected } from './orders.js';
 import type { Orders } from './orders.js';
@@ -23,11 +26,28 @@ const STATUS: Record<Status, OrderStatus> = {
   CANCELLED: OrderStatus.ORDER_STATUS_CANCELLED,
 };
 
-/** order.v1.OrderService over the orders module, with health and reflection. */
-export function buildGrpcServer(deps: { orders: Orders; logger: Logger }): GrpcServer {
+/** The first `authorization` value of a call's metadata. */
+function authorizationOf(call: { metadata?: Metadata }): string | undefined {
+  const [value] = call.metadata?.get('authorization') ?? [];
+  return typeof value === 'string' ? value : undefined;
+}
+
+/**
+ * order.v1.OrderService over the orders module, with health and reflection.
+ * With `access` on, each call needs `authorization: Bearer <token>` in its
+ * metadata (UNAUTHENTICATED otherwise) and obeys the same rules as REST
+ * (PERMISSION_DENIED naming the permission).
+ */
+export function buildGrpcServer(deps: {
+  orders: Orders;
+  logger: Logger;
+  access?: OrderAccess;
+}): GrpcServer {
   const { orders, logger } = deps;
+  const access = deps.access ?? createOrderAccess(undefined);
   const implementation: OrderServiceServer = {
-    createOrder: unary(async (request: CreateOrderRequest): Promise<CreateOrderResponse> => {
+    createOrder: unary(async (request: CreateOrderRequest, call): Promise<CreateOrderResponse> => {
+      access.create(await access.authenticate(authorizationOf(call)), request.userId);
       try {
         const created = await orders.create({
           userId: request.userId,
@@ -55,8 +75,10 @@ export function buildGrpcServer(deps: { orders: Orders; logger: Logger }): GrpcS
         throw error;
       }
     }, logger),
-    getOrder: unary(async (request: GetOrderRequest) => {
+    getOrder: unary(async (request: GetOrderRequest, call) => {
+      const principal = await access.authenticate(authorizationOf(call));
       const order = await orders.get(request.orderId);
+      access.read(principal, order.userId);
       return { order: { ...order, status: STATUS[order.status], items: [...order.items] } };
     }, logger),
   };

@@ -10,6 +10,7 @@ import {
   startService,
   telemetryAdapter,
 } from '@comms/service-kit';
+import { createOrderAccess } from './access.js';
 import { buildApp } from './app.js';
 import type { Config } from './config.js';
 import { buildGrpcServer } from './grpc.js';
@@ -55,6 +56,18 @@ export async function startOrderService(
     logger,
   });
 
+  const access = createOrderAccess(
+    config.auth === undefined
+      ? undefined
+      : {
+          verifier: createTokenVerifier({
+            issuer: config.auth.issuer,
+            audience: config.auth.audience,
+            ...(config.auth.jwksUrl === undefined ? {} : { jwksUrl: config.auth.jwksUrl }),
+          }),
+          operatorRole: config.auth.operatorRole,
+        },
+  );
   const orders = createOrders({
     pool,
     validator,
@@ -86,7 +99,7 @@ export async function startOrderService(
     grpc: {
       host: config.HOST,
       port: config.GRPC_PORT,
-      server: buildGrpcServer({ orders, logger }),
+      server: buildGrpcServer({ orders, logger, access }),
     },
     http: {
       host: config.HOST,
@@ -97,18 +110,7 @@ export async function startOrderService(
           logger,
           rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
           readiness,
-          ...(config.auth === undefined
-            ? {}
-            : {
-                auth: {
-                  verifier: createTokenVerifier({
-                    issuer: config.auth.issuer,
-                    audience: config.auth.audience,
-                    ...(config.auth.jwksUrl === undefined ? {} : { jwksUrl: config.auth.jwksUrl }),
-                  }),
-                  operatorRole: config.auth.operatorRole,
-                },
-              }),
+          access,
         }),
     },
   });

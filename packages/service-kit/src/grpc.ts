@@ -138,15 +138,16 @@ function tolerantDefinition(definition: ServiceDefinition): ServiceDefinition {
 }
 
 /**
- * Wraps a unary handler: whatever it throws becomes a gRPC status through
+ * Wraps a unary handler (given the request and the call, for its metadata):
+ * whatever it throws becomes a gRPC status through
  * {@link toGrpcError}; unexpected errors are logged and sent as INTERNAL
  * without internals.
  */
 export function unary<Req, Res>(
-  handler: (request: Req) => Promise<Res>,
+  handler: (request: Req, call: { readonly metadata?: Metadata }) => Promise<Res>,
   log: { error(obj: unknown, msg: string): void },
 ): (
-  call: { request: Req },
+  call: { request: Req; metadata?: Metadata },
   callback: (
     error: { code: status; details: string; message: string } | null,
     response?: Res,
@@ -156,7 +157,7 @@ export function unary<Req, Res>(
     // Text PostgreSQL cannot store is the caller's mistake, in whichever field.
     const refused = unstorableTextError(call.request, { fieldName: protoFieldName });
     if (refused !== undefined) return callback(toGrpcError(refused));
-    handler(call.request).then(
+    handler(call.request, call).then(
       (response) => callback(null, response),
       (error: unknown) => {
         const appError = toAppError(error);
