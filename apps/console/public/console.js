@@ -248,33 +248,6 @@ function listen() {
   });
 }
 
-async function loadFaults() {
-  const answer = await api('/api/faults').catch(() => undefined);
-  const stop = $('stop-user-service');
-  const start = $('start-user-service');
-  if (!answer?.ok || !answer.body.available) {
-    $('faults-status').textContent =
-      answer?.body?.reason ?? 'The console could not say whether faults are available.';
-    stop.disabled = true;
-    start.disabled = true;
-    return;
-  }
-  const running = answer.body.userService?.running === true;
-  $('faults-status').textContent = `user-service is ${running ? 'running' : 'stopped'}.`;
-  stop.disabled = !running;
-  start.disabled = running;
-}
-
-async function fault(action) {
-  $('stop-user-service').disabled = true;
-  $('start-user-service').disabled = true;
-  $('faults-status').textContent = `${action === 'stop' ? 'Stopping' : 'Starting'} user-service…`;
-  const answer = await api(`/api/faults/user-service/${action}`, { method: 'POST', body: {} });
-  if (!answer.ok) $('faults-status').textContent = `${action} was refused: ${problem(answer)}`;
-  else await loadFaults();
-  await refreshBreaker();
-}
-
 async function refreshBreaker() {
   const answer = await api('/api/info').catch(() => undefined);
   if (answer?.ok) renderInfo(answer.body);
@@ -308,9 +281,6 @@ async function refreshLag() {
   $('lag').hidden = partitions.length === 0;
 }
 
-$('stop-user-service').addEventListener('click', () => void fault('stop'));
-$('start-user-service').addEventListener('click', () => void fault('start'));
-void loadFaults();
 // The breaker changes on its own (open, then half-open after a while): keep it in view.
 window.setInterval(() => void refreshBreaker(), 1_000);
 void refreshLag();

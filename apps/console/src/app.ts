@@ -7,6 +7,8 @@ import { MAX_ITEM_QUANTITY, MAX_ORDER_ITEMS, MONEY_PATTERN } from '@comms/contra
 import { AppError, createHttpApp } from '@comms/service-kit';
 import type { HttpApp, Logger, ReadinessChecks } from '@comms/service-kit';
 import type { Config } from './config.js';
+import { registerFaults } from './faults.js';
+import { registerKafkaPanel } from './kafka-panel.js';
 import { registerLoad } from './load.js';
 import { registerRebuild } from './rebuild.js';
 import type { SpanSource } from './spans.js';
@@ -358,6 +360,9 @@ export async function buildApp(deps: {
   registerRebuild(app, config);
   registerLoad(app, { config, grpc });
 
+  registerKafkaPanel(app, config);
+  registerFaults(app, config);
+
   // Kafka, as notification-service's consumer sees it: lag per partition.
   app.get('/api/kafka/lag', { logLevel: 'warn' }, async (_request, reply) =>
     relay(
@@ -366,39 +371,6 @@ export async function buildApp(deps: {
         timeoutMs,
       }),
     ),
-  );
-
-  // Faults, local runs only: npm start gives the console a control endpoint
-  // for user-service; anywhere else every fault action is refused.
-  const faultsUrl = config.CONSOLE_FAULTS_URL;
-  const NO_FAULTS =
-    'fault actions are only available when the system runs under npm start (CONSOLE_FAULTS_URL is not set)';
-  const control = (path: string, method: 'GET' | 'POST') =>
-    callRest('npm start', `${faultsUrl ?? ''}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${config.CONSOLE_FAULTS_TOKEN ?? ''}` },
-      // Stopping waits for a graceful shutdown; starting, for readiness.
-      timeoutMs: 60_000,
-    });
-  app.get('/api/faults', { logLevel: 'warn' }, async () => {
-    if (faultsUrl === undefined) return { available: false, reason: NO_FAULTS };
-    const answer = await control('/services/user-service', 'GET');
-    return { available: true, userService: answer.body };
-  });
-  app.post(
-    '/api/faults/user-service/:action',
-    {
-      schema: {
-        summary: 'Stop or start user-service (under npm start only)',
-        params: Type.Object({
-          action: Type.Union([Type.Literal('stop'), Type.Literal('start')]),
-        }),
-      },
-    },
-    async (request, reply) => {
-      if (faultsUrl === undefined) throw new AppError('PERMISSION_DENIED', NO_FAULTS);
-      return relay(reply, await control(`/services/user-service/${request.params.action}`, 'POST'));
-    },
   );
 
   // The live feed: one upstream stream per page, relayed byte for byte.

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -7,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 import puppeteer from 'puppeteer-core';
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createEvent, DLQ_HEADERS, TOPICS } from '@comms/contracts';
+import { createKafka } from '@comms/kafka';
 import { startSystem } from '@comms/local-system';
 import { createPool } from '@comms/postgres';
 import type { RunningSystem } from '@comms/local-system';
@@ -321,6 +324,88 @@ describe.skipIf(chromium === undefined)('the console in headless Chromium', () =
     expect(await text('#load-status')).toContain('400 ratePerSecond must be a whole number');
   });
 
+  it('lists the topics with their partitions, shows a dead letter with its reason, and a re-drive from the keyboard empties the DLQ', async () => {
+    await page.waitForFunction(
+      () =>
+        document.querySelector('#topics-rows tr[data-topic="orders"]') !== null &&
+        document.querySelector('#topics-rows tr[data-topic="notifications.dlq"]') !== null,
+      { timeout: 15_000 },
+    );
+    // The orders placed so far, on the orders topic's partitions (first offset 0 on each).
+    expect(await text('#topics-rows tr[data-topic="orders"]')).toMatch(/0: 0–\d+/);
+    await page.waitForFunction(
+      () => document.getElementById('dlq-status')?.textContent?.includes('is empty'),
+      { timeout: 15_000 },
+    );
+
+    // A user event dead-lettered after its handling kept failing, as the
+    // consumer writes one; whatever failed has been fixed since.
+    const userId = randomUUID();
+    const event = createEvent('user.registered.v1', {
+      source: '/user-service',
+      subject: userId,
+      data: {
+        userId,
+        name: 'Grace Hopper',
+        email: `grace.${Date.now()}@example.com`,
+        registeredAt: new Date().toISOString(),
+      },
+    });
+    const producer = await createKafka({
+      brokers: system.infra.kafkaBrokers.split(','),
+      clientId: 'console-e2e',
+    }).producer();
+    try {
+      await producer.send(TOPICS.notificationsDlq, [
+        {
+          key: userId,
+          value: JSON.stringify(event),
+          headers: {
+            [DLQ_HEADERS.reason]: 'failed',
+            [DLQ_HEADERS.error]: 'failed 5 times: the database was away',
+            [DLQ_HEADERS.topic]: TOPICS.users,
+            [DLQ_HEADERS.partition]: '0',
+            [DLQ_HEADERS.offset]: '0',
+            [DLQ_HEADERS.group]: 'notifications',
+            [DLQ_HEADERS.at]: new Date().toISOString(),
+          },
+        },
+      ]);
+    } finally {
+      await producer.close();
+    }
+    await page.waitForFunction(
+      () => document.querySelector('#dlq-rows tr[data-reason="failed"]') !== null,
+      { timeout: 15_000 },
+    );
+    const row = (await text('#dlq-rows tr[data-reason="failed"]')) ?? '';
+    expect(row).toContain('failed 5 times: the database was away');
+    expect(row).toContain(`user.registered.v1 ${event.id}`);
+    expect(await text('#dlq-status')).toBe('1 message(s) wait in notifications.dlq.');
+    await page.screenshot({ path: join(SCREENSHOTS, 'kafka.png'), fullPage: true });
+
+    // Keyboard only: the re-drive button takes Enter.
+    await page.focus('#redrive');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(
+      () => document.getElementById('redrive-result')?.textContent === 'Re-driven 1 message(s).',
+      { timeout: 45_000 },
+    );
+    await page.waitForFunction(
+      () =>
+        document.getElementById('dlq-status')?.textContent ===
+        'notifications.dlq is empty: nothing waits to be re-driven.',
+      { timeout: 15_000 },
+    );
+    expect(await page.$$('#dlq-rows tr')).toHaveLength(0);
+    // Handled this time: its notification reaches the page over SSE.
+    await page.waitForFunction(
+      (id: string) => document.querySelector(`#feed [data-event-id="${id}"]`) !== null,
+      { timeout: 30_000 },
+      event.id,
+    );
+  });
+
   /** Places an order with the form as it is filled in, and returns what the page says. */
   const placeOnce = async () => {
     await page.click('#place');
@@ -348,13 +433,13 @@ describe.skipIf(chromium === undefined)('the console in headless Chromium', () =
   it('stops user-service from the faults panel, sees orders refused with 503 and the breaker open, restarts it, and sees orders accepted again', async () => {
     await page.click('#via-rest');
     await page.waitForFunction(
-      () => document.getElementById('faults-status')?.textContent === 'user-service is running.',
+      () => document.getElementById('fault-user-service-state')?.textContent === 'running',
       { timeout: 10_000 },
     );
     expect(await text('#breaker-state')).toBe('closed');
     await page.click('#stop-user-service');
     await page.waitForFunction(
-      () => document.getElementById('faults-status')?.textContent === 'user-service is stopped.',
+      () => document.getElementById('fault-user-service-state')?.textContent === 'stopped',
       { timeout: 30_000 },
     );
 
@@ -380,7 +465,7 @@ describe.skipIf(chromium === undefined)('the console in headless Chromium', () =
     // Back again: once the breaker lets a trial call through, orders are accepted.
     await page.click('#start-user-service');
     await page.waitForFunction(
-      () => document.getElementById('faults-status')?.textContent === 'user-service is running.',
+      () => document.getElementById('fault-user-service-state')?.textContent === 'running',
       { timeout: 60_000 },
     );
     const recovery = await placeUntil((result) => result.startsWith('Order '), 30_000);
@@ -388,6 +473,58 @@ describe.skipIf(chromium === undefined)('the console in headless Chromium', () =
     await page.waitForFunction(
       () => document.getElementById('breaker-state')?.textContent === 'closed',
       { timeout: 10_000 },
+    );
+  });
+
+  /** The number a faults-panel figure starts with ("3 event(s) …", "2 row(s) …"); -1 when unknown. */
+  const leadingNumber = async (selector: string) => {
+    const found = /^(\d+) /.exec((await text(selector)) ?? '');
+    return found?.[1] === undefined ? -1 : Number(found[1]);
+  };
+  const targetIs = (target: string, state: 'running' | 'stopped', timeout: number) =>
+    page.waitForFunction(
+      (id: string, wanted: string) => document.getElementById(id)?.textContent === wanted,
+      { timeout },
+      `fault-${target}-state`,
+      state,
+    );
+
+  it('pauses notification-service: orders are accepted and wait in Kafka, the lag grows; resumed, it drains to 0', async () => {
+    await targetIs('notification-service', 'running', 10_000);
+    await page.waitForFunction(
+      () => document.getElementById('fault-lag')?.textContent === '0 event(s) not yet consumed',
+      { timeout: 30_000 },
+    );
+    await page.click('#stop-notification-service');
+    await targetIs('notification-service', 'stopped', 60_000);
+    const placed = await placeUntil(async () => (await leadingNumber('#fault-lag')) >= 2, 30_000);
+    for (const result of placed) expect(result).toMatch(/^Order [0-9a-f-]{36} placed over REST/);
+    await page.screenshot({ path: join(SCREENSHOTS, 'faults-lag.png'), fullPage: true });
+
+    await page.click('#start-notification-service');
+    await targetIs('notification-service', 'running', 90_000);
+    await page.waitForFunction(
+      () => document.getElementById('fault-lag')?.textContent === '0 event(s) not yet consumed',
+      { timeout: 60_000 },
+    );
+  });
+
+  it('stops Kafka: orders are still accepted and their events wait in the outbox; started again, the backlog empties', async () => {
+    await targetIs('kafka', 'running', 10_000);
+    await page.click('#stop-kafka');
+    await targetIs('kafka', 'stopped', 60_000);
+    const placed = await placeUntil(
+      async () => (await leadingNumber('#outbox-backlog')) >= 1,
+      30_000,
+    );
+    for (const result of placed) expect(result).toMatch(/^Order [0-9a-f-]{36} placed over REST/);
+    await page.screenshot({ path: join(SCREENSHOTS, 'faults-outbox.png'), fullPage: true });
+
+    await page.click('#start-kafka');
+    await targetIs('kafka', 'running', 120_000);
+    await page.waitForFunction(
+      () => document.getElementById('outbox-backlog')?.textContent?.startsWith('0 row(s)'),
+      { timeout: 60_000 },
     );
   });
 
