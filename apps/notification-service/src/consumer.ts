@@ -1,11 +1,20 @@
 import { DLQ_HEADERS, EventValidationError, parseKafkaEvent } from '@comms/contracts';
 import { isDatabaseUnavailable } from '@comms/postgres';
-import type { IncomingMessage, KafkaClient, KafkaConsumer, KafkaProducer } from '@comms/kafka';
+import type { AnyEvent } from '@comms/contracts';
+import type {
+  IncomingMessage,
+  KafkaClient,
+  KafkaConsumer,
+  KafkaProducer,
+  MessageControl,
+} from '@comms/kafka';
 import type { Logger } from '@comms/service-kit';
 import { retry } from '@comms/resilience';
 import { meter } from '@comms/telemetry';
 import { handlingOf } from './handled-events.js';
-import type { Processor } from './processor.js';
+import type { OrderEvent, Processor } from './processor.js';
+
+const isOrderEvent = (event: AnyEvent): event is OrderEvent => event.type.startsWith('order.');
 
 /** Options for {@link startConsumer}. */
 export interface ConsumerConfig {
@@ -21,6 +30,8 @@ export interface ConsumerConfig {
   readonly concurrency?: number;
   /** Larger messages go to the dead-letter topic unread. Default 256 KiB. */
   readonly maxEventBytes?: number;
+  /** Messages of one partition handled together at most. Default 100. */
+  readonly maxBatch?: number;
   /** Whether handling continues the producer's trace (`child`) or links to it. Default child. */
   readonly traceRelation?: 'child' | 'link';
 }
@@ -88,7 +99,12 @@ export async function startConsumer(deps: {
     partitionsConsumedConcurrently: config.concurrency ?? 1,
     traceRelation: config.traceRelation ?? 'child',
   });
-  await consumer.run(async (message, control) => {
+  /**
+   * What a message is: the event to handle, or nothing when it was
+   * dead-lettered (too large, not a valid CloudEvent, a type this service
+   * does not declare) or is ignored on purpose.
+   */
+  const screen = async (message: IncomingMessage): Promise<AnyEvent | undefined> => {
     const size = message.value?.length ?? 0;
     const maxBytes = config.maxEventBytes ?? 256 * 1024;
     if (size > maxBytes) {
@@ -97,16 +113,16 @@ export async function startConsumer(deps: {
         'invalid',
         `too-large: ${String(size)} bytes, more than the ${String(maxBytes)} an event may have`,
       );
-      return;
+      return undefined;
     }
-    let event;
+    let event: AnyEvent;
     try {
       // Structured mode (what the services send) or binary mode (ce_* headers).
       event = parseKafkaEvent(message.value, message.headers);
     } catch (error) {
       if (!(error instanceof EventValidationError)) throw error;
       await deadLetter(message, 'invalid', `${error.problem}: ${error.message}`);
-      return;
+      return undefined;
     }
     const handling = handlingOf(event.type);
     if (handling === undefined) {
@@ -116,12 +132,21 @@ export async function startConsumer(deps: {
         'invalid',
         `unhandled-type: notification-service declares no handling for '${event.type}' (EVENT_HANDLING)`,
       );
-      return;
+      return undefined;
     }
     if (handling === 'ignore') {
       logger.debug({ eventId: event.id, type: event.type }, 'event ignored on purpose');
-      return;
+      return undefined;
     }
+    return event;
+  };
+
+  /** One event on its own, with retries, outage waits and, at the end, the dead-letter topic. */
+  const handleOne = async (
+    message: IncomingMessage,
+    event: AnyEvent,
+    control: MessageControl,
+  ): Promise<void> => {
     // Failures of the handler count towards maxAttempts; a database that is
     // away is no fault of this message, so those waits do not count: the
     // event is held, heartbeating, until the database is back. If the
@@ -186,6 +211,43 @@ export async function startConsumer(deps: {
         `failed ${String(failures)} times: ${error instanceof Error ? error.message : String(error)}`,
       );
     }
-  });
+  };
+
+  // A fetched batch of one partition: the order events among it are stored
+  // together (two round trips for all of them); whatever that leaves, and
+  // everything when it fails, is handled one event at a time as before.
+  await consumer.runBatches(
+    async (messages, control) => {
+      const events: Array<{ message: IncomingMessage; event: AnyEvent }> = [];
+      for (const message of messages) {
+        const event = await screen(message);
+        if (event !== undefined) events.push({ message, event });
+      }
+      let one = events;
+      const orders = events.flatMap(({ event }) => (isOrderEvent(event) ? [event] : []));
+      if (orders.length > 1) {
+        try {
+          const { outcomes, left } = await processor.handleOrderBatch(orders);
+          for (const [at, event] of orders.entries()) {
+            const outcome = outcomes[at];
+            if (outcome !== undefined)
+              logger.info(
+                { eventId: event.id, type: event.type, outcome, batch: orders.length },
+                'event handled',
+              );
+          }
+          const leftIds = new Set(left.map((event) => event.id));
+          one = events.filter(({ event }) => !isOrderEvent(event) || leftIds.has(event.id));
+        } catch (error) {
+          logger.warn(
+            { err: error, events: orders.length },
+            'storing the batch failed; handling its events one at a time',
+          );
+        }
+      }
+      for (const { message, event } of one) await handleOne(message, event, control);
+    },
+    { maxBatch: config.maxBatch ?? 100 },
+  );
   return consumer;
 }

@@ -21,9 +21,9 @@ import { loadConfig } from './config.js';
 import { DLQ_HEADERS, startConsumer } from './consumer.js';
 import { startNotificationService } from './main.js';
 import { MIGRATIONS } from './migrations.js';
-import { createProcessor } from './processor.js';
+import { createProcessor, FEED_CHANNEL } from './processor.js';
 import type { Outcome, Processor } from './processor.js';
-import { createRecipients } from './recipients.js';
+import { createRecipients, upsertContact } from './recipients.js';
 
 const USER_SERVICE = createRequire(import.meta.url).resolve('@comms/user-service');
 const logger = createLogger('notification-test', 'silent');
@@ -481,4 +481,133 @@ describe('failure handling', () => {
     );
     expect(perEvent.rows).toEqual([]);
   }, 120_000);
+});
+
+describe('a fetched batch', () => {
+  it('stores its order events together, once each, and leaves the rest to the one-by-one path', async () => {
+    // Topics of its own with one partition, filled before the consumer
+    // starts, so the consumer fetches everything at once.
+    const own = {
+      users: uniqueName('batch-users'),
+      orders: uniqueName('batch-orders'),
+      dlq: uniqueName('batch-dlq'),
+    };
+    const admin = await kafka.admin();
+    await admin.ensureTopics(Object.values(own).map((topic) => ({ topic, partitions: 1 })));
+    const known = { userId: randomUUID(), name: 'Grace Hopper', email: 'grace@example.com' };
+    await upsertContact(pool, { ...known, status: 'active', asOf: new Date() });
+    const orders = Array.from({ length: 12 }, () => orderCreated(known.userId));
+    const first = orders[0] as AnyEvent;
+    // Nobody knows this user: it is parked, as one event on its own would be.
+    const stranger = orderCreated(randomUUID());
+    const send = (event: AnyEvent) => ({
+      key: event.subject ?? null,
+      value: JSON.stringify(event),
+    });
+    await producer.send(own.orders, [
+      ...orders.slice(0, 6).map(send),
+      send(first), // delivered twice within the batch
+      { key: 'poison', value: '{"not": "a cloudevent"' },
+      send(stranger),
+      ...orders.slice(6).map(send),
+    ]);
+
+    // What the feed announces, heard as an SSE client's instance would.
+    const listener = await pool.connect();
+    const announced: Array<{ eventId: string; id: string; createdAt: string }> = [];
+    listener.on('notification', (message) => {
+      if (message.channel === FEED_CHANNEL && message.payload !== undefined)
+        announced.push(JSON.parse(message.payload) as (typeof announced)[number]);
+    });
+    await listener.query(`LISTEN ${FEED_CHANNEL}`);
+
+    // What each batch call made of its events (a call that threw falls back to one by one).
+    const batches: Array<{
+      size: number;
+      left?: string[];
+      duplicates?: number;
+      failed?: string;
+    }> = [];
+    const counting: Processor = {
+      ...processor,
+      handleOrderBatch: async (events) => {
+        try {
+          const result = await processor.handleOrderBatch(events);
+          batches.push({
+            size: events.length,
+            left: result.left.map((event) => event.id),
+            duplicates: result.outcomes.filter((outcome) => outcome === 'duplicate').length,
+          });
+          return result;
+        } catch (error) {
+          batches.push({ size: events.length, failed: String(error) });
+          throw error;
+        }
+      },
+    };
+    const consumer = await startConsumer({
+      kafka,
+      producer,
+      processor: counting,
+      logger,
+      config: {
+        group: uniqueName('batch'),
+        topics: [own.users, own.orders],
+        dlqTopic: own.dlq,
+        maxAttempts: 3,
+        retryBaseMs: 20,
+        sessionTimeoutMs: 6_000,
+      },
+    });
+    try {
+      const ids = orders.map((event) => event.id);
+      const stored = await waitFor(
+        async () => {
+          const rows = await pool.query<{ event_id: string; id: string; created_at: Date }>(
+            'SELECT event_id::text, id::text, created_at FROM notifications WHERE event_id = ANY($1::uuid[])',
+            [ids],
+          );
+          return rows.rows.length >= ids.length ? rows.rows : undefined;
+        },
+        { timeoutMs: 30_000, message: 'the batch was not stored' },
+      );
+      // One notification per event, the duplicate included.
+      expect(stored.map((row) => row.event_id).sort()).toEqual([...ids].sort());
+      // Stored together, without falling back: the one-by-one path took only the stranger.
+      expect(batches.filter((batch) => batch.failed !== undefined)).toEqual([]);
+      expect(batches.some((batch) => batch.size > 1)).toBe(true);
+      expect(batches.flatMap((batch) => batch.left ?? [])).toEqual([stranger.id]);
+      // The second copy of the first order is a duplicate, the only one.
+      expect(batches.reduce((sum, batch) => sum + (batch.duplicates ?? 0), 0)).toBe(1);
+      // The stranger's event waits in pending_events; the poison message is dead-lettered.
+      await waitFor(
+        async () =>
+          (await pool.query('SELECT 1 FROM pending_events WHERE event_id = $1', [stranger.id])).rows
+            .length === 1
+            ? true
+            : undefined,
+        { timeoutMs: 30_000, message: 'the unknown user’s order was not parked' },
+      );
+      await waitFor(
+        async () => ((await admin.topicOffsets(own.dlq))[0]?.high === 1 ? true : undefined),
+        { timeoutMs: 30_000, message: 'the poison message was not dead-lettered' },
+      );
+      // Each stored notification was announced once, with the row's id and time.
+      await waitFor(() => (announced.length >= ids.length ? true : undefined), {
+        timeoutMs: 10_000,
+        message: 'not every notification was announced',
+      });
+      expect(
+        announced
+          .filter((a) => ids.includes(a.eventId))
+          .map((a) => [a.eventId, a.id, a.createdAt])
+          .sort(),
+      ).toEqual(stored.map((row) => [row.event_id, row.id, row.created_at.toISOString()]).sort());
+    } finally {
+      await consumer.close();
+      listener.release();
+      await admin.deleteTopics(Object.values(own)).catch(() => undefined);
+      await admin.close();
+    }
+  }, 90_000);
 });

@@ -41,7 +41,7 @@ function subjectOf(event: AnyEvent): { type: SubjectType; id: string } {
     : { type: 'user', id: event.data.userId };
 }
 
-type OrderEvent = Exclude<AnyEvent, { type: 'user.registered.v1' | 'user.deactivated.v1' }>;
+export type OrderEvent = Exclude<AnyEvent, { type: 'user.registered.v1' | 'user.deactivated.v1' }>;
 
 /** The Postgres channel on which new notifications are announced (for SSE on every instance). */
 export const FEED_CHANNEL = 'notifications_feed';
@@ -157,56 +157,107 @@ export function createProcessor(deps: {
   };
 
   /**
-   * The order events' path, in one statement (so one implicit transaction and
-   * one round trip): the event id, the notification and its announcement, or
-   * nothing when the event id was stored before. The same steps as `store`.
+   * The order events' write, in one statement whatever their number (so one
+   * implicit transaction and one round trip): each event id, its
+   * notification and its announcement, or nothing for an event id stored
+   * before. The same steps as `store`. Resolves with the ids it stored.
    */
-  const storeOnce = async (event: OrderEvent, to: Contact): Promise<boolean> => {
-    const message = compose(event, to);
-    if (message === undefined) throw new Error(`no message for ${event.type}`);
-    const about = subjectOf(event);
-    const notification: Omit<Notification, 'id' | 'createdAt'> = {
-      eventId: event.id,
-      eventType: event.type,
-      userId: to.userId,
-      kind: message.kind,
-      subjectType: about.type,
-      subjectId: about.id,
-      orderId: about.id,
-      recipientName: to.name,
-      recipientEmail: to.email,
-      subject: message.subject,
-      body: message.body,
-    };
-    const result = await pool.query(
-      `WITH first AS (
-         INSERT INTO processed_events (event_id) VALUES ($1) ON CONFLICT DO NOTHING RETURNING event_id
+  const storeMany = async (
+    pairs: ReadonlyArray<{ event: OrderEvent; to: Contact }>,
+  ): Promise<Set<string>> => {
+    if (pairs.length === 0) return new Set();
+    const rows = pairs.map(({ event, to }) => {
+      const message = compose(event, to);
+      if (message === undefined) throw new Error(`no message for ${event.type}`);
+      const about = subjectOf(event);
+      const notification: Omit<Notification, 'id' | 'createdAt'> = {
+        eventId: event.id,
+        eventType: event.type,
+        userId: to.userId,
+        kind: message.kind,
+        subjectType: about.type,
+        subjectId: about.id,
+        orderId: about.id,
+        recipientName: to.name,
+        recipientEmail: to.email,
+        subject: message.subject,
+        body: message.body,
+      };
+      return { ...notification, announcement: JSON.stringify(notification) };
+    });
+    const column = <K extends keyof (typeof rows)[number]>(key: K) => rows.map((row) => row[key]);
+    const result = await pool.query<{ event_id: string }>(
+      `WITH input AS (
+         SELECT i.event_id, i.event_type, i.user_id, i.kind, i.subject_type, i.subject_id,
+                i.recipient_name, i.recipient_email, i.subject, i.body, i.announcement, i.ord
+           FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::uuid[],
+                       $7::text[], $8::text[], $9::text[], $10::text[], $11::jsonb[])
+                WITH ORDINALITY AS i (event_id, event_type, user_id, kind, subject_type, subject_id,
+                       recipient_name, recipient_email, subject, body, announcement, ord)
+       ), first AS (
+         INSERT INTO processed_events (event_id)
+         SELECT event_id FROM input ORDER BY ord ON CONFLICT DO NOTHING RETURNING event_id
        ), unparked AS (
          DELETE FROM pending_events WHERE event_id IN (SELECT event_id FROM first)
        ), stored AS (
          INSERT INTO notifications (event_id, event_type, user_id, kind, subject_type, subject_id, recipient_name, recipient_email, subject, body)
-         SELECT event_id, $2, $3::uuid, $4, $5, $6::uuid, $7, $8, $9, $10 FROM first
-         RETURNING id, created_at
+         SELECT i.event_id, i.event_type, i.user_id, i.kind, i.subject_type, i.subject_id,
+                i.recipient_name, i.recipient_email, i.subject, i.body
+           FROM input i JOIN first f ON f.event_id = i.event_id ORDER BY i.ord
+         RETURNING id, event_id, created_at
        )
-       SELECT pg_notify($11, ($12::jsonb || jsonb_build_object('id', id::text,
-                'createdAt', to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')))::text)
-         FROM stored`,
+       SELECT s.event_id::text AS event_id,
+              pg_notify($12, (i.announcement || jsonb_build_object('id', s.id::text,
+                'createdAt', to_char(s.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')))::text)
+         FROM stored s JOIN input i ON i.event_id = s.event_id ORDER BY s.id`,
       [
-        event.id,
-        event.type,
-        to.userId,
-        message.kind,
-        about.type,
-        about.id,
-        to.name,
-        to.email,
-        message.subject,
-        message.body,
+        column('eventId'),
+        column('eventType'),
+        column('userId'),
+        column('kind'),
+        column('subjectType'),
+        column('subjectId'),
+        column('recipientName'),
+        column('recipientEmail'),
+        column('subject'),
+        column('body'),
+        column('announcement'),
         FEED_CHANNEL,
-        JSON.stringify(notification),
       ],
     );
-    return (result.rowCount ?? 0) > 0;
+    return new Set(result.rows.map((row) => row.event_id));
+  };
+
+  /** Whether each event was handled before, and its recipient if the replica has one: one round trip. */
+  const known = async (
+    events: readonly OrderEvent[],
+  ): Promise<Map<string, { done: boolean; contact: Contact | undefined }>> => {
+    const result = await pool.query<{
+      event_id: string;
+      user_id: string;
+      done: boolean;
+      name: string | null;
+      email: string | null;
+    }>(
+      `SELECT e.event_id::text AS event_id, e.user_id::text AS user_id,
+              EXISTS (SELECT 1 FROM processed_events p WHERE p.event_id = e.event_id) AS done,
+              c.name, c.email
+         FROM unnest($1::uuid[], $2::uuid[]) AS e (event_id, user_id)
+         LEFT JOIN user_contacts c ON c.user_id = e.user_id`,
+      [events.map((event) => event.id), events.map((event) => event.data.userId)],
+    );
+    return new Map(
+      result.rows.map((row) => [
+        row.event_id,
+        {
+          done: row.done,
+          contact:
+            row.name === null || row.email === null
+              ? undefined
+              : { userId: row.user_id, name: row.name, email: row.email },
+        },
+      ]),
+    );
   };
 
   const handle = async (event: AnyEvent): Promise<Outcome> => {
@@ -241,19 +292,11 @@ export function createProcessor(deps: {
 
     // One round trip says whether the event was handled before and who its
     // recipient is in the local replica.
-    const known = await pool.query<{ done: boolean; name: string | null; email: string | null }>(
-      `SELECT EXISTS (SELECT 1 FROM processed_events WHERE event_id = $1) AS done, c.name, c.email
-         FROM (VALUES (1)) AS one LEFT JOIN user_contacts c ON c.user_id = $2`,
-      [event.id, event.data.userId],
-    );
-    const row = known.rows[0];
-    if (row?.done === true) return 'duplicate';
+    const found = (await known([event])).get(event.id);
+    if (found?.done === true) return 'duplicate';
     let to: Contact;
     try {
-      to =
-        row?.name != null && row.email != null
-          ? { userId: event.data.userId, name: row.name, email: row.email }
-          : await deps.recipients.remote(event.data.userId);
+      to = found?.contact ?? (await deps.recipients.remote(event.data.userId));
     } catch (error) {
       if (!(error instanceof RecipientUnknown)) throw error;
       await pool.query(
@@ -263,13 +306,51 @@ export function createProcessor(deps: {
       );
       return 'pending';
     }
-    const stored = await storeOnce(event, to);
+    const stored = await storeMany([{ event, to }]);
     deps.afterCommit?.(event);
-    return stored ? 'notified' : 'duplicate';
+    return stored.has(event.id) ? 'notified' : 'duplicate';
+  };
+
+  /**
+   * Handles order events of one fetched batch together: one query finds
+   * which were handled before and their recipients, one statement stores
+   * the rest, so two round trips for the batch. Events whose recipient the
+   * replica does not have are left for `handle`, one at a time (they may
+   * ask user-service or be parked). Idempotent per event, as `handle`.
+   */
+  const handleOrderBatch = async (
+    events: readonly OrderEvent[],
+  ): Promise<{ outcomes: Array<Outcome | undefined>; left: OrderEvent[] }> => {
+    // One outcome per event, in order; undefined for those left to `handle`.
+    const outcomes: Array<Outcome | undefined> = [];
+    const left: OrderEvent[] = [];
+    const ready: Array<{ event: OrderEvent; to: Contact; at: number }> = [];
+    const taken = new Set<string>();
+    const seen = await known(events);
+    events.forEach((event, at) => {
+      const found = seen.get(event.id);
+      // Handled before, or earlier in this very batch (a redelivered copy).
+      if (found?.done === true || taken.has(event.id)) outcomes[at] = 'duplicate';
+      else if (found?.contact === undefined) {
+        outcomes[at] = undefined;
+        left.push(event);
+      } else {
+        ready.push({ event, to: found.contact, at });
+        outcomes[at] = 'notified';
+      }
+      taken.add(event.id);
+    });
+    const stored = await storeMany(ready);
+    for (const { event, at } of ready) {
+      if (!stored.has(event.id)) outcomes[at] = 'duplicate';
+      deps.afterCommit?.(event);
+    }
+    return { outcomes, left };
   };
 
   return {
     handle,
+    handleOrderBatch,
     /**
      * Retries parked events that are due (or all of one user's, right after
      * that user's event arrived). Backs off per event; resolves with how many
