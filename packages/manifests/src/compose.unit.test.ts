@@ -195,7 +195,7 @@ describe.each([...SERVICE_NAMES, 'order-service-shared-db'])(
 describe('compose service console (apps/console, the web console)', () => {
   const service = compose.services['console'] as ComposeService;
 
-  it('is built like the services, published on loopback 8080, and finds them by compose name', async () => {
+  it('is built like the services, published on loopback 8080, and finds them and Kafka by compose name', async () => {
     expect(service.build).toEqual({
       context: '.',
       dockerfile: 'infra/docker/service.Dockerfile',
@@ -217,6 +217,7 @@ describe('compose service console (apps/console, the web console)', () => {
         orderServiceGrpc: string;
         notificationServiceHttp: string;
         JAEGER_UI_URL?: string;
+        kafka?: { brokers: string[] };
       };
     };
     const config = loadConfig(environmentOf(service));
@@ -227,6 +228,8 @@ describe('compose service console (apps/console, the web console)', () => {
       orderServiceGrpc: 'order-service:50052',
       notificationServiceHttp: 'http://notification-service:8083',
     });
+    // The Kafka panel's topics: the broker by its compose name, as the services have it.
+    expect(config.kafka?.brokers).toEqual(['kafka:9092']);
     expect(config.JAEGER_UI_URL).toBeUndefined();
     const observability = { JAEGER_UI_URL: 'http://127.0.0.1:16686' };
     expect(read('infra/compose/observability.env')).toContain(
