@@ -7,8 +7,9 @@ import {
   findFreePort,
   provisionServiceDatabases,
   startInfra,
+  startTokenIssuer,
 } from '@comms/infra';
-import type { RunningInfra } from '@comms/infra';
+import type { RunningInfra, RunningTokenIssuer } from '@comms/infra';
 import { SERVICES } from '@comms/endpoints';
 import type { ServiceName } from '@comms/endpoints';
 import { localSystemEnv } from './config.js';
@@ -34,6 +35,12 @@ export interface RunningService {
 /** The whole system, running locally. */
 export interface RunningSystem {
   readonly infra: RunningInfra;
+  /**
+   * The local token issuer (oidc-provider, packages/infra): 8084 under the
+   * default ports, a free port otherwise. The services do not require its
+   * tokens yet (AUTH_ISSUER_URL is not set for them).
+   */
+  readonly issuer: RunningTokenIssuer;
   readonly databases: Readonly<Record<string, string>>;
   /** The first instance of each service. */
   readonly services: Readonly<Record<ServiceName, RunningService>>;
@@ -150,7 +157,7 @@ const READY_TIMEOUT_MS = 90_000;
 
 /**
  * Starts PostgreSQL and Kafka (from the environment, containers or native,
- * as packages/infra decides), a database and role per service, and the
+ * as packages/infra decides), the local token issuer, a database and role per service, and the
  * three services as separate processes configured only through their
  * environment. Resolves once every service answers /readyz.
  */
@@ -171,6 +178,18 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     throw error;
   }
   for (const line of describeInfra(infra)) log(line);
+  let issuer: RunningTokenIssuer;
+  try {
+    issuer = await startTokenIssuer({
+      port: options.ports === 'default' ? 8084 : 'random',
+      onUnexpectedExit: (report) => log(report),
+    });
+  } catch (error) {
+    await infra.stop();
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+  log(`token issuer ready at ${issuer.url} (oidc-provider)`);
   const databases = await provisionServiceDatabases(infra.databaseUrl);
 
   const replicas = options.replicas ?? {};
@@ -358,6 +377,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
         .flat()
         .map((service) => service.stop()),
     );
+    await issuer.stop();
     await infra.stop();
     await rm(dir, { recursive: true, force: true });
   };
@@ -392,6 +412,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   });
   return {
     infra,
+    issuer,
     databases,
     services,
     instances,
