@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import Type from 'typebox';
-import { openLoop, percentile, summarise } from '@comms/loadgen/measure';
-import type { Measurement } from '@comms/loadgen/measure';
+import { openLoop, percentile, summarise } from '@comms/load';
+import type { Measurement } from '@comms/load';
 import { AppError } from '@comms/service-kit';
 import type { HttpApp } from '@comms/service-kit';
 import type { Config } from './config.js';

@@ -9,7 +9,7 @@ import { USER_SELECT } from './echo.js';
 import type { Classifier } from './cpu.js';
 import { ghzLoad, startLoad } from './load.js';
 import type { GrpcLoadSpec, LoadSpec } from './load.js';
-import type { Measurement } from './measure.js';
+import type { Measurement } from '@comms/load';
 import { GENERATOR } from './report.js';
 import { compare, interleave } from './trials.js';
 import type { Comparison, Trial } from './trials.js';

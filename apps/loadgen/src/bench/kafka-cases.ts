@@ -5,8 +5,8 @@ import type { RunningSystem } from '@comms/local-system';
 import { pollUntil } from '@comms/resilience';
 import { measured, ORDER_BODY } from './cases.js';
 import type { CaseContext } from './cases.js';
-import { openLoop, summarise } from './measure.js';
-import type { Measurement } from './measure.js';
+import { openLoop, summarise } from '@comms/load';
+import type { Measurement } from '@comms/load';
 import { judge, trialsOf } from './trials.js';
 import type { Trials, Verdict } from './trials.js';
 

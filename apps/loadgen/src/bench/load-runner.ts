@@ -7,8 +7,8 @@ import { randomUUID } from 'node:crypto';
 import autocannon from 'autocannon';
 import { createPool, withTransaction } from '@comms/postgres';
 import type { HttpLoadSpec, LoadSpec, PgLoadSpec } from './load.js';
-import { closedLoop, summarise } from './measure.js';
-import type { Measurement } from './measure.js';
+import { closedLoop, summarise } from '@comms/load';
+import type { Measurement } from '@comms/load';
 
 /** autocannon, every response time kept for exact percentiles. */
 async function http(spec: HttpLoadSpec): Promise<Measurement> {

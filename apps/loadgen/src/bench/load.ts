@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { runCommand } from '@comms/infra';
-import type { Measurement } from './measure.js';
+import type { Measurement } from '@comms/load';
 
 /** HTTP load from autocannon, `concurrency` connections. */
 export interface HttpLoadSpec {

@@ -1,6 +1,6 @@
 import type { ClientsOnPath, KafkaClientsReport } from './kafka-cases.js';
-import { spread } from './measure.js';
-import type { Measurement, Spread } from './measure.js';
+import { spread } from '@comms/load';
+import type { Measurement, Spread } from '@comms/load';
 import type { BenchReport } from './run.js';
 import type { ScaleReport, ScaleSide } from './scale-case.js';
 import { MIN_TRIALS, relativeSpread, SPREAD_LIMIT, STEAL_LIMIT } from './trials.js';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { summariseKafkaClients } from './kafka-cases.js';
 import type { KafkaTrial } from './kafka-cases.js';
-import { summarise } from './measure.js';
-import type { Measurement } from './measure.js';
+import { summarise } from '@comms/load';
+import type { Measurement } from '@comms/load';
 import { cpuPerRequest, markdownReport } from './report.js';
 import type { BenchReport } from './run.js';
 import { compare, trialsOf } from './trials.js';

@@ -6,8 +6,8 @@
 // with their range; a ratio is the median of the per-round ratios with
 // theirs; and a comparison whose spread or steal is too high says so.
 import { machineTicks, stealPercent } from './cpu.js';
-import { medianOf, spread } from './measure.js';
-import type { Measurement, Spread } from './measure.js';
+import { medianOf, spread } from '@comms/load';
+import type { Measurement, Spread } from '@comms/load';
 
 /** A spread above this share of the median makes a comparison unreliable. */
 export const SPREAD_LIMIT = 0.15;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { summarise } from './measure.js';
-import type { Measurement } from './measure.js';
+import { summarise } from '@comms/load';
+import type { Measurement } from '@comms/load';
 import { compare, interleave, judge, relativeSpread, trialsOf } from './trials.js';
 
 const trial = (name: string, rps: number, p99Ms = 10): Measurement => ({

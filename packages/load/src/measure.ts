@@ -91,7 +91,7 @@ export interface OpenLoopRun {
  * owes instead of silently lowering the rate. At most `maxInFlight` calls
  * run at once; a call that would exceed it counts as an error, so a
  * saturated subject shows up instead of slowing the generator down.
- * The console's short load runs on it too (exported as `@comms/loadgen/measure`).
+ * The console's short load runs on it too.
  */
 export async function openLoop(
   options: {
