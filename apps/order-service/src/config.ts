@@ -61,8 +61,39 @@ const Env = Type.Object({
     default: 'operator',
     description: 'the role claim value that may ship, rebuild and read any order',
   }),
+  SERVICE_TOKEN_URL: Type.Optional(
+    Type.String({
+      pattern: '^https?://\\S+$',
+      description:
+        "the issuer's token endpoint (the local one is http://127.0.0.1:8084/token); when set, calls to user-service carry order-service's own client-credentials token",
+    }),
+  ),
+  SERVICE_CLIENT_ID: Type.String({
+    minLength: 1,
+    default: 'order-service',
+    description: "order-service's client id at the issuer",
+  }),
+  SERVICE_CLIENT_SECRET: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description: "order-service's client secret; required when SERVICE_TOKEN_URL is set",
+    }),
+  ),
+  USER_SERVICE_AUDIENCE: Type.String({
+    minLength: 1,
+    default: 'urn:comms:user-service',
+    description: "user-service's resource indicator, the audience of the tokens sent to it",
+  }),
   ...outboxEnv(),
 });
+
+/** order-service's own identity towards user-service; absent when SERVICE_TOKEN_URL is unset. */
+export interface ServiceIdentityConfig {
+  readonly tokenUrl: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly userServiceAudience: string;
+}
 
 /** End-user authentication at the REST API; absent when AUTH_ISSUER_URL is unset. */
 export interface AuthConfig {
@@ -81,6 +112,7 @@ export type Config = Static<typeof Env> & {
   /** user-service's REST base URLs, likewise. */
   readonly userServiceHttp: readonly string[];
   readonly auth: AuthConfig | undefined;
+  readonly identity: ServiceIdentityConfig | undefined;
 };
 
 /** Reads the environment; throws naming the first bad variable and its expected format. */
@@ -97,6 +129,10 @@ export function loadConfig(
     }
     parseDatabaseUrl(parsed.USERS_DATABASE_URL, 'USERS_DATABASE_URL');
   }
+  if (parsed.SERVICE_TOKEN_URL !== undefined && parsed.SERVICE_CLIENT_SECRET === undefined)
+    throw new Error(
+      "SERVICE_CLIENT_SECRET is required when SERVICE_TOKEN_URL is set (order-service's client secret at the issuer)",
+    );
   const { sets } = resolveAtStartup(
     [
       ['user-service', 'grpc', 'several'],
@@ -118,6 +154,15 @@ export function loadConfig(
             audience: parsed.AUTH_AUDIENCE,
             ...(parsed.AUTH_JWKS_URL === undefined ? {} : { jwksUrl: parsed.AUTH_JWKS_URL }),
             operatorRole: parsed.AUTH_OPERATOR_ROLE,
+          },
+    identity:
+      parsed.SERVICE_TOKEN_URL === undefined
+        ? undefined
+        : {
+            tokenUrl: parsed.SERVICE_TOKEN_URL,
+            clientId: parsed.SERVICE_CLIENT_ID,
+            clientSecret: parsed.SERVICE_CLIENT_SECRET ?? '',
+            userServiceAudience: parsed.USER_SERVICE_AUDIENCE,
           },
   };
 }

@@ -27,4 +27,23 @@ describe('order-service auth configuration', () => {
       /^AUTH_ISSUER_URL /,
     );
   });
+
+  it('sends its own token to user-service only with SERVICE_TOKEN_URL, and needs the secret then', () => {
+    expect(loadConfig(base).identity).toBeUndefined();
+    expect(
+      loadConfig({
+        ...base,
+        SERVICE_TOKEN_URL: 'http://127.0.0.1:8084/token',
+        SERVICE_CLIENT_SECRET: 's',
+      }).identity,
+    ).toEqual({
+      tokenUrl: 'http://127.0.0.1:8084/token',
+      clientId: 'order-service',
+      clientSecret: 's',
+      userServiceAudience: 'urn:comms:user-service',
+    });
+    expect(() => loadConfig({ ...base, SERVICE_TOKEN_URL: 'http://127.0.0.1:8084/token' })).toThrow(
+      /^SERVICE_CLIENT_SECRET is required when SERVICE_TOKEN_URL is set/,
+    );
+  });
 });

@@ -10,7 +10,7 @@ import type {
   GetOrderRequest,
   OrderServiceServer,
 } from '@comms/contracts/grpc';
-import type { Metadata } from '@grpc/grpc-js';
+import { authorizationOf } from '@comms/auth';
 import { createGrpcServer, unary } from '@comms/service-kit';
 import type { GrpcServer, Logger } from '@comms/service-kit';
 import { createOrderAccess } from './access.js';
@@ -25,12 +25,6 @@ const STATUS: Record<Status, OrderStatus> = {
   SHIPPED: OrderStatus.ORDER_STATUS_SHIPPED,
   CANCELLED: OrderStatus.ORDER_STATUS_CANCELLED,
 };
-
-/** The first `authorization` value of a call's metadata. */
-function authorizationOf(call: { metadata?: Metadata }): string | undefined {
-  const [value] = call.metadata?.get('authorization') ?? [];
-  return typeof value === 'string' ? value : undefined;
-}
 
 /**
  * order.v1.OrderService over the orders module, with health and reflection.

@@ -49,6 +49,15 @@ export interface ValidatorOptions {
   readonly attempts?: number;
   readonly breakerOpenMs?: number;
   readonly logger?: Logger;
+  /**
+   * order-service's own access token for user-service (service identity),
+   * sent with every gRPC and REST call; `refused` is told when user-service
+   * turned it down, so the next call gets a fresh one. Default: none.
+   */
+  readonly credential?: {
+    token(): Promise<string>;
+    refused(): void;
+  };
 }
 
 /** A failure to reach user-service (as opposed to an answer about the user). */
@@ -69,6 +78,7 @@ function unavailable(mode: ValidationMode, error: unknown): AppError {
 export function createUserValidator(options: ValidatorOptions): UserValidator {
   const timeoutMs = options.timeoutMs ?? 300;
   const attempts = options.attempts ?? 3;
+  const { credential } = options;
   const breaker = createCircuitBreaker({
     name: `user-service (validation over ${options.mode})`,
     failureThreshold: 5,
@@ -99,20 +109,27 @@ export function createUserValidator(options: ValidatorOptions): UserValidator {
         'grpc.initial_reconnect_backoff_ms': 200,
         'grpc.max_reconnect_backoff_ms': 1_000,
       });
-      ask = (userId) =>
-        new Promise<UserCheck>((resolve, reject) => {
+      ask = async (userId) => {
+        const metadata = new Metadata();
+        if (credential !== undefined)
+          metadata.set('authorization', `Bearer ${await credential.token()}`);
+        return new Promise<UserCheck>((resolve, reject) => {
           client.validateUser(
             { userId },
-            new Metadata(),
+            metadata,
             { deadline: Date.now() + timeoutMs },
             (error: ServiceError | null, response: ValidateUserResponse) => {
               if (error === null) resolve(response);
               else if (error.code === status.INVALID_ARGUMENT)
                 reject(new AppError('INVALID_ARGUMENT', error.details));
-              else reject(new Unreachable(`${status[error.code]}: ${error.details}`));
+              else {
+                if (error.code === status.UNAUTHENTICATED) credential?.refused();
+                reject(new Unreachable(`${status[error.code]}: ${error.details}`));
+              }
             },
           );
         });
+      };
       close = () => {
         client.close();
         return Promise.resolve();
@@ -126,10 +143,15 @@ export function createUserValidator(options: ValidatorOptions): UserValidator {
         try {
           response = await fetch(`${nextBase()}/users/${encodeURIComponent(userId)}`, {
             signal: AbortSignal.timeout(timeoutMs),
+            ...(credential === undefined
+              ? {}
+              : { headers: { authorization: `Bearer ${await credential.token()}` } }),
           });
         } catch (error) {
+          if (error instanceof AppError) throw error;
           throw new Unreachable((error as Error).message);
         }
+        if (response.status === 401) credential?.refused();
         if (response.status === 404)
           return { valid: false, userName: '', errorMessage: `user ${userId} not found` };
         if (response.status === 400)

@@ -1,7 +1,10 @@
 import Type from 'typebox';
 import { NonBlankText } from '@comms/contracts';
-import { createHttpApp, ProblemSchema } from '@comms/service-kit';
+import { bearerChallenge } from '@comms/auth';
+import { AppError, createHttpApp, ProblemSchema } from '@comms/service-kit';
 import type { HttpApp, Logger, ReadinessChecks } from '@comms/service-kit';
+import { createCallerCheck } from './callers.js';
+import type { CallerCheck } from './callers.js';
 import { CURSOR_PATTERN, EMAIL_PATTERN, MAX_PAGE } from './users.js';
 import type { User, Users } from './users.js';
 
@@ -31,6 +34,8 @@ export async function buildApp(deps: {
   users: Users;
   logger: Logger;
   readiness: ReadinessChecks;
+  /** Service identity (AUTH_ISSUER_URL). Default: off, any caller, as before. */
+  callers?: CallerCheck;
 }): Promise<HttpApp> {
   const app = await createHttpApp({
     title: 'user-service',
@@ -39,6 +44,24 @@ export async function buildApp(deps: {
     readiness: deps.readiness,
   });
   const { users } = deps;
+  const callers = deps.callers ?? createCallerCheck(undefined);
+  if (callers.enabled) {
+    // Before the body is read; reads and writes are separate permissions.
+    app.addHook('onRequest', async (request) => {
+      if (request.routeOptions.url?.startsWith('/users') !== true) return;
+      await callers.check(
+        request.headers.authorization,
+        request.method === 'GET' ? 'users:read' : 'users:write',
+      );
+    });
+    // RFC 6750: a 401 or 403 says what the bearer token lacked.
+    app.addHook('onError', (_request, reply, error, done) => {
+      const challenge =
+        error instanceof AppError ? bearerChallenge(error, 'user-service') : undefined;
+      if (challenge !== undefined) reply.header('www-authenticate', challenge);
+      done();
+    });
+  }
 
   app.post(
     '/users',

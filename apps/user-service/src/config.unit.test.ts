@@ -55,4 +55,19 @@ describe('user-service configuration', () => {
   ])('stops at startup naming the variable: %j', (env, message) => {
     expect(() => loadConfig(env)).toThrow(message);
   });
+
+  it('checks callers only when AUTH_ISSUER_URL is set, allowing the services that call it', () => {
+    expect(loadConfig(base).auth).toBeUndefined();
+    expect(loadConfig({ ...base, AUTH_ISSUER_URL: 'http://127.0.0.1:8084' }).auth).toEqual({
+      issuer: 'http://127.0.0.1:8084',
+      audience: 'urn:comms:user-service',
+      callers: ['order-service', 'notification-service', 'console'],
+    });
+    expect(() => loadConfig({ ...base, AUTH_ISSUER_URL: 'x', AUTH_CALLERS: 'a,,b' })).toThrow(
+      /^AUTH_ISSUER_URL /,
+    );
+    expect(() =>
+      loadConfig({ ...base, AUTH_ISSUER_URL: 'http://127.0.0.1:8084', AUTH_CALLERS: 'a,,b' }),
+    ).toThrow(/^AUTH_CALLERS .*comma-separated client ids/);
+  });
 });

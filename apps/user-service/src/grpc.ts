@@ -13,8 +13,11 @@ import type {
   UserServiceServer,
   ValidateUserRequest,
 } from '@comms/contracts/grpc';
+import { authorizationOf } from '@comms/auth';
 import { AppError, createGrpcServer, unary } from '@comms/service-kit';
 import type { GrpcServer, Logger } from '@comms/service-kit';
+import { createCallerCheck } from './callers.js';
+import type { CallerCheck } from './callers.js';
 import type { User, Users } from './users.js';
 
 const toProto = (user: User): ProtoUser => ({
@@ -26,34 +29,58 @@ const toProto = (user: User): ProtoUser => ({
   createdAt: user.createdAt,
 });
 
-/** user.v1.UserService over the users module, with health and reflection. */
-export function buildGrpcServer(deps: { users: Users; logger: Logger }): GrpcServer {
+/**
+ * user.v1.UserService over the users module, with health and reflection.
+ * With `callers` on, every call needs an allowed service's token in its
+ * `authorization` metadata (UNAUTHENTICATED / PERMISSION_DENIED otherwise).
+ */
+export function buildGrpcServer(deps: {
+  users: Users;
+  logger: Logger;
+  callers?: CallerCheck;
+}): GrpcServer {
   const { users, logger } = deps;
+  const callers = deps.callers ?? createCallerCheck(undefined);
+  /** A handler that runs once the caller holds `permission`. */
+  const guarded =
+    <Req, Res>(permission: string, handler: (request: Req) => Promise<Res>) =>
+    async (request: Req, call: { readonly metadata?: { get(key: string): unknown[] } }) => {
+      await callers.check(authorizationOf(call), permission);
+      return handler(request);
+    };
   const implementation: UserServiceServer = {
     getUser: unary(
-      async (request: GetUserRequest) => ({ user: toProto(await users.get(request.userId)) }),
+      guarded('users:read', async (request: GetUserRequest) => ({
+        user: toProto(await users.get(request.userId)),
+      })),
       logger,
     ),
-    validateUser: unary((request: ValidateUserRequest) => users.validate(request.userId), logger),
+    validateUser: unary(
+      guarded('users:read', (request: ValidateUserRequest) => users.validate(request.userId)),
+      logger,
+    ),
     createUser: unary(
-      async (request: CreateUserRequest) => ({
+      guarded('users:write', async (request: CreateUserRequest) => ({
         user: toProto(await users.create({ name: request.name, email: request.email })),
+      })),
+      logger,
+    ),
+    listUsers: unary(
+      guarded('users:read', async (request: ListUsersRequest) => {
+        if (request.limit < 0)
+          throw new AppError('INVALID_ARGUMENT', `limit must be 1-100, got ${request.limit}`);
+        const page = await users.list({
+          ...(request.limit === 0 ? {} : { limit: request.limit }),
+          cursor: request.cursor,
+        });
+        return { users: page.items.map(toProto), nextCursor: page.nextCursor ?? '' };
       }),
       logger,
     ),
-    listUsers: unary(async (request: ListUsersRequest) => {
-      if (request.limit < 0)
-        throw new AppError('INVALID_ARGUMENT', `limit must be 1-100, got ${request.limit}`);
-      const page = await users.list({
-        ...(request.limit === 0 ? {} : { limit: request.limit }),
-        cursor: request.cursor,
-      });
-      return { users: page.items.map(toProto), nextCursor: page.nextCursor ?? '' };
-    }, logger),
     deactivateUser: unary(
-      async (request: DeactivateUserRequest) => ({
+      guarded('users:write', async (request: DeactivateUserRequest) => ({
         user: toProto(await users.deactivate(request.userId)),
-      }),
+      })),
       logger,
     ),
   };

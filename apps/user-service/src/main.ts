@@ -9,7 +9,9 @@ import {
   startService,
   telemetryAdapter,
 } from '@comms/service-kit';
+import { createTokenVerifier } from '@comms/auth';
 import { buildApp } from './app.js';
+import { createCallerCheck } from './callers.js';
 import type { Config } from './config.js';
 import { buildGrpcServer } from './grpc.js';
 import { MIGRATIONS } from './migrations.js';
@@ -44,6 +46,18 @@ export async function startUserService(
     logger,
   });
 
+  const callers = createCallerCheck(
+    config.auth === undefined
+      ? undefined
+      : {
+          verifier: createTokenVerifier({
+            issuer: config.auth.issuer,
+            audience: config.auth.audience,
+            ...(config.auth.jwksUrl === undefined ? {} : { jwksUrl: config.auth.jwksUrl }),
+          }),
+          callers: config.auth.callers,
+        },
+  );
   const users = createUsers({ pool, outboxWritten: () => publishing.relay()?.wake() });
   const service = await startService({
     name: 'user-service',
@@ -57,12 +71,12 @@ export async function startUserService(
     grpc: {
       host: config.HOST,
       port: config.GRPC_PORT,
-      server: buildGrpcServer({ users, logger }),
+      server: buildGrpcServer({ users, logger, callers }),
     },
     http: {
       host: config.HOST,
       port: config.PORT,
-      build: (readiness) => buildApp({ users, logger, readiness }),
+      build: (readiness) => buildApp({ users, logger, readiness, callers }),
     },
   });
   return Object.assign(service, {

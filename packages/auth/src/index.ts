@@ -1,4 +1,5 @@
 export { bearerChallenge } from './challenge.js';
+export { authorizationOf } from './metadata.js';
 export { assertRole, assertService, assertUser } from './principal.js';
 export type { Principal } from './principal.js';
 export { createTokenClient } from './token-client.js';
