@@ -5,7 +5,8 @@ import { resolveAtStartup } from '@comms/endpoints';
 import { kafkaConnectionFromEnv } from '@comms/kafka';
 import type { KafkaConnection } from '@comms/kafka';
 import { databaseUrlOf } from '@comms/postgres';
-import { parseEnv, serviceEnv } from '@comms/service-kit';
+import { parseEnv, serviceEnv, serviceIdentityEnv, serviceIdentityOf } from '@comms/service-kit';
+import type { ServiceIdentity } from '@comms/service-kit';
 
 const Env = Type.Object({
   ...serviceEnv({ database: 'notifications', httpPort: 8083 }),
@@ -67,6 +68,7 @@ const Env = Type.Object({
     description:
       "child or link: whether handling an event continues the producer's trace or starts one linked to it",
   }),
+  ...serviceIdentityEnv('notification-service'),
 });
 
 /** notification-service configuration, parsed and validated once at boot. */
@@ -75,6 +77,8 @@ export type Config = Static<typeof Env> & {
   readonly kafka: KafkaConnection;
   /** user-service's REST base URLs: one, or every instance when the override lists several. */
   readonly userServiceHttp: readonly string[];
+  /** Its own identity towards user-service; absent when SERVICE_TOKEN_URL is unset. */
+  readonly identity: ServiceIdentity | undefined;
 };
 
 /** Reads the environment; throws naming the first bad variable and its expected format. */
@@ -89,5 +93,6 @@ export function loadConfig(
     DATABASE_URL,
     kafka: kafkaConnectionFromEnv(env),
     userServiceHttp: sets['user-service/http'] ?? [],
+    identity: serviceIdentityOf(parsed),
   };
 }

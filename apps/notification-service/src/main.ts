@@ -1,3 +1,4 @@
+import { createTokenClient, credentialFor } from '@comms/auth';
 import { TOPIC_PARTITIONS } from '@comms/contracts';
 import { randomUUID } from 'node:crypto';
 import { createKafka, keepTopics } from '@comms/kafka';
@@ -37,7 +38,11 @@ export async function startNotificationService(
     clientId: 'notification-service',
     log: ({ level, message }) => logger[level]({ component: 'kafka' }, message),
   });
+  const { identity } = config;
   const recipients = createRecipients({
+    ...(identity === undefined
+      ? {}
+      : { credential: credentialFor(createTokenClient(identity), identity.userServiceAudience) }),
     pool,
     userServiceUrl: config.userServiceHttp,
     timeoutMs: config.USER_CALL_TIMEOUT_MS,

@@ -1,3 +1,4 @@
+import type { CalleeCredential } from '@comms/auth';
 import { createRoundRobin } from '@comms/endpoints';
 import type { Pool, PoolClient } from '@comms/postgres';
 import { createCircuitBreaker } from '@comms/service-kit';
@@ -32,7 +33,8 @@ export async function upsertContact(
 /**
  * Finds a recipient: first the local replica built from user events; when
  * an order event arrived before its user's event, user-service's REST API
- * (with a deadline and a circuit breaker). If that fails too, the caller
+ * (with a deadline and a circuit breaker, and this service's own token when
+ * it has one). If that fails too, the caller
  * keeps the event and retries later: it never drops or guesses.
  */
 export function createRecipients(deps: {
@@ -41,6 +43,8 @@ export function createRecipients(deps: {
   userServiceUrl: string | readonly string[];
   timeoutMs: number;
   logger?: Logger;
+  /** notification-service's own token for user-service (service identity), when it has one. */
+  credential?: CalleeCredential;
 }) {
   const nextUrl = createRoundRobin(
     typeof deps.userServiceUrl === 'string' ? [deps.userServiceUrl] : deps.userServiceUrl,
@@ -74,7 +78,11 @@ export function createRecipients(deps: {
       response = await breaker.run(async () => {
         const answer = await fetch(`${nextUrl()}/users/${encodeURIComponent(userId)}`, {
           signal: AbortSignal.timeout(deps.timeoutMs),
+          ...(deps.credential === undefined
+            ? {}
+            : { headers: { authorization: `Bearer ${await deps.credential.token()}` } }),
         });
+        if (answer.status === 401) deps.credential?.refused();
         if (answer.status >= 500) throw new Error(`user-service answered ${answer.status}`);
         return answer;
       });

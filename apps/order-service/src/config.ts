@@ -4,7 +4,15 @@ import { resolveAtStartup } from '@comms/endpoints';
 import { kafkaConnectionFromEnv } from '@comms/kafka';
 import type { KafkaConnection } from '@comms/kafka';
 import { databaseUrlOf, parseDatabaseUrl } from '@comms/postgres';
-import { grpcPortEnv, outboxEnv, parseEnv, serviceEnv } from '@comms/service-kit';
+import {
+  grpcPortEnv,
+  outboxEnv,
+  parseEnv,
+  serviceEnv,
+  serviceIdentityEnv,
+  serviceIdentityOf,
+} from '@comms/service-kit';
+import type { ServiceIdentity } from '@comms/service-kit';
 
 const Env = Type.Object({
   ...serviceEnv({ database: 'orders', httpPort: 8082 }),
@@ -61,39 +69,9 @@ const Env = Type.Object({
     default: 'operator',
     description: 'the role claim value that may ship, rebuild and read any order',
   }),
-  SERVICE_TOKEN_URL: Type.Optional(
-    Type.String({
-      pattern: '^https?://\\S+$',
-      description:
-        "the issuer's token endpoint (the local one is http://127.0.0.1:8084/token); when set, calls to user-service carry order-service's own client-credentials token",
-    }),
-  ),
-  SERVICE_CLIENT_ID: Type.String({
-    minLength: 1,
-    default: 'order-service',
-    description: "order-service's client id at the issuer",
-  }),
-  SERVICE_CLIENT_SECRET: Type.Optional(
-    Type.String({
-      minLength: 1,
-      description: "order-service's client secret; required when SERVICE_TOKEN_URL is set",
-    }),
-  ),
-  USER_SERVICE_AUDIENCE: Type.String({
-    minLength: 1,
-    default: 'urn:comms:user-service',
-    description: "user-service's resource indicator, the audience of the tokens sent to it",
-  }),
+  ...serviceIdentityEnv('order-service'),
   ...outboxEnv(),
 });
-
-/** order-service's own identity towards user-service; absent when SERVICE_TOKEN_URL is unset. */
-export interface ServiceIdentityConfig {
-  readonly tokenUrl: string;
-  readonly clientId: string;
-  readonly clientSecret: string;
-  readonly userServiceAudience: string;
-}
 
 /** End-user authentication at the REST API; absent when AUTH_ISSUER_URL is unset. */
 export interface AuthConfig {
@@ -112,7 +90,8 @@ export type Config = Static<typeof Env> & {
   /** user-service's REST base URLs, likewise. */
   readonly userServiceHttp: readonly string[];
   readonly auth: AuthConfig | undefined;
-  readonly identity: ServiceIdentityConfig | undefined;
+  /** Its own identity towards user-service; absent when SERVICE_TOKEN_URL is unset. */
+  readonly identity: ServiceIdentity | undefined;
 };
 
 /** Reads the environment; throws naming the first bad variable and its expected format. */
@@ -129,10 +108,7 @@ export function loadConfig(
     }
     parseDatabaseUrl(parsed.USERS_DATABASE_URL, 'USERS_DATABASE_URL');
   }
-  if (parsed.SERVICE_TOKEN_URL !== undefined && parsed.SERVICE_CLIENT_SECRET === undefined)
-    throw new Error(
-      "SERVICE_CLIENT_SECRET is required when SERVICE_TOKEN_URL is set (order-service's client secret at the issuer)",
-    );
+  const identity = serviceIdentityOf(parsed);
   const { sets } = resolveAtStartup(
     [
       ['user-service', 'grpc', 'several'],
@@ -155,15 +131,7 @@ export function loadConfig(
             ...(parsed.AUTH_JWKS_URL === undefined ? {} : { jwksUrl: parsed.AUTH_JWKS_URL }),
             operatorRole: parsed.AUTH_OPERATOR_ROLE,
           },
-    identity:
-      parsed.SERVICE_TOKEN_URL === undefined
-        ? undefined
-        : {
-            tokenUrl: parsed.SERVICE_TOKEN_URL,
-            clientId: parsed.SERVICE_CLIENT_ID,
-            clientSecret: parsed.SERVICE_CLIENT_SECRET ?? '',
-            userServiceAudience: parsed.USER_SERVICE_AUDIENCE,
-          },
+    identity,
   };
 }
 

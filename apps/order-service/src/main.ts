@@ -1,4 +1,4 @@
-import { createTokenClient, createTokenVerifier } from '@comms/auth';
+import { createTokenClient, createTokenVerifier, credentialFor } from '@comms/auth';
 import { TOPIC_PARTITIONS, TOPICS } from '@comms/contracts';
 import { createKafka } from '@comms/kafka';
 import type { OutboxRelay } from '@comms/outbox';
@@ -38,24 +38,11 @@ export async function startOrderService(
     clientId: 'order-service',
     log: ({ level, message }) => logger[level]({ component: 'kafka' }, message),
   });
-  const identity = config.identity;
-  const tokens =
-    identity === undefined
-      ? undefined
-      : createTokenClient({
-          tokenUrl: identity.tokenUrl,
-          clientId: identity.clientId,
-          clientSecret: identity.clientSecret,
-        });
+  const { identity } = config;
   const validator = createUserValidator({
-    ...(tokens === undefined || identity === undefined
+    ...(identity === undefined
       ? {}
-      : {
-          credential: {
-            token: () => tokens.getToken(identity.userServiceAudience),
-            refused: () => tokens.invalidate(identity.userServiceAudience),
-          },
-        }),
+      : { credential: credentialFor(createTokenClient(identity), identity.userServiceAudience) }),
     mode: config.USER_VALIDATION,
     grpcAddresses: config.userServiceGrpc,
     httpUrls: config.userServiceHttp,

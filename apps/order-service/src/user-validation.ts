@@ -1,4 +1,5 @@
 import { credentials, Metadata, status } from '@grpc/grpc-js';
+import type { CalleeCredential } from '@comms/auth';
 import type { ServiceError } from '@grpc/grpc-js';
 import { UserServiceClient } from '@comms/contracts/grpc';
 import { createRoundRobin, grpcChannelTarget } from '@comms/endpoints';
@@ -54,10 +55,7 @@ export interface ValidatorOptions {
    * sent with every gRPC and REST call; `refused` is told when user-service
    * turned it down, so the next call gets a fresh one. Default: none.
    */
-  readonly credential?: {
-    token(): Promise<string>;
-    refused(): void;
-  };
+  readonly credential?: CalleeCredential;
 }
 
 /** A failure to reach user-service (as opposed to an answer about the user). */

@@ -94,3 +94,19 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
     },
   };
 }
+
+/** What a caller attaches to its calls to one callee; see {@link credentialFor}. */
+export interface CalleeCredential {
+  /** A valid token for the callee (cached by the client). */
+  token(): Promise<string>;
+  /** The callee refused the token (401 / UNAUTHENTICATED): the next call gets a fresh one. */
+  refused(): void;
+}
+
+/** The token client's credential for one callee, identified by its resource indicator. */
+export function credentialFor(client: TokenClient, resource: string): CalleeCredential {
+  return {
+    token: () => client.getToken(resource),
+    refused: () => client.invalidate(resource),
+  };
+}

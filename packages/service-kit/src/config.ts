@@ -114,3 +114,65 @@ export function outboxEnv() {
     }),
   };
 }
+
+/**
+ * A service's own identity towards the services it calls (client
+ * credentials): `SERVICE_TOKEN_URL`, `SERVICE_CLIENT_ID` (default
+ * `clientId`), `SERVICE_CLIENT_SECRET` and `USER_SERVICE_AUDIENCE`; spread
+ * beside {@link serviceEnv} and read with {@link serviceIdentityOf}.
+ */
+export function serviceIdentityEnv(clientId: string) {
+  return {
+    SERVICE_TOKEN_URL: Type.Optional(
+      Type.String({
+        pattern: '^https?://\\S+$',
+        description:
+          "the issuer's token endpoint (the local one is http://127.0.0.1:8084/token); when set, calls to user-service carry this service's own client-credentials token",
+      }),
+    ),
+    SERVICE_CLIENT_ID: Type.String({
+      minLength: 1,
+      default: clientId,
+      description: "this service's client id at the issuer",
+    }),
+    SERVICE_CLIENT_SECRET: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description: "this service's client secret; required when SERVICE_TOKEN_URL is set",
+      }),
+    ),
+    USER_SERVICE_AUDIENCE: Type.String({
+      minLength: 1,
+      default: 'urn:comms:user-service',
+      description: "user-service's resource indicator, the audience of the tokens sent to it",
+    }),
+  };
+}
+
+/** A service's own identity at the token issuer; see {@link serviceIdentityEnv}. */
+export interface ServiceIdentity {
+  readonly tokenUrl: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly userServiceAudience: string;
+}
+
+/** The identity {@link serviceIdentityEnv} parsed, or undefined without SERVICE_TOKEN_URL; throws without the secret. */
+export function serviceIdentityOf(parsed: {
+  readonly SERVICE_TOKEN_URL?: string | undefined;
+  readonly SERVICE_CLIENT_ID: string;
+  readonly SERVICE_CLIENT_SECRET?: string | undefined;
+  readonly USER_SERVICE_AUDIENCE: string;
+}): ServiceIdentity | undefined {
+  if (parsed.SERVICE_TOKEN_URL === undefined) return undefined;
+  if (parsed.SERVICE_CLIENT_SECRET === undefined)
+    throw new Error(
+      `SERVICE_CLIENT_SECRET is required when SERVICE_TOKEN_URL is set (${parsed.SERVICE_CLIENT_ID}'s client secret at the issuer)`,
+    );
+  return {
+    tokenUrl: parsed.SERVICE_TOKEN_URL,
+    clientId: parsed.SERVICE_CLIENT_ID,
+    clientSecret: parsed.SERVICE_CLIENT_SECRET,
+    userServiceAudience: parsed.USER_SERVICE_AUDIENCE,
+  };
+}

@@ -7,7 +7,15 @@ export {
   toProblem,
 } from './errors.js';
 export type { Code, FieldViolation, Problem } from './errors.js';
-export { grpcPortEnv, outboxEnv, parseEnv, serviceEnv } from './config.js';
+export {
+  grpcPortEnv,
+  outboxEnv,
+  parseEnv,
+  serviceEnv,
+  serviceIdentityEnv,
+  serviceIdentityOf,
+} from './config.js';
+export type { ServiceIdentity } from './config.js';
 export { createHttpApp, ProblemSchema } from './http.js';
 export type { HttpApp, HttpAppOptions, Readiness, ReadinessChecks } from './http.js';
 export { startService } from './bootstrap.js';
