@@ -220,24 +220,33 @@ export async function startConsumer(deps: {
     async (messages, control) => {
       const events: Array<{ message: IncomingMessage; event: AnyEvent }> = [];
       for (const message of messages) {
-        const event = await screen(message);
+        const event = await control.within(message, () => screen(message));
         if (event !== undefined) events.push({ message, event });
       }
       let one = events;
-      const orders = events.flatMap(({ event }) => (isOrderEvent(event) ? [event] : []));
+      const orders = events.filter(
+        (entry): entry is { message: IncomingMessage; event: OrderEvent } =>
+          isOrderEvent(entry.event),
+      );
       if (orders.length > 1) {
         try {
-          const { outcomes, left } = await processor.handleOrderBatch(orders);
-          for (const [at, event] of orders.entries()) {
+          const { outcomes } = await processor.handleOrderBatch(orders.map(({ event }) => event));
+          // Each event's line in its own trace; those without an outcome
+          // (their recipient is not in the replica) go one at a time.
+          const rest = new Set<IncomingMessage>();
+          for (const [at, { message, event }] of orders.entries()) {
             const outcome = outcomes[at];
-            if (outcome !== undefined)
-              logger.info(
-                { eventId: event.id, type: event.type, outcome, batch: orders.length },
-                'event handled',
-              );
+            if (outcome === undefined) rest.add(message);
+            else
+              await control.within(message, () => {
+                logger.info(
+                  { eventId: event.id, type: event.type, outcome, batch: orders.length },
+                  'event handled',
+                );
+                return Promise.resolve();
+              });
           }
-          const leftIds = new Set(left.map((event) => event.id));
-          one = events.filter(({ event }) => !isOrderEvent(event) || leftIds.has(event.id));
+          one = events.filter(({ event, message }) => !isOrderEvent(event) || rest.has(message));
         } catch (error) {
           logger.warn(
             { err: error, events: orders.length },
@@ -245,7 +254,11 @@ export async function startConsumer(deps: {
           );
         }
       }
-      for (const { message, event } of one) await handleOne(message, event, control);
+      for (const { message, event } of one) {
+        await control.within(message, () => handleOne(message, event, control));
+        // Handling one at a time may take a while: stay in the group meanwhile.
+        await control.heartbeat();
+      }
     },
     { maxBatch: config.maxBatch ?? 100 },
   );

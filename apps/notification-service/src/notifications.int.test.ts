@@ -497,6 +497,9 @@ describe('a fetched batch', () => {
     const known = { userId: randomUUID(), name: 'Grace Hopper', email: 'grace@example.com' };
     await upsertContact(pool, { ...known, status: 'active', asOf: new Date() });
     const orders = Array.from({ length: 12 }, () => orderCreated(known.userId));
+    // The contract lets an id be any text; PostgreSQL compares uuids in any case.
+    const shouting = orders[3] as (typeof orders)[number];
+    orders[3] = { ...shouting, id: shouting.id.toUpperCase() };
     const first = orders[0] as AnyEvent;
     // Nobody knows this user: it is parked, as one event on its own would be.
     const stranger = orderCreated(randomUUID());
@@ -509,6 +512,7 @@ describe('a fetched batch', () => {
       send(first), // delivered twice within the batch
       { key: 'poison', value: '{"not": "a cloudevent"' },
       send(stranger),
+      send(stranger), // and its copy: the one-by-one path must take it once
       ...orders.slice(6).map(send),
     ]);
 
@@ -528,8 +532,14 @@ describe('a fetched batch', () => {
       duplicates?: number;
       failed?: string;
     }> = [];
+    const strangerHandled: Outcome[] = [];
     const counting: Processor = {
       ...processor,
+      handle: async (event) => {
+        const outcome = await processor.handle(event);
+        if (event.id === stranger.id) strangerHandled.push(outcome);
+        return outcome;
+      },
       handleOrderBatch: async (events) => {
         try {
           const result = await processor.handleOrderBatch(events);
@@ -545,13 +555,14 @@ describe('a fetched batch', () => {
         }
       },
     };
+    const batchGroup = uniqueName('batch');
     const consumer = await startConsumer({
       kafka,
       producer,
       processor: counting,
       logger,
       config: {
-        group: uniqueName('batch'),
+        group: batchGroup,
         topics: [own.users, own.orders],
         dlqTopic: own.dlq,
         maxAttempts: 3,
@@ -560,7 +571,7 @@ describe('a fetched batch', () => {
       },
     });
     try {
-      const ids = orders.map((event) => event.id);
+      const ids = orders.map((event) => event.id.toLowerCase());
       const stored = await waitFor(
         async () => {
           const rows = await pool.query<{ event_id: string; id: string; created_at: Date }>(
@@ -577,8 +588,8 @@ describe('a fetched batch', () => {
       expect(batches.filter((batch) => batch.failed !== undefined)).toEqual([]);
       expect(batches.some((batch) => batch.size > 1)).toBe(true);
       expect(batches.flatMap((batch) => batch.left ?? [])).toEqual([stranger.id]);
-      // The second copy of the first order is a duplicate, the only one.
-      expect(batches.reduce((sum, batch) => sum + (batch.duplicates ?? 0), 0)).toBe(1);
+      // The second copies of the first order and of the stranger's are the only duplicates.
+      expect(batches.reduce((sum, batch) => sum + (batch.duplicates ?? 0), 0)).toBe(2);
       // The stranger's event waits in pending_events; the poison message is dead-lettered.
       await waitFor(
         async () =>
@@ -588,10 +599,21 @@ describe('a fetched batch', () => {
             : undefined,
         { timeoutMs: 30_000, message: 'the unknown user’s order was not parked' },
       );
+
       await waitFor(
         async () => ((await admin.topicOffsets(own.dlq))[0]?.high === 1 ? true : undefined),
         { timeoutMs: 30_000, message: 'the poison message was not dead-lettered' },
       );
+      // Once the whole batch is committed, the stranger was handled once, not once per copy.
+      await waitFor(
+        async () => {
+          const [end] = await admin.topicOffsets(own.orders);
+          const committed = (await admin.committedOffsets(batchGroup, own.orders)).get(0);
+          return end !== undefined && committed === end.high ? true : undefined;
+        },
+        { timeoutMs: 30_000, message: 'the batch was not committed' },
+      );
+      expect(strangerHandled).toEqual(['pending']);
       // Each stored notification was announced once, with the row's id and time.
       await waitFor(() => (announced.length >= ids.length ? true : undefined), {
         timeoutMs: 10_000,

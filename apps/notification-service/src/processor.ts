@@ -160,11 +160,12 @@ export function createProcessor(deps: {
    * The order events' write, in one statement whatever their number (so one
    * implicit transaction and one round trip): each event id, its
    * notification and its announcement, or nothing for an event id stored
-   * before. The same steps as `store`. Resolves with the ids it stored.
+   * before. The same steps as `store`. Resolves with the positions (in
+   * `pairs`) of the events it stored.
    */
   const storeMany = async (
     pairs: ReadonlyArray<{ event: OrderEvent; to: Contact }>,
-  ): Promise<Set<string>> => {
+  ): Promise<Set<number>> => {
     if (pairs.length === 0) return new Set();
     const rows = pairs.map(({ event, to }) => {
       const message = compose(event, to);
@@ -186,7 +187,7 @@ export function createProcessor(deps: {
       return { ...notification, announcement: JSON.stringify(notification) };
     });
     const column = <K extends keyof (typeof rows)[number]>(key: K) => rows.map((row) => row[key]);
-    const result = await pool.query<{ event_id: string }>(
+    const result = await pool.query<{ at: number }>(
       `WITH input AS (
          SELECT i.event_id, i.event_type, i.user_id, i.kind, i.subject_type, i.subject_id,
                 i.recipient_name, i.recipient_email, i.subject, i.body, i.announcement, i.ord
@@ -206,8 +207,10 @@ export function createProcessor(deps: {
            FROM input i JOIN first f ON f.event_id = i.event_id ORDER BY i.ord
          RETURNING id, event_id, created_at
        )
-       SELECT s.event_id::text AS event_id,
+       -- Ids as stored (the API's form), whatever case the event wrote them in.
+       SELECT i.ord::int - 1 AS at,
               pg_notify($12, (i.announcement || jsonb_build_object('id', s.id::text,
+                'eventId', s.event_id::text, 'userId', i.user_id::text,
                 'createdAt', to_char(s.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')))::text)
          FROM stored s JOIN input i ON i.event_id = s.event_id ORDER BY s.id`,
       [
@@ -225,39 +228,48 @@ export function createProcessor(deps: {
         FEED_CHANNEL,
       ],
     );
-    return new Set(result.rows.map((row) => row.event_id));
+    // Matched by position: PostgreSQL writes ids in its own form, not as the event gave them.
+    return new Set(result.rows.map((row) => row.at));
   };
 
-  /** Whether each event was handled before, and its recipient if the replica has one: one round trip. */
+  /**
+   * Whether each event was handled before, and its recipient if the replica
+   * has one, in the order of `events`: one round trip. Compared as uuids in
+   * PostgreSQL and answered by position, so the case an id was written in
+   * does not matter.
+   */
   const known = async (
     events: readonly OrderEvent[],
-  ): Promise<Map<string, { done: boolean; contact: Contact | undefined }>> => {
+  ): Promise<Array<{ done: boolean; contact: Contact | undefined }>> => {
     const result = await pool.query<{
-      event_id: string;
-      user_id: string;
+      at: number;
       done: boolean;
       name: string | null;
       email: string | null;
     }>(
-      `SELECT e.event_id::text AS event_id, e.user_id::text AS user_id,
+      `SELECT e.ord::int - 1 AS at,
               EXISTS (SELECT 1 FROM processed_events p WHERE p.event_id = e.event_id) AS done,
               c.name, c.email
-         FROM unnest($1::uuid[], $2::uuid[]) AS e (event_id, user_id)
+         FROM unnest($1::uuid[], $2::uuid[]) WITH ORDINALITY AS e (event_id, user_id, ord)
          LEFT JOIN user_contacts c ON c.user_id = e.user_id`,
       [events.map((event) => event.id), events.map((event) => event.data.userId)],
     );
-    return new Map(
-      result.rows.map((row) => [
-        row.event_id,
-        {
-          done: row.done,
-          contact:
-            row.name === null || row.email === null
-              ? undefined
-              : { userId: row.user_id, name: row.name, email: row.email },
-        },
-      ]),
-    );
+    const answers: Array<{ done: boolean; contact: Contact | undefined }> = events.map(() => ({
+      done: false,
+      contact: undefined,
+    }));
+    for (const row of result.rows) {
+      const event = events[row.at];
+      if (event === undefined) continue;
+      answers[row.at] = {
+        done: row.done,
+        contact:
+          row.name === null || row.email === null
+            ? undefined
+            : { userId: event.data.userId, name: row.name, email: row.email },
+      };
+    }
+    return answers;
   };
 
   const handle = async (event: AnyEvent): Promise<Outcome> => {
@@ -292,7 +304,7 @@ export function createProcessor(deps: {
 
     // One round trip says whether the event was handled before and who its
     // recipient is in the local replica.
-    const found = (await known([event])).get(event.id);
+    const [found] = await known([event]);
     if (found?.done === true) return 'duplicate';
     let to: Contact;
     try {
@@ -308,7 +320,7 @@ export function createProcessor(deps: {
     }
     const stored = await storeMany([{ event, to }]);
     deps.afterCommit?.(event);
-    return stored.has(event.id) ? 'notified' : 'duplicate';
+    return stored.has(0) ? 'notified' : 'duplicate';
   };
 
   /**
@@ -328,9 +340,11 @@ export function createProcessor(deps: {
     const taken = new Set<string>();
     const seen = await known(events);
     events.forEach((event, at) => {
-      const found = seen.get(event.id);
-      // Handled before, or earlier in this very batch (a redelivered copy).
-      if (found?.done === true || taken.has(event.id)) outcomes[at] = 'duplicate';
+      const found = seen[at];
+      // Handled before, or earlier in this very batch (a redelivered copy;
+      // ids compared in lowercase, as PostgreSQL compares uuids).
+      const id = event.id.toLowerCase();
+      if (found?.done === true || taken.has(id)) outcomes[at] = 'duplicate';
       else if (found?.contact === undefined) {
         outcomes[at] = undefined;
         left.push(event);
@@ -338,13 +352,13 @@ export function createProcessor(deps: {
         ready.push({ event, to: found.contact, at });
         outcomes[at] = 'notified';
       }
-      taken.add(event.id);
+      taken.add(id);
     });
     const stored = await storeMany(ready);
-    for (const { event, at } of ready) {
-      if (!stored.has(event.id)) outcomes[at] = 'duplicate';
+    ready.forEach(({ event, at }, position) => {
+      if (!stored.has(position)) outcomes[at] = 'duplicate';
       deps.afterCommit?.(event);
-    }
+    });
     return { outcomes, left };
   };
 

@@ -212,8 +212,8 @@ function wrapConsumer(
     async runBatches(handler, batchOptions = {}) {
       await consumer.runBatches(
         (messages, heartbeat) =>
-          tracedBatch(messages, options.groupId, relation, metrics, () =>
-            handler(messages, { heartbeat, signal: closing.signal }),
+          tracedBatch(messages, options.groupId, relation, metrics, (within) =>
+            handler(messages, { heartbeat, signal: closing.signal, within }),
           ),
         options.partitionsConsumedConcurrently ?? 1,
         batchOptions.maxBatch ?? 100,

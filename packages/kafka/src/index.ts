@@ -10,6 +10,7 @@ export type {
   KafkaConfig,
   KafkaConsumer,
   KafkaProducer,
+  BatchControl,
   MessageControl,
   PartitionLag,
   PartitionOffsets,

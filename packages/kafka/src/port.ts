@@ -148,6 +148,16 @@ export interface MessageControl {
   readonly signal: AbortSignal;
 }
 
+/** What a batch handler gets besides {@link MessageControl}. */
+export interface BatchControl extends MessageControl {
+  /**
+   * Runs `work` in the CONSUMER span of one message of the batch, so what
+   * is that message's alone (its log lines, its own retries, its calls)
+   * joins its trace; what the batch does together runs in the batch's span.
+   */
+  within<T>(message: IncomingMessage, work: () => Promise<T>): Promise<T>;
+}
+
 /**
  * A consumer in a group. `run` calls the handler one message at a time per
  * partition and commits a message's offset only after its handler resolved,
@@ -165,7 +175,7 @@ export interface KafkaConsumer {
    * again. Each message still gets its CONSUMER span.
    */
   runBatches(
-    handler: (messages: readonly IncomingMessage[], control: MessageControl) => Promise<void>,
+    handler: (messages: readonly IncomingMessage[], control: BatchControl) => Promise<void>,
     options?: { readonly maxBatch?: number },
   ): Promise<void>;
   /** True once the consumer has joined its group and while it has not crashed or stopped. */

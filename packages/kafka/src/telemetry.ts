@@ -126,47 +126,58 @@ export async function tracedHandle(
   await tracedBatch([message], groupId, relation, metrics, handle);
 }
 
+/** Runs work inside the CONSUMER span of one message of the batch being handled. */
+export type WithinMessage = <T>(message: DriverMessage, work: () => Promise<T>) => Promise<T>;
+
 /**
  * Runs `handle` for messages of one partition handled together. Each
  * message gets its CONSUMER span, so every order's trace still shows its
  * consumption; they all last as long as the batch. With one message the
  * handler runs inside its span; with several, inside a span of the batch
- * (`process <topic> batch`, linked to each message's span), since the work
- * is shared.
+ * (`process <topic> batch`, linked to each message's span) for the work
+ * they share, and `within` puts what is one message's own (its log lines,
+ * its own retries) back in that message's span, so in its trace.
  */
 export async function tracedBatch(
   messages: readonly DriverMessage[],
   groupId: string,
   relation: TraceRelation,
   metrics: KafkaMetrics,
-  handle: () => Promise<void>,
+  handle: (within: WithinMessage) => Promise<void>,
 ): Promise<void> {
   const first = messages[0];
   if (first === undefined) return;
   const attributes = processAttributes(first, groupId);
-  const spans = messages.map((message) => startConsumerSpan(message, groupId, relation));
+  const spans = new Map(
+    messages.map((message) => [message, startConsumerSpan(message, groupId, relation)]),
+  );
+  const all = [...spans.values()];
   const around =
-    spans.length === 1
-      ? (spans[0] as Span)
+    all.length === 1
+      ? (all[0] as Span)
       : tracer().startSpan(`process ${first.topic} batch`, {
           kind: SpanKind.CONSUMER,
-          links: spans.map((span) => ({ context: span.spanContext() })),
+          links: all.map((span) => ({ context: span.spanContext() })),
           attributes: {
             ...attributes,
             'messaging.destination.partition.id': String(first.partition),
             'messaging.batch.message_count': messages.length,
           },
         });
+  const within: WithinMessage = (message, work) => {
+    const span = spans.get(message);
+    return span === undefined ? work() : withSpan(span, work);
+  };
   const started = performance.now();
   let failed: string | undefined;
   try {
-    await withSpan(around, handle);
+    await withSpan(around, () => handle(within));
   } catch (error) {
     failed = errorType(error);
-    for (const span of new Set([around, ...spans])) recordFailure(span, error);
+    for (const span of new Set([around, ...all])) recordFailure(span, error);
     throw error;
   } finally {
-    for (const span of new Set([around, ...spans])) span.end();
+    for (const span of new Set([around, ...all])) span.end();
     const outcome = failed === undefined ? attributes : { ...attributes, 'error.type': failed };
     metrics.consumed.add(messages.length, outcome);
     metrics.processDuration.record((performance.now() - started) / 1000, outcome);

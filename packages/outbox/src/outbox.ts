@@ -71,9 +71,10 @@ export function enqueuePart(
        )}, ${statement.param(
          messages.map((m) => JSON.stringify(withTraceHeaders(m.headers))),
          'jsonb[]',
-       )}) AS m (topic, message_key, payload, headers)${
+       )}) WITH ORDINALITY AS m (topic, message_key, payload, headers, ord)${
          guard === undefined ? '' : `\n      WHERE EXISTS (SELECT 1 FROM ${guard})`
-       }`,
+       }
+      ORDER BY m.ord`,
   );
 }
 

@@ -185,6 +185,7 @@ export const kafkajsDriver: DriverFactory = (config, brokers) => {
                   () => payload.heartbeat(),
                 );
                 payload.resolveOffset((chunk.at(-1) as KafkaMessage).offset);
+                await payload.commitOffsetsIfNecessary();
                 await payload.heartbeat();
               }
             },
