@@ -8,12 +8,18 @@ import { isAlive, readIfExists, stopProcess } from './process-util.js';
 import { runSupervisor, sharedInfraStatus, STATE_DIR, stopSharedInfra } from './shared.js';
 import { provisionServiceDatabases } from './databases.js';
 import { createDataDir, DEFAULT_PORTS, describeInfra, startInfra } from './start.js';
+import { USER_CLIENT } from './token-issuer-clients.js';
+import type { ResourceName } from './token-issuer-clients.js';
+import { signInAsUser } from './token-issuer-login.js';
 import { startTokenIssuer } from './token-issuer-process.js';
 
 const USAGE = `usage: comms-infra <command>
 
   up [--pg-port N] [--kafka-port N] [--issuer-port N]
                                       start PostgreSQL, Kafka and the token issuer and keep them running (Ctrl-C stops)
+  token --user ID [--issuer URL] [--api NAME]
+                                      sign ID in at the local token issuer (default http://127.0.0.1:8084)
+                                      and print an access token for NAME (default order-service)
   down                                stop the shared test infra of this checkout, if any
   status                              show the shared test infra of this checkout
 `;
@@ -125,11 +131,44 @@ async function up(args: string[]): Promise<void> {
   setInterval(() => undefined, 1 << 30);
 }
 
+/** Prints an end user's access token, for curl and grpcurl: `-H "Authorization: Bearer $(...)"`. */
+async function token(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      user: { type: 'string' },
+      issuer: { type: 'string', default: 'http://127.0.0.1:8084' },
+      api: { type: 'string', default: 'order-service' },
+    },
+  });
+  const api = values.api;
+  if (!(USER_CLIENT.callees as readonly string[]).includes(api))
+    throw new InfraError(
+      `--api must be one of ${USER_CLIENT.callees.join(', ')} (the APIs users get tokens for), got '${api}'`,
+      'for example --api order-service',
+    );
+  if (values.user === undefined || values.user === '')
+    throw new InfraError('--user is required', 'for example --user <a user id from user-service>');
+  const signedIn = await signInAsUser({
+    issuerUrl: values.issuer,
+    userId: values.user,
+    api: api as ResourceName,
+  }).catch((error: unknown) => {
+    throw new InfraError(
+      (error as Error).message,
+      `is the token issuer running at ${values.issuer}? (npm run infra or npm start)`,
+    );
+  });
+  console.log(signedIn.accessToken);
+}
+
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'up':
       return up(rest);
+    case 'token':
+      return token(rest);
     case 'down': {
       const stopped = await stopSharedInfra();
       console.log(stopped ? 'shared test infra stopped' : 'no shared test infra was running');

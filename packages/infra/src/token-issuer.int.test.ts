@@ -1,4 +1,6 @@
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run } from './process-util.js';
 import { RESOURCES, SERVICE_CLIENTS } from './token-issuer-clients.js';
 import { signInAsUser } from './token-issuer-login.js';
 import { startTokenIssuer } from './token-issuer-process.js';
@@ -90,5 +92,27 @@ describe('local token issuer', () => {
     await expect(signInAsUser({ issuerUrl: issuer.url, userId: 'a b<script>' })).rejects.toThrow(
       /login must be/,
     );
+  });
+
+  it('prints a user token from the command line (comms-infra token), and says what is wrong', async () => {
+    const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+    const ok = await run(process.execPath, [
+      cli,
+      'token',
+      '--user',
+      'user-7',
+      '--issuer',
+      issuer.url,
+    ]);
+    expect(ok.code).toBe(0);
+    // Only the token, so $(comms-infra token ...) can go straight into a header.
+    expect(ok.output).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
+    expect(decode(ok.output.trim(), 1)).toMatchObject({
+      sub: 'user-7',
+      aud: RESOURCES['order-service'],
+    });
+    const bad = await run(process.execPath, [cli, 'token', '--user', 'u', '--api', 'user-service']);
+    expect(bad.code).toBe(1);
+    expect(bad.output).toMatch(/--api must be one of order-service/);
   });
 });
