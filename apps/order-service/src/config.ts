@@ -69,6 +69,12 @@ const Env = Type.Object({
     default: 'operator',
     description: 'the role claim value that may ship, rebuild and read any order',
   }),
+  AUTH_KEYS_COOLDOWN_MS: Type.Integer({
+    minimum: 0,
+    default: 30_000,
+    description:
+      "after fetching the issuer's keys, how long a token with an unknown kid is refused (401) before the keys are fetched again",
+  }),
   ...serviceIdentityEnv('order-service'),
   ...outboxEnv(),
 });
@@ -79,6 +85,7 @@ export interface AuthConfig {
   readonly audience: string;
   readonly jwksUrl?: string;
   readonly operatorRole: string;
+  readonly keysCooldownMs: number;
 }
 
 /** order-service configuration, parsed and validated once at boot. */
@@ -130,6 +137,7 @@ export function loadConfig(
             audience: parsed.AUTH_AUDIENCE,
             ...(parsed.AUTH_JWKS_URL === undefined ? {} : { jwksUrl: parsed.AUTH_JWKS_URL }),
             operatorRole: parsed.AUTH_OPERATOR_ROLE,
+            keysCooldownMs: parsed.AUTH_KEYS_COOLDOWN_MS,
           },
     identity,
   };

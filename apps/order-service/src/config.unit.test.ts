@@ -16,6 +16,7 @@ describe('order-service auth configuration', () => {
       issuer: 'http://127.0.0.1:8084',
       audience: 'urn:comms:order-service',
       operatorRole: 'operator',
+      keysCooldownMs: 30_000,
     });
   });
 

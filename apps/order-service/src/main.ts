@@ -68,6 +68,7 @@ export async function startOrderService(
             issuer: config.auth.issuer,
             audience: config.auth.audience,
             ...(config.auth.jwksUrl === undefined ? {} : { jwksUrl: config.auth.jwksUrl }),
+            keysCooldownMs: config.auth.keysCooldownMs,
           }),
           operatorRole: config.auth.operatorRole,
         },

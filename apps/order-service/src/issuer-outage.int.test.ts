@@ -1,0 +1,127 @@
+import { createRequire } from 'node:module';
+import { generateKeyPairSync, sign } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findFreePort, signInAsUser, startTokenIssuer } from '@comms/infra';
+import type { RunningTokenIssuer } from '@comms/infra';
+import type { HttpApp } from '@comms/service-kit';
+import { createTestDatabase, startServiceProcess, testInfra, uniqueName } from '@comms/testing';
+import type { ServiceProcess, TestDatabase } from '@comms/testing';
+import { loadConfig } from './config.js';
+import { startOrderService } from './main.js';
+
+// The token issuer stops while order-service (AUTH_ISSUER_URL set) serves users.
+
+const USER_SERVICE = createRequire(import.meta.url).resolve('@comms/user-service');
+
+let issuer: RunningTokenIssuer;
+let usersDb: TestDatabase;
+let ordersDb: TestDatabase;
+let userService: ServiceProcess;
+let userHttp: string;
+let service: Awaited<ReturnType<typeof startOrderService>>;
+let app: HttpApp;
+let userId: string;
+
+beforeAll(async () => {
+  const { kafkaBrokers, kafkaClient } = testInfra();
+  issuer = await startTokenIssuer({ port: 'random' });
+  usersDb = await createTestDatabase('outage_users');
+  ordersDb = await createTestDatabase('outage_orders');
+  const [httpPort, grpcPort] = [await findFreePort(), await findFreePort()];
+  userHttp = `http://127.0.0.1:${httpPort}`;
+  userService = await startServiceProcess({
+    entry: USER_SERVICE,
+    env: {
+      HOST: '127.0.0.1',
+      PORT: String(httpPort),
+      GRPC_PORT: String(grpcPort),
+      DATABASE_URL: usersDb.url,
+      KAFKA_BROKERS: kafkaBrokers,
+      KAFKA_CLIENT: kafkaClient,
+      LOG_LEVEL: 'warn',
+    },
+    healthUrl: `${userHttp}/healthz`,
+  });
+  const config = loadConfig({
+    DATABASE_URL: ordersDb.url,
+    KAFKA_BROKERS: kafkaBrokers,
+    KAFKA_CLIENT: kafkaClient,
+    LOG_LEVEL: 'silent',
+    USER_SERVICE_GRPC_ADDR: `127.0.0.1:${grpcPort}`,
+    USER_SERVICE_HTTP_URL: userHttp,
+    USER_CALL_TIMEOUT_MS: '5000',
+    OUTBOX_POLL_MS: '10',
+    RATE_LIMIT_PER_MINUTE: '0',
+    AUTH_ISSUER_URL: issuer.url,
+    // An unknown kid asks the issuer at once (default 30 s): the outage shows without waiting.
+    AUTH_KEYS_COOLDOWN_MS: '0',
+  });
+  service = await startOrderService({ ...config, PORT: 0, GRPC_PORT: 0 });
+  app = service.app;
+  const response = await fetch(`${userHttp}/users`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'Ada', email: `${uniqueName('buyer')}@example.com` }),
+  });
+  userId = ((await response.json()) as { id: string }).id;
+}, 90_000);
+
+afterAll(async () => {
+  await service?.stop();
+  await userService?.stop();
+  await issuer?.stop();
+  await ordersDb?.drop();
+  await usersDb?.drop();
+});
+
+const items = [{ productId: 'book', quantity: 1, price: '19.99' }];
+const place = (token: string) =>
+  app.inject({
+    method: 'POST',
+    url: '/orders',
+    headers: { authorization: `Bearer ${token}` },
+    payload: { userId, items },
+  });
+
+/** The user's claims under a kid the issuer never served (what a rotated key looks like). */
+function withNewKid(jwt: string): string {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const header = Buffer.from(
+    JSON.stringify({ alg: 'RS256', typ: 'at+jwt', kid: 'rotated-while-down' }),
+  ).toString('base64url');
+  const input = `${header}.${jwt.split('.')[1] ?? ''}`;
+  return `${input}.${sign('sha256', Buffer.from(input), privateKey).toString('base64url')}`;
+}
+
+describe('the token issuer stops while order-service runs', () => {
+  it('keeps serving tokens it holds keys for, answers 503 for a new kid, and recovers with the issuer', async () => {
+    const before = (await signInAsUser({ issuerUrl: issuer.url, userId })).accessToken;
+    expect((await place(before)).statusCode).toBe(201);
+
+    await issuer.kill('SIGKILL');
+
+    const meanwhile = await place(before);
+    expect(meanwhile.statusCode, meanwhile.body).toBe(201);
+    const orderId = meanwhile.json<{ orderId: string }>().orderId;
+    const read = await app.inject({
+      url: `/orders/${orderId}`,
+      headers: { authorization: `Bearer ${before}` },
+    });
+    expect(read.statusCode).toBe(200);
+
+    const rotated = await place(withNewKid(before));
+    expect(rotated.statusCode).toBe(503);
+    expect(rotated.headers['retry-after']).toBe('1');
+    expect(rotated.json<{ code: string; detail: string }>()).toMatchObject({
+      code: 'UNAVAILABLE',
+      detail: expect.stringMatching(
+        /could not get the token issuer's keys from .*\/jwks/,
+      ) as unknown,
+    });
+    expect((await app.inject({ url: '/healthz' })).statusCode).toBe(200);
+
+    await issuer.restart();
+    const after = (await signInAsUser({ issuerUrl: issuer.url, userId })).accessToken;
+    expect((await place(after)).statusCode).toBe(201);
+  });
+});
