@@ -75,12 +75,16 @@ export function createRecipients(deps: {
   async function remote(userId: string): Promise<Contact> {
     let response: Response;
     try {
+      // The token first, outside the breaker: the deadline and the breaker
+      // are about user-service, not about the token issuer.
+      const headers =
+        deps.credential === undefined
+          ? undefined
+          : { authorization: `Bearer ${await deps.credential.token()}` };
       response = await breaker.run(async () => {
         const answer = await fetch(`${nextUrl()}/users/${encodeURIComponent(userId)}`, {
+          ...(headers === undefined ? {} : { headers }),
           signal: AbortSignal.timeout(deps.timeoutMs),
-          ...(deps.credential === undefined
-            ? {}
-            : { headers: { authorization: `Bearer ${await deps.credential.token()}` } }),
         });
         if (answer.status === 401) deps.credential?.refused();
         if (answer.status >= 500) throw new Error(`user-service answered ${answer.status}`);

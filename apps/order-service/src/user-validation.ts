@@ -139,11 +139,14 @@ export function createUserValidator(options: ValidatorOptions): UserValidator {
       ask = async (userId) => {
         let response: Response;
         try {
+          // The token first: the call's deadline is for user-service alone.
+          const headers =
+            credential === undefined
+              ? undefined
+              : { authorization: `Bearer ${await credential.token()}` };
           response = await fetch(`${nextBase()}/users/${encodeURIComponent(userId)}`, {
+            ...(headers === undefined ? {} : { headers }),
             signal: AbortSignal.timeout(timeoutMs),
-            ...(credential === undefined
-              ? {}
-              : { headers: { authorization: `Bearer ${await credential.token()}` } }),
           });
         } catch (error) {
           if (error instanceof AppError) throw error;

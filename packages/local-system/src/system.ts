@@ -163,6 +163,9 @@ const READY_TIMEOUT_MS = 90_000;
  */
 export async function startSystem(options: SystemOptions): Promise<RunningSystem> {
   const log = options.log ?? (() => undefined);
+  // Checked before anything starts, so a bad count leaves nothing running.
+  const replicas = options.replicas ?? {};
+  checkReplicas(replicas);
   const given = localSystemEnv();
   const dir = await createDataDir('comms-system-');
   let infra: RunningInfra;
@@ -190,10 +193,17 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     throw error;
   }
   log(`token issuer ready at ${issuer.url} (oidc-provider)`);
-  const databases = await provisionServiceDatabases(infra.databaseUrl);
+  let databases: Awaited<ReturnType<typeof provisionServiceDatabases>>;
+  try {
+    databases = await provisionServiceDatabases(infra.databaseUrl);
+  } catch (error) {
+    // Nothing started so far may outlive a failed start.
+    await issuer.stop();
+    await infra.stop();
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
 
-  const replicas = options.replicas ?? {};
-  checkReplicas(replicas);
   const names = Object.keys(SERVICES) as ServiceName[];
   /** Ports of instance `instance` (from 1): the table's plus a step, or free ones. */
   const portsOf = async (name: ServiceName, instance: number) => {
