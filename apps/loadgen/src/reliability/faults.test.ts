@@ -232,7 +232,23 @@ describe(`fault injection (${PROFILE.name} profile)`, { concurrent: false }, () 
           10,
         );
         process.kill(pid, 'SIGSTOP');
-        const committed = await admin.committedOffsets('notifications', TOPICS.orders);
+        // A commit the process sent just before it stopped may land a moment
+        // later (the consumer commits a whole fetched batch at once): read
+        // the group's offsets until two reads agree.
+        let committed = await admin.committedOffsets('notifications', TOPICS.orders);
+        await until(
+          async () => {
+            const again = await admin.committedOffsets('notifications', TOPICS.orders);
+            const settled = [...again].every(
+              ([partition, offset]) => committed.get(partition) === offset,
+            );
+            committed = again;
+            return settled ? true : undefined;
+          },
+          10_000,
+          () => 'the stopped consumer’s committed offsets did not settle',
+          100,
+        );
         const stored = await query<{ event_id: string }>(
           database,
           `SELECT event_id::text FROM processed_events WHERE processed_at > now() - interval '60 seconds'`,
