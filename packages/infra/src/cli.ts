@@ -8,9 +8,8 @@ import { isAlive, readIfExists, stopProcess } from './process-util.js';
 import { runSupervisor, sharedInfraStatus, STATE_DIR, stopSharedInfra } from './shared.js';
 import { provisionServiceDatabases } from './databases.js';
 import { createDataDir, DEFAULT_PORTS, describeInfra, startInfra } from './start.js';
-import { USER_CLIENT } from './token-issuer-clients.js';
-import type { ResourceName } from './token-issuer-clients.js';
-import { signInAsUser } from './token-issuer-login.js';
+import { signInAsUser, USER_CLIENT } from '@comms/identity';
+import type { ResourceName } from '@comms/identity';
 import { startTokenIssuer } from './token-issuer-process.js';
 
 const USAGE = `usage: comms-infra <command>

@@ -21,13 +21,13 @@ export { createTokenIssuer } from './token-issuer.js';
 export type { TokenIssuer, TokenIssuerOptions } from './token-issuer.js';
 export { startTokenIssuer } from './token-issuer-process.js';
 export type { RunningTokenIssuer, StartTokenIssuerOptions } from './token-issuer-process.js';
-export { signInAsUser } from './token-issuer-login.js';
-export type { SignInOptions, UserToken } from './token-issuer-login.js';
+export { signInAsUser } from '@comms/identity';
+export type { SignInOptions, UserToken } from '@comms/identity';
 export {
   OPERATOR_ROLE,
   RESOURCE_SCOPES,
   RESOURCES,
   SERVICE_CLIENTS,
   USER_CLIENT,
-} from './token-issuer-clients.js';
-export type { ResourceName, ServiceClient } from './token-issuer-clients.js';
+} from '@comms/identity';
+export type { ResourceName, ServiceClient } from '@comms/identity';

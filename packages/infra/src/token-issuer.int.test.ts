@@ -1,8 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from './process-util.js';
-import { RESOURCES, SERVICE_CLIENTS } from './token-issuer-clients.js';
-import { signInAsUser } from './token-issuer-login.js';
+import { RESOURCES, SERVICE_CLIENTS, signInAsUser } from '@comms/identity';
 import { startTokenIssuer } from './token-issuer-process.js';
 import type { RunningTokenIssuer } from './token-issuer-process.js';
 

@@ -9,8 +9,8 @@ import {
   RESOURCES,
   SERVICE_CLIENTS,
   USER_CLIENT,
-} from './token-issuer-clients.js';
-import type { ResourceName } from './token-issuer-clients.js';
+} from '@comms/identity';
+import type { ResourceName } from '@comms/identity';
 
 /**
  * The local token issuer: an OAuth 2.0 authorization server built on the

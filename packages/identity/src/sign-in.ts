@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { RESOURCE_SCOPES, RESOURCES, USER_CLIENT } from './token-issuer-clients.js';
-import type { ResourceName } from './token-issuer-clients.js';
+import { RESOURCE_SCOPES, RESOURCES, USER_CLIENT } from './clients.js';
+import type { ResourceName } from './clients.js';
 
 /** Options for {@link signInAsUser}. */
 export interface SignInOptions {
