@@ -6,3 +6,5 @@ export { createTokenClient, credentialFor } from './token-client.js';
 export type { CalleeCredential, TokenClient, TokenClientOptions } from './token-client.js';
 export { createTokenVerifier } from './verifier.js';
 export type { TokenVerifier, TokenVerifierOptions } from './verifier.js';
+export { bearer, localTokens } from './local-tokens.js';
+export type { LocalTokens, LocalTokensOptions } from './local-tokens.js';

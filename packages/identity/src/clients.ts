@@ -35,6 +35,8 @@ export interface ServiceClient {
  * The services' own identities, one audience per callee:
  * order-service calls user-service (ValidateUser, GET /users/:id);
  * notification-service calls user-service (contact info missing from its replica);
+ * the repository's own tools (the demo, the benchmark, the reliability
+ * suites) register users with user-service, as a back office would;
  * the console's backend reads and acts on every service.
  */
 export const SERVICE_CLIENTS: readonly ServiceClient[] = [
@@ -46,6 +48,11 @@ export const SERVICE_CLIENTS: readonly ServiceClient[] = [
   {
     clientId: 'notification-service',
     clientSecret: 'notification-service-local-secret',
+    callees: ['user-service'],
+  },
+  {
+    clientId: 'tools',
+    clientSecret: 'tools-local-secret',
     callees: ['user-service'],
   },
   {

@@ -69,6 +69,11 @@ export async function signInAsUser(options: SignInOptions): Promise<UserToken> {
     state,
   }).toString();
   const interaction = await step(authorize);
+  // A refused request comes straight back to the redirect URI with an error, not to the sign-in page.
+  if (interaction.href.startsWith(USER_CLIENT.redirectUri))
+    throw new Error(
+      `the local issuer refused to sign ${options.userId} in for ${api}: ${interaction.searchParams.get('error') ?? 'no sign-in page'} ${interaction.searchParams.get('error_description') ?? ''}`.trim(),
+    );
   const resume = await step(new URL(`${interaction.pathname}/login`, interaction), {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
