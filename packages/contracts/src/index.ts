@@ -20,6 +20,8 @@ export {
 } from './text.js';
 export type { UnstorableText } from './text.js';
 export {
+  ACTOR_ATTRIBUTE,
+  ACTOR_PATTERN,
   CLOUDEVENTS_CONTENT_TYPE,
   CLOUDEVENTS_HEADER_PREFIX,
   CONSUMER_GROUPS,
@@ -27,6 +29,9 @@ export {
   DLQ_HEADERS,
   EVENT_CATALOG,
   EventValidationError,
+  formatActor,
+  MAX_ACTOR_ID_LENGTH,
+  parseActor,
   parseEvent,
   parseKafkaEvent,
   TOPIC_PARTITIONS,
@@ -34,6 +39,8 @@ export {
   topicOf,
 } from './events/index.js';
 export type {
+  Actor,
+  ActorKind,
   AnyEvent,
   CloudEvent,
   CreateEventOptions,

@@ -8,6 +8,7 @@ import {
   TOPICS,
 } from './catalog.js';
 import type { EventType } from './catalog.js';
+import { ACTOR_ATTRIBUTE } from './actor.js';
 import { CLOUDEVENTS_CONTENT_TYPE, EventEnvelope } from './codec.js';
 
 /**
@@ -61,6 +62,13 @@ function eventHeaders(): Json {
   };
 }
 
+/** Who sets `actor` on each topic's events, and when. */
+const ACTORS = {
+  [TOPICS.users]: 'user-service does not set it yet, so consumers must expect it absent.',
+  [TOPICS.orders]:
+    'order-service sets it on every event a caller with a token caused (REST or gRPC; an operator shipping is `user:<operator sub>`); absent when it runs without authentication (AUTH_ISSUER_URL unset).',
+} as const;
+
 /** Where each key of an event comes from, by topic. */
 const AGGREGATE = {
   [TOPICS.users]: 'user',
@@ -102,6 +110,10 @@ function eventMessage(type: EventType): Json {
         subject: {
           ...properties['subject'],
           description: `The ${aggregate} id: the aggregate the event is about, and the Kafka key.`,
+        },
+        [ACTOR_ATTRIBUTE]: {
+          ...properties[ACTOR_ATTRIBUTE],
+          description: `CloudEvents extension attribute: who caused the event, \`user:<sub>\` for an end user (the token's subject) or \`service:<client id>\` for a service acting on its own client-credentials token. Never a token. Optional: absent when no authenticated caller caused it, and on events published before it existed; consumers accept events with and without it. In binary mode it is the \`ce_${ACTOR_ATTRIBUTE}\` header. ${ACTORS[entry.topic]}`,
         },
         data: plain(entry.data),
       },
@@ -237,7 +249,9 @@ export function asyncApiDocument(): { [key: string]: Json } {
         'in a way that breaks a consumer; a breaking change is a new version, published beside the old one.',
         'The services send structured mode; notification-service also accepts binary mode (as SDKs in other languages',
         'often send): every attribute as a `ce_<name>` header (`ce_specversion`, `ce_id`, `ce_source`, `ce_type`, `ce_time`,',
-        '`ce_subject`), `content-type: application/json`, and `data` alone as the value.',
+        '`ce_subject`, and `ce_actor` when the event has one), `content-type: application/json`, and `data` alone as the value.',
+        'The `actor` extension attribute names who caused an event (`user:<sub>` or `service:<client id>`), never their token;',
+        'it is optional, and absent on events from a producer running without authentication and on older events.',
         'Operations are tagged with the service that performs them.',
       ].join('\n'),
     },

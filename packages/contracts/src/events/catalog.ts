@@ -178,6 +178,12 @@ export interface CloudEvent<T extends EventType = EventType> {
   /** The aggregate id; also the Kafka key. */
   readonly subject: string;
   readonly datacontenttype: 'application/json';
+  /**
+   * Extension attribute: who caused it, `user:<sub>` or `service:<client id>`
+   * (see ./actor.ts); never a token. Absent when the producer runs without
+   * authentication, and on events published before it existed.
+   */
+  readonly actor?: string;
   readonly data: EventData<T>;
 }
 

@@ -3,6 +3,7 @@ import Type from 'typebox';
 import { Compile } from 'typebox/compile';
 import type { Validator } from 'typebox/compile';
 import { findUnstorableText, formatFieldPath, Text } from '../text.js';
+import { ACTOR_PATTERN } from './actor.js';
 import { EVENT_CATALOG } from './catalog.js';
 import type { AnyEvent, CloudEvent, EventData, EventType } from './catalog.js';
 
@@ -36,6 +37,8 @@ export const EventEnvelope = Type.Object({
   time: Type.String({ format: 'date-time' }),
   subject: Text({ minLength: 1, maxLength: 200 }),
   datacontenttype: Type.Optional(Type.Literal('application/json')),
+  // An extension attribute (./actor.ts): optional, as events published before it have none.
+  actor: Type.Optional(Type.String({ pattern: ACTOR_PATTERN })),
   data: Type.Object({}),
 });
 
@@ -132,6 +135,8 @@ export interface CreateEventOptions<T extends EventType> {
   readonly id?: string;
   /** Default: now. */
   readonly time?: Date | string;
+  /** Who caused it, as `formatActor` writes it; default: no `actor` attribute. */
+  readonly actor?: string;
 }
 
 /** Builds a CloudEvent of `type`, validating it before it can be published. */
@@ -148,6 +153,7 @@ export function createEvent<T extends EventType>(
     time: typeof time === 'string' ? time : time.toISOString(),
     subject: options.subject,
     datacontenttype: 'application/json',
+    ...(options.actor === undefined ? {} : { actor: options.actor }),
     data: options.data,
   } as CloudEvent<T>;
   parseEvent(event);

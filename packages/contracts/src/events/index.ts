@@ -1,4 +1,12 @@
 export {
+  ACTOR_ATTRIBUTE,
+  ACTOR_PATTERN,
+  formatActor,
+  MAX_ACTOR_ID_LENGTH,
+  parseActor,
+} from './actor.js';
+export type { Actor, ActorKind } from './actor.js';
+export {
   CONSUMER_GROUPS,
   DLQ_HEADERS,
   EVENT_CATALOG,
