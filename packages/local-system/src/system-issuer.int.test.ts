@@ -1,10 +1,17 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { acquireSharedInfra, signInAsUser } from '@comms/infra';
+import { bearer } from '@comms/auth';
+import { acquireSharedInfra } from '@comms/infra';
 import type { SharedInfra } from '@comms/infra';
 import { startSystem } from './system.js';
 import type { RunningSystem } from './system.js';
 
-/** npm start's system brings the local token issuer up with the services and takes it down with them. */
+/**
+ * npm start's system brings the local token issuer up with the services,
+ * the services require its tokens, and the issuer goes down with them.
+ * curl plays the outside client, as the README's walkthrough does.
+ */
 
 let shared: SharedInfra;
 let system: RunningSystem | undefined;
@@ -14,6 +21,7 @@ beforeAll(async () => {
   shared = await acquireSharedInfra();
   system = await startSystem({
     ports: 'random',
+    auth: true,
     infraEnv: { DATABASE_URL: shared.databaseUrl, KAFKA_BROKERS: shared.kafkaBrokers },
     log: (line) => log.push(line),
   });
@@ -23,21 +31,76 @@ afterAll(async () => {
   await shared?.release();
 });
 
-const discovery = async (url: string) =>
-  (await fetch(`${url}/.well-known/openid-configuration`).catch(() => undefined))?.status;
+const running = (): RunningSystem => {
+  if (system === undefined) throw new Error('the system did not start');
+  return system;
+};
 
-describe('the local system and its token issuer', () => {
-  it('runs the issuer beside the services, signs a user in, and stops it with the system', async () => {
-    const running = system;
-    if (running === undefined) throw new Error('the system did not start');
-    const { url } = running.issuer;
-    expect(log).toContain(`token issuer ready at ${url} (oidc-provider)`);
-    expect(await discovery(url)).toBe(200);
-    const { accessToken } = await signInAsUser({ issuerUrl: url, userId: 'user-1' });
-    expect(accessToken.split('.')).toHaveLength(3);
+/** curl's status line, headers and body for one request. */
+async function curl(args: string[]): Promise<{ status: number; headers: string; body: string }> {
+  const { stdout } = await promisify(execFile)('curl', [
+    '--silent',
+    '--show-error',
+    '--max-time',
+    '10',
+    '--include',
+    ...args,
+  ]);
+  const at = stdout.indexOf('\r\n\r\n');
+  const headers = stdout.slice(0, at);
+  return {
+    status: Number(/^HTTP\/[\d.]+ (\d{3})/.exec(headers)?.[1]),
+    headers,
+    body: stdout.slice(at + 4),
+  };
+}
 
-    await running.stop();
+describe('the local system with identity on', () => {
+  it('refuses curl without a token with 401 and a challenge, and serves it with one', async () => {
+    const { services, tokens } = running();
+    const orders = services['order-service'].http;
+    const refused = await curl([`${orders}/orders?userId=anyone`]);
+    expect(refused.status).toBe(401);
+    expect(refused.headers).toMatch(/^www-authenticate: Bearer /im);
+    expect(JSON.parse(refused.body)).toMatchObject({ status: 401 });
+    // user-service refuses a caller without its own token too.
+    expect((await curl([`${services['user-service'].http}/users?limit=1`])).status).toBe(401);
+
+    // A back office registers the user (a service token); the user places an order as themself.
+    const registered = await fetch(`${services['user-service'].http}/users`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        ...bearer(await tokens.service('tools', 'user-service')),
+      },
+      body: JSON.stringify({ name: 'Curl User', email: `curl-${Date.now()}@example.com` }),
+    });
+    expect(registered.status).toBe(201);
+    const { id } = (await registered.json()) as { id: string };
+    const placed = await curl([
+      '-X',
+      'POST',
+      '-H',
+      'content-type: application/json',
+      '-H',
+      `authorization: Bearer ${await tokens.user(id)}`,
+      '--data',
+      JSON.stringify({ userId: id, items: [{ productId: 'p-1', quantity: 1, price: '2.50' }] }),
+      `${orders}/orders`,
+    ]);
+    expect(placed.status).toBe(201);
+    expect(JSON.parse(placed.body)).toMatchObject({ status: 'CREATED', totalAmount: '2.50' });
+  });
+
+  it('runs the issuer beside the services and stops it with the system', async () => {
+    const { issuer } = running();
+    expect(log).toContain(`token issuer ready at ${issuer.url} (oidc-provider)`);
+    const discovery = async () =>
+      (await fetch(`${issuer.url}/.well-known/openid-configuration`).catch(() => undefined))
+        ?.status;
+    expect(await discovery()).toBe(200);
+    await running().stop();
     system = undefined;
-    expect(await discovery(url)).toBeUndefined();
+    expect(await discovery()).toBeUndefined();
   });
 });

@@ -10,6 +10,9 @@ import {
   startTokenIssuer,
 } from '@comms/infra';
 import type { RunningInfra, RunningTokenIssuer } from '@comms/infra';
+import { localTokens } from '@comms/auth';
+import type { LocalTokens } from '@comms/auth';
+import { SERVICE_CLIENTS } from '@comms/identity';
 import { SERVICES } from '@comms/endpoints';
 import type { ServiceName } from '@comms/endpoints';
 import { localSystemEnv } from './config.js';
@@ -37,10 +40,18 @@ export interface RunningSystem {
   readonly infra: RunningInfra;
   /**
    * The local token issuer (oidc-provider, packages/infra): 8084 under the
-   * default ports, a free port otherwise. The services do not require its
-   * tokens yet (AUTH_ISSUER_URL is not set for them).
+   * default ports, a free port otherwise. With {@link SystemOptions.auth}
+   * (the default) the services require its tokens.
    */
   readonly issuer: RunningTokenIssuer;
+  /**
+   * Tokens from that issuer for whoever calls the system (tests, the
+   * benchmark, the suites): end users signed in, service clients by client
+   * credentials; see {@link LocalTokens}.
+   */
+  readonly tokens: LocalTokens;
+  /** True when the services require tokens ({@link SystemOptions.auth}). */
+  readonly auth: boolean;
   readonly databases: Readonly<Record<string, string>>;
   /** The first instance of each service. */
   readonly services: Readonly<Record<ServiceName, RunningService>>;
@@ -111,6 +122,15 @@ export interface SystemOptions {
    * instance of each.
    */
   readonly replicas?: Replicas;
+  /**
+   * Identity on (default): every service gets AUTH_ISSUER_URL, so
+   * order-service requires end users' tokens, user-service and
+   * notification-service require their callers' own tokens, and the callers
+   * (order-service, notification-service, the console) get their client
+   * credentials (SERVICE_TOKEN_URL). `false` runs every service open, as
+   * before identity existed; the issuer runs either way.
+   */
+  readonly auth?: boolean;
   /** Extra environment for every service. */
   readonly env?: Readonly<Record<string, string>>;
   /** Environment the infrastructure is chosen from (DATABASE_URL, KAFKA_BROKERS, COMMS_INFRA). */
@@ -225,6 +245,18 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   const ports = {} as Record<ServiceName, { http: number; grpc: number }>;
   for (const name of names) ports[name] = initial[name][0] ?? { http: 0, grpc: 0 };
   const users = initial['user-service'];
+  const auth = options.auth ?? false;
+  const secretOf = (clientId: string) =>
+    SERVICE_CLIENTS.find((client) => client.clientId === clientId)?.clientSecret ?? '';
+  /** A caller's own identity at the issuer (client credentials), when identity is on. */
+  const identityOf = (clientId: string): Record<string, string> =>
+    auth
+      ? {
+          SERVICE_TOKEN_URL: `${issuer.url}/token`,
+          SERVICE_CLIENT_ID: clientId,
+          SERVICE_CLIENT_SECRET: secretOf(clientId),
+        }
+      : {};
   const common: Record<string, string> = {
     PATH: given.path,
     HOST: '127.0.0.1',
@@ -234,15 +266,24 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     // too. Every user-service instance: its clients spread calls over them.
     USER_SERVICE_HTTP_URL: users.map((p) => `http://127.0.0.1:${String(p.http)}`).join(','),
     USER_SERVICE_GRPC_ADDR: users.map((p) => `127.0.0.1:${String(p.grpc)}`).join(','),
+    ...(auth ? { AUTH_ISSUER_URL: issuer.url } : {}),
     ...options.env,
   };
   const own: Record<ServiceName, Record<string, string>> = {
-    'user-service': { DATABASE_URL: databases['user-service'] ?? '' },
+    'user-service': {
+      DATABASE_URL: databases['user-service'] ?? '',
+      // Its default callers plus the repository's tools (the demo, the bench), which register users.
+      ...(auth ? { AUTH_CALLERS: 'order-service,notification-service,console,tools' } : {}),
+    },
     'order-service': {
       DATABASE_URL: databases['order-service'] ?? '',
       USERS_DATABASE_URL: databases['shared-db reader'] ?? '',
+      ...identityOf('order-service'),
     },
-    'notification-service': { DATABASE_URL: databases['notification-service'] ?? '' },
+    'notification-service': {
+      DATABASE_URL: databases['notification-service'] ?? '',
+      ...identityOf('notification-service'),
+    },
   };
   const envOf = (name: ServiceName, p: { http: number; grpc: number }) => ({
     ...common,
@@ -357,6 +398,8 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
           NOTIFICATION_SERVICE_HTTP_URL: `http://127.0.0.1:${ports['notification-service'].http}`,
           // The Kafka panel lists the topics through the project's Kafka adapter.
           KAFKA_BROKERS: infra.kafkaBrokers,
+          // The console signs its users in at the local issuer and calls as them (docs/console.md).
+          ...(auth ? { AUTH_ISSUER_URL: issuer.url } : {}),
           ...(spansDir === undefined ? {} : { CONSOLE_SPANS_DIR: spansDir }),
           ...faults?.env,
         },
@@ -423,6 +466,8 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   return {
     infra,
     issuer,
+    tokens: localTokens({ issuerUrl: issuer.url }),
+    auth,
     databases,
     services,
     instances,
