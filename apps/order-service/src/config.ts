@@ -70,7 +70,7 @@ const Env = Type.Object({
     description: 'the role claim value that may ship, rebuild and read any order',
   }),
   AUTH_KEYS_COOLDOWN_MS: Type.Integer({
-    minimum: 0,
+    minimum: 1000,
     default: 30_000,
     description:
       "after fetching the issuer's keys, how long a token with an unknown kid is refused (401) before the keys are fetched again",

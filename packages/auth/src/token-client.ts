@@ -1,4 +1,5 @@
 import { AppError } from '@comms/contracts';
+import type { TokenProfile } from './verifier.js';
 
 /** Options for {@link createTokenClient}. */
 export interface TokenClientOptions {
@@ -6,6 +7,15 @@ export interface TokenClientOptions {
   readonly tokenUrl: string;
   readonly clientId: string;
   readonly clientSecret: string;
+  /**
+   * How to ask for a token for one callee. `rfc9068` (default): the
+   * resource indicator (RFC 8707) as `resource`. `cognito`: Cognito has no
+   * audience, so the request names the callee's scope from `scopes`
+   * (`scope=<resource server identifier>/<scope>`).
+   */
+  readonly profile?: TokenProfile;
+  /** `cognito`: the scope to request for each resource, e.g. `{ 'urn:comms:user-service': 'urn:comms:user-service/users' }`. */
+  readonly scopes?: Readonly<Record<string, string>>;
   /** A token is fetched anew this long before it expires. Default 30 s. */
   readonly refreshBeforeSeconds?: number;
   /** Timeout of one token request. Default 5 s. */
@@ -43,6 +53,17 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
     `${encodeURIComponent(options.clientId)}:${encodeURIComponent(options.clientSecret)}`,
   ).toString('base64');
 
+  const requestFor = (resource: string): Record<string, string> => {
+    if (options.profile !== 'cognito') return { grant_type: 'client_credentials', resource };
+    const scope = options.scopes?.[resource];
+    if (scope === undefined)
+      throw new AppError(
+        'UNAVAILABLE',
+        `no scope configured for ${resource}: the cognito profile asks for a callee's scope ('<resource server identifier>/<scope>'), not its audience`,
+      );
+    return { grant_type: 'client_credentials', scope };
+  };
+
   const fetchToken = async (resource: string): Promise<string> => {
     const unavailable = (reason: string, cause?: unknown) =>
       new AppError(
@@ -60,7 +81,7 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
           'content-type': 'application/x-www-form-urlencoded',
           accept: 'application/json',
         },
-        body: new URLSearchParams({ grant_type: 'client_credentials', resource }).toString(),
+        body: new URLSearchParams(requestFor(resource)).toString(),
         signal: AbortSignal.timeout(options.timeoutMs ?? 5_000),
       });
     } catch (error) {

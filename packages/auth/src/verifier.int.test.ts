@@ -95,6 +95,22 @@ describe('verifying the real issuer’s tokens', () => {
       clientId: 'console',
     });
   });
+
+  it('tells them apart by the issuer’s marker (gty), not by sub: a user signed in as "comms-cli" stays a user', async () => {
+    expect(parts(consoleToOrders).payload).toMatchObject({
+      gty: 'client_credentials',
+      sub: 'console',
+    });
+    // The user client's own name as a user id: sub === client_id, yet an end user's token.
+    const lookalike = (await signInAsUser({ issuerUrl: issuer.url, userId: 'comms-cli' }))
+      .accessToken;
+    expect(parts(lookalike).payload).toMatchObject({ sub: 'comms-cli', client_id: 'comms-cli' });
+    expect(parts(lookalike).payload['gty']).toBeUndefined();
+    await expect(verifierFor().verify(lookalike)).resolves.toMatchObject({
+      subject: 'comms-cli',
+      kind: 'user',
+    });
+  });
 });
 
 interface Refusal {

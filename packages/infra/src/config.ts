@@ -36,6 +36,8 @@ export function infraEnv(
 export interface TokenIssuerEnv {
   /** TOKEN_ISSUER_PORT: default 8084 (ARCHITECTURE.md); 0 picks a free port. */
   readonly port: number;
+  /** TOKEN_ISSUER_HOST: the address it listens on; default 127.0.0.1 (compose sets 0.0.0.0 inside its container). */
+  readonly host: string;
   /** TOKEN_ISSUER_URL: the issuer identifier, when it differs from `http://127.0.0.1:<port>` (compose). */
   readonly issuerUrl: string | undefined;
   /** TOKEN_ISSUER_OPERATORS: comma-separated user ids with the operator role; default `operator`. */
@@ -68,8 +70,15 @@ export function tokenIssuerEnv(
     .split(',')
     .map((id) => id.trim())
     .filter((id) => id !== '');
+  const host = env['TOKEN_ISSUER_HOST']?.trim() || '127.0.0.1';
+  if (!/^[A-Za-z0-9.:-]+$/.test(host))
+    throw new InfraError(
+      `TOKEN_ISSUER_HOST must be an address to listen on, got '${host}'`,
+      'for example 0.0.0.0 inside a container, or unset it for 127.0.0.1',
+    );
   return {
     port: whole('TOKEN_ISSUER_PORT', 8084, 0, 65535),
+    host,
     issuerUrl,
     operators,
     accessTokenTtlSeconds: whole('TOKEN_ISSUER_ACCESS_TOKEN_TTL_S', 900, 1, 86_400),

@@ -8,7 +8,7 @@ try {
   const config = tokenIssuerEnv();
   const issuer = await createTokenIssuer({ ...config, log: (line) => console.log(line) });
   console.log(
-    `token issuer ${issuer.url} listening on 127.0.0.1:${String(issuer.port)} (kid ${issuer.kid})`,
+    `token issuer ${issuer.url} listening on ${config.host}:${String(issuer.port)} (kid ${issuer.kid})`,
   );
   const stop = () => {
     void issuer.close().then(() => process.exit(0));

@@ -24,8 +24,14 @@ import type { ResourceName } from '@comms/identity';
 
 /** Options for {@link createTokenIssuer}. */
 export interface TokenIssuerOptions {
-  /** Port on 127.0.0.1; 0 picks a free one. */
+  /** Port; 0 picks a free one. */
   readonly port: number;
+  /**
+   * Address to listen on. Default 127.0.0.1: local runs and tests stay on
+   * loopback; only a container (compose) sets 0.0.0.0, so the other
+   * containers reach it.
+   */
+  readonly host?: string;
   /** The issuer identifier (`iss`). Default `http://127.0.0.1:<port>`. */
   readonly issuerUrl?: string;
   /** User ids that get the operator role. */
@@ -78,7 +84,7 @@ function sendText(res: ServerResponse, status: number, text: string, type = 'tex
   res.end(text);
 }
 
-/** Starts the issuer on 127.0.0.1 and resolves once it listens. */
+/** Starts the issuer (on 127.0.0.1 unless `host` says otherwise) and resolves once it listens. */
 export async function createTokenIssuer(options: TokenIssuerOptions): Promise<TokenIssuer> {
   const log = options.log ?? (() => undefined);
   const operators = new Set(options.operators);
@@ -92,7 +98,7 @@ export async function createTokenIssuer(options: TokenIssuerOptions): Promise<To
   const server = createServer((req, res) => handle(req, res));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port, '127.0.0.1', () => resolve());
+    server.listen(options.port, options.host ?? '127.0.0.1', () => resolve());
   });
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('the issuer has no port');
@@ -149,8 +155,12 @@ export async function createTokenIssuer(options: TokenIssuerOptions): Promise<To
     },
     // Any user id may sign in on the development page; the token's `sub` is that id.
     findAccount: (_ctx, id) => ({ accountId: id, claims: () => ({ sub: id }) }),
-    // RFC 9068 section 2.2.3.1: `roles` on end users' tokens; none on services' tokens.
+    // A client's own token (client credentials) says so with `gty: client_credentials` (Auth0's
+    // convention), the marker @comms/auth's rfc9068 profile reads: a `sub` equal to the
+    // `client_id` proves nothing, since a user may sign in under a client's name.
+    // RFC 9068 section 2.2.3.1: `roles` on end users' tokens.
     extraTokenClaims: (_ctx: KoaContextWithOIDC, token) => {
+      if (token.kind === 'ClientCredentials') return { gty: 'client_credentials' };
       const accountId = 'accountId' in token ? token.accountId : undefined;
       if (typeof accountId !== 'string') return undefined;
       return { roles: operators.has(accountId) ? [OPERATOR_ROLE] : [] };
