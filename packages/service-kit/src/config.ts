@@ -176,3 +176,76 @@ export function serviceIdentityOf(parsed: {
     userServiceAudience: parsed.USER_SERVICE_AUDIENCE,
   };
 }
+
+/**
+ * Bearer access tokens at a service's own API (opt-in): `AUTH_ISSUER_URL`
+ * (unset: no check), `AUTH_AUDIENCE` (default `audience`), `AUTH_JWKS_URL`
+ * and `AUTH_KEYS_COOLDOWN_MS`; spread beside {@link serviceEnv} and read
+ * with {@link bearerAuthOf}. `whenSet` says what setting the issuer turns on.
+ */
+export function bearerAuthEnv(options: {
+  readonly service: string;
+  readonly audience: string;
+  readonly whenSet: string;
+}) {
+  return {
+    AUTH_ISSUER_URL: Type.Optional(
+      Type.String({
+        pattern: '^https?://[^\\s/]+(/\\S*[^\\s/])?$',
+        description: `issuer of the access tokens, an http(s) URL without a trailing slash (the local one is http://127.0.0.1:8084); when set, ${options.whenSet}; unset it for no check`,
+      }),
+    ),
+    AUTH_AUDIENCE: Type.String({
+      minLength: 1,
+      default: options.audience,
+      description: `the audience (resource indicator) ${options.service}'s access tokens must carry`,
+    }),
+    AUTH_JWKS_URL: Type.Optional(
+      Type.String({
+        pattern: '^https?://\\S+$',
+        description: "the issuer's JWKS, an http(s) URL; default <AUTH_ISSUER_URL>/jwks",
+      }),
+    ),
+    AUTH_KEYS_COOLDOWN_MS: Type.Integer({
+      minimum: 0,
+      default: 30_000,
+      description:
+        "after fetching the issuer's keys, how long a token with an unknown kid is refused (401) before the keys are fetched again",
+    }),
+  };
+}
+
+/** `AUTH_OPERATOR_ROLE` (default `operator`), the role claim value that `mayDo`; beside {@link bearerAuthEnv}. */
+export function operatorRoleEnv(mayDo: string) {
+  return {
+    AUTH_OPERATOR_ROLE: Type.String({
+      minLength: 1,
+      default: 'operator',
+      description: `the role claim value that ${mayDo}`,
+    }),
+  };
+}
+
+/** What {@link bearerAuthOf} reads: the verifier's options, ready for `createTokenVerifier`. */
+export interface BearerAuth {
+  readonly issuer: string;
+  readonly audience: string;
+  readonly jwksUrl?: string;
+  readonly keysCooldownMs: number;
+}
+
+/** The settings {@link bearerAuthEnv} parsed, or undefined without AUTH_ISSUER_URL. */
+export function bearerAuthOf(parsed: {
+  readonly AUTH_ISSUER_URL?: string | undefined;
+  readonly AUTH_AUDIENCE: string;
+  readonly AUTH_JWKS_URL?: string | undefined;
+  readonly AUTH_KEYS_COOLDOWN_MS: number;
+}): BearerAuth | undefined {
+  if (parsed.AUTH_ISSUER_URL === undefined) return undefined;
+  return {
+    issuer: parsed.AUTH_ISSUER_URL,
+    audience: parsed.AUTH_AUDIENCE,
+    ...(parsed.AUTH_JWKS_URL === undefined ? {} : { jwksUrl: parsed.AUTH_JWKS_URL }),
+    keysCooldownMs: parsed.AUTH_KEYS_COOLDOWN_MS,
+  };
+}

@@ -72,7 +72,20 @@ export interface HttpAppOptions {
    * Default: no limit. Public services set it.
    */
   readonly rateLimitPerMinute?: number;
+  /**
+   * Declares the bearer security scheme (`bearerAuth`: OAuth 2.0 access
+   * tokens, JWT) in the OpenAPI document, with this description (say when
+   * it applies). Routes that need a token name it with
+   * `schema.security: BEARER_SECURITY`, and their document gets 401 and 403.
+   * While `required` is false (the service runs without an issuer) those
+   * routes also list the empty requirement: a token is optional then, which
+   * is what they do, and what a fuzzer's auth check should expect.
+   */
+  readonly bearerAuth?: { readonly description: string; readonly required: boolean };
 }
+
+/** `schema.security` of a route that needs a bearer access token (see {@link HttpAppOptions.bearerAuth}). */
+export const BEARER_SECURITY: readonly Record<string, readonly string[]>[] = [{ bearerAuth: [] }];
 
 // ajv-formats is CommonJS; its default export arrives wrapped under ESM.
 const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ??
@@ -135,6 +148,8 @@ const ERROR_DESCRIPTIONS: Readonly<Record<number, string>> = {
   400: 'The request is invalid; `errors` names each field that is',
   404: 'Not found',
   409: 'In conflict with the current state (a stale version, a duplicate)',
+  401: 'No valid bearer access token; WWW-Authenticate says what was wrong',
+  403: 'The access token lacks a permission this needs; `detail` names it',
   413: 'The body is larger than the service accepts',
   415: 'The body is not JSON; send Content-Type: application/json',
   422: 'Not allowed in the current state',
@@ -151,10 +166,14 @@ const BODY_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH', 'DELE
  * may refuse its request (400, the request guard reads every part of every
  * request) or find a dependency away (503); a route that reads a body may
  * refuse its size (413) or media type (415); with a rate limit, any route
- * may answer 429. Every status a route gives {@link ProblemSchema} is
+ * may answer 429; a route that declares `security` may refuse the token
+ * (401) or its permissions (403). Every status a route gives {@link ProblemSchema} is
  * documented as `application/problem+json`, which is what is sent.
  */
-function documentErrors(route: RouteOptions, options: { readonly rateLimited: boolean }): void {
+function documentErrors(
+  route: RouteOptions,
+  options: { readonly rateLimited: boolean; readonly tokenOptional: boolean },
+): void {
   const schema = route.schema;
   // A route that documents no responses (a stream) keeps the document's
   // default answer; declaring errors alone would hide its success.
@@ -163,8 +182,11 @@ function documentErrors(route: RouteOptions, options: { readonly rateLimited: bo
     ...(schema?.response as Record<string, unknown> | undefined),
   };
   const readsBody = [route.method].flat().some((method) => BODY_METHODS.has(method));
+  const security = schema.security ?? [];
+  const secured = security.length > 0;
   for (const status of [
     400,
+    ...(secured ? [401, 403] : []),
     503,
     ...(readsBody ? [413, 415] : []),
     ...(options.rateLimited ? [429] : []),
@@ -177,7 +199,11 @@ function documentErrors(route: RouteOptions, options: { readonly rateLimited: bo
       content: { [PROBLEM_MEDIA_TYPE]: { schema: ProblemSchema } },
     };
   }
-  route.schema = { ...schema, response };
+  route.schema = {
+    ...schema,
+    response,
+    ...(secured && options.tokenOptional ? { security: [...security, {}] } : {}),
+  };
 }
 
 /** The methods that have a route at this URL's path (HEAD with every GET). */
@@ -398,7 +424,8 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
 
   // Every documented route says what service-kit itself may answer, and
   // that errors come as problem documents; registered before the routes.
-  app.addHook('onRoute', (route) => documentErrors(route, { rateLimited }));
+  const tokenOptional = options.bearerAuth?.required === false;
+  app.addHook('onRoute', (route) => documentErrors(route, { rateLimited, tokenOptional }));
 
   await app.register(swagger, {
     openapi: {
@@ -408,6 +435,20 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
         version: options.version ?? '1.0.0',
         ...(options.description === undefined ? {} : { description: options.description }),
       },
+      ...(options.bearerAuth === undefined
+        ? {}
+        : {
+            components: {
+              securitySchemes: {
+                bearerAuth: {
+                  type: 'http',
+                  scheme: 'bearer',
+                  bearerFormat: 'JWT',
+                  description: options.bearerAuth.description,
+                },
+              },
+            },
+          }),
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });

@@ -3,7 +3,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { parseEnv } from './config.js';
 import { AppError, toGrpcError } from './errors.js';
-import { createHttpApp, ProblemSchema } from './http.js';
+import { BEARER_SECURITY, createHttpApp, ProblemSchema } from './http.js';
 
 async function app(ready = true) {
   const http = await createHttpApp({
@@ -221,6 +221,51 @@ describe('HTTP conventions', () => {
     expect(doc.paths['/things']!['post']!.responses['413']!.description).toMatch(/larger/);
     expect(Object.keys(doc.paths['/stream']!['get']!.responses)).toEqual(['200']);
   });
+
+  it.each([
+    { required: true, security: [{ bearerAuth: [] }] },
+    // Without an issuer the route takes no token; the document says a token is optional then.
+    { required: false, security: [{ bearerAuth: [] }, {}] },
+  ])(
+    'declares the bearer scheme and, on a route that names it, 401 and 403 (required: $required)',
+    async ({ required, security }) => {
+      const http = await createHttpApp({
+        title: 'test',
+        logger: pino({ level: 'silent' }),
+        readiness: {},
+        bearerAuth: { description: 'when AUTH_ISSUER_URL is set', required },
+      });
+      const Ok = Type.Object({ ok: Type.Boolean() });
+      http.get('/mine', { schema: { security: BEARER_SECURITY, response: { 200: Ok } } }, () => ({
+        ok: true,
+      }));
+      http.get('/open', { schema: { response: { 200: Ok } } }, () => ({ ok: true }));
+      await http.ready();
+      const doc = (await http.inject({ method: 'GET', url: '/docs/json' })).json<{
+        components: { securitySchemes?: Record<string, unknown> };
+        paths: Record<
+          string,
+          { get: { security?: unknown; responses: Record<string, { description: string }> } }
+        >;
+      }>();
+      expect(doc.components.securitySchemes).toEqual({
+        bearerAuth: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
+          description: 'when AUTH_ISSUER_URL is set',
+        },
+      });
+      const mine = doc.paths['/mine']!.get;
+      expect(mine.security).toEqual(security);
+      expect(Object.keys(mine.responses)).toEqual(['200', '400', '401', '403', '503']);
+      expect(mine.responses['401']!.description).toMatch(/WWW-Authenticate/);
+      expect(mine.responses['403']!.description).toMatch(/names it/);
+      const open = doc.paths['/open']!.get;
+      expect(open.security).toBeUndefined();
+      expect(Object.keys(open.responses)).toEqual(['200', '400', '503']);
+    },
+  );
 
   it('reports readiness per dependency and serves the OpenAPI document', async () => {
     expect((await (await app(true)).inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(

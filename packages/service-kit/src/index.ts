@@ -8,15 +8,18 @@ export {
 } from './errors.js';
 export type { Code, FieldViolation, Problem } from './errors.js';
 export {
+  bearerAuthEnv,
+  bearerAuthOf,
   grpcPortEnv,
+  operatorRoleEnv,
   outboxEnv,
   parseEnv,
   serviceEnv,
   serviceIdentityEnv,
   serviceIdentityOf,
 } from './config.js';
-export type { ServiceIdentity } from './config.js';
-export { createHttpApp, ProblemSchema } from './http.js';
+export type { BearerAuth, ServiceIdentity } from './config.js';
+export { BEARER_SECURITY, createHttpApp, ProblemSchema } from './http.js';
 export type { HttpApp, HttpAppOptions, Readiness, ReadinessChecks } from './http.js';
 export { startService } from './bootstrap.js';
 export { databaseAdapter, outboxPublishing, telemetryAdapter } from './adapters.js';
