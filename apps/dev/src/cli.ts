@@ -59,6 +59,8 @@ async function start(options: StartOptions): Promise<void> {
   const spansDir = await mkdtemp(join(tmpdir(), 'comms-spans-'));
   const system = await startSystem({
     ports: 'default',
+    // Identity on: order-service wants end users' tokens, the internal services their callers'.
+    auth: true,
     infraEnv: config.infraEnv,
     env: { ...config.serviceEnv, TELEMETRY_SPANS_DIR: spansDir },
     replicas: options.replicas,

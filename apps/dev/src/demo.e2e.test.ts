@@ -12,6 +12,7 @@ beforeAll(async () => {
   const { databaseUrl, kafkaBrokers } = testInfra();
   system = await startSystem({
     ports: 'random',
+    auth: true,
     infraEnv: { DATABASE_URL: databaseUrl, KAFKA_BROKERS: kafkaBrokers },
   });
 });
@@ -28,6 +29,7 @@ describe('npm run demo', () => {
       [],
       {
         PATH: process.env['PATH'],
+        AUTH_ISSUER_URL: system.issuer.url,
         USER_SERVICE_HTTP_URL: s['user-service'].http,
         USER_SERVICE_GRPC_ADDR: s['user-service'].grpc,
         ORDER_SERVICE_HTTP_URL: s['order-service'].http,
@@ -39,8 +41,11 @@ describe('npm run demo', () => {
       (line) => lines.push(line),
     );
     expect(steps.map((step) => step.title.split(':')[0])).toEqual([
+      'Identity',
       'REST',
       'gRPC',
+      'Identity',
+      'Identity',
       'REST',
       'gRPC',
       'Kafka',
@@ -49,8 +54,16 @@ describe('npm run demo', () => {
       'Event sourcing',
       'Event sourcing',
     ]);
-    expect(steps[5]?.result).toMatch(/reading the users table is refused/);
-    expect(steps[7]?.result).toMatch(/v1 order.created.v1, v2 order.paid.v1/);
+    const result = (prefix: string) =>
+      steps.find((step) => step.title.startsWith(prefix))?.result ?? '';
+    expect(result('Identity: the user signs in')).toMatch(/aud urn:comms:order-service/);
+    expect(result('Identity: the same call without a token')).toMatch(
+      /^401 .*WWW-Authenticate: Bearer/,
+    );
+    expect(result('Shared database')).toMatch(/reading the users table is refused/);
+    expect(result("Event sourcing: the order's history")).toMatch(
+      /v1 order.created.v1.*, v2 order.paid.v1/,
+    );
     expect(lines.join('\n')).toMatch(/\(\d+\.\d ms\)/);
   });
 });

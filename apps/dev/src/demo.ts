@@ -1,11 +1,12 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { credentials } from '@grpc/grpc-js';
+import { credentials, Metadata } from '@grpc/grpc-js';
 import type { ServiceError } from '@grpc/grpc-js';
 import pg from 'pg';
 import { OrderServiceClient, UserServiceClient } from '@comms/contracts/grpc';
 import type { CreateOrderResponse, ValidateUserResponse } from '@comms/contracts/grpc';
+import { bearer, localTokens } from '@comms/auth';
 import { createResolver } from '@comms/endpoints';
 
 /** Where the demo finds things; defaults match `npm start`. */
@@ -39,6 +40,23 @@ export async function runDemo(
   const orderHttp = resolver.resolve('order-service', 'http');
   const orderGrpc = resolver.resolve('order-service', 'grpc');
   const notificationHttp = resolver.resolve('notification-service', 'http');
+  // The local token issuer npm start runs; every call below carries a token from it.
+  const issuerUrl = env['AUTH_ISSUER_URL'] ?? 'http://127.0.0.1:8084';
+  const tokens = localTokens({ issuerUrl });
+  /** gRPC metadata carrying a bearer token. */
+  const metadataOf = (token: string) => {
+    const metadata = new Metadata();
+    metadata.set('authorization', bearer(token).authorization);
+    return metadata;
+  };
+  /** A token shortened for printing: its claims matter, not its bytes. */
+  const claimsOf = (token: string) => {
+    const claims = JSON.parse(
+      Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8'),
+    ) as Record<string, unknown>;
+    const roles = Array.isArray(claims['roles']) ? (claims['roles'] as string[]) : [];
+    return `sub ${String(claims['sub'])}, aud ${String(claims['aud'])}${roles.length === 0 ? '' : `, roles ${roles.join(' ')}`}, expires in ${String(Number(claims['exp']) - Math.floor(Date.now() / 1000))} s`;
+  };
   const usersReaderUrl =
     env['USERS_DATABASE_URL'] ?? 'postgres://users_reader:users_reader@127.0.0.1:5432/users';
   const ordersUrl =
@@ -88,14 +106,22 @@ export async function runDemo(
     `Walking through every communication style (user-service ${userHttp}, order-service ${orderHttp}, notification-service ${notificationHttp})`,
   );
 
+  const backOffice = await step(
+    "Identity: a back office's own token for user-service (client credentials)",
+    `POST ${issuerUrl}/token grant_type=client_credentials resource=urn:comms:user-service (as client 'tools')`,
+    () => tokens.service('tools', 'user-service'),
+    (token) => `access token (${claimsOf(token)})`,
+  );
+
   const user = await step(
     'REST: register a user with user-service',
-    `POST ${userHttp}/users {"name":"Ada Lovelace","email":"ada+<time>@example.com"}`,
+    `POST ${userHttp}/users {"name":"Ada Lovelace","email":"ada+<time>@example.com"}  Authorization: Bearer <back office>`,
     async () => {
-      const r = await postJson(`${userHttp}/users`, {
-        name: 'Ada Lovelace',
-        email: `ada+${Date.now()}@example.com`,
-      });
+      const r = await postJson(
+        `${userHttp}/users`,
+        { name: 'Ada Lovelace', email: `ada+${Date.now()}@example.com` },
+        bearer(backOffice),
+      );
       expectStatus(r.status, 201, 'POST /users');
       return r.body as { id: string; email: string };
     },
@@ -108,19 +134,55 @@ export async function runDemo(
     `user.v1.UserService/ValidateUser at ${userGrpc} {user_id: ${user.id}}`,
     () =>
       new Promise<ValidateUserResponse>((resolve, reject) =>
-        users.validateUser({ userId: user.id }, (e: ServiceError | null, r) =>
-          e ? reject(e) : resolve(r),
+        users.validateUser(
+          { userId: user.id },
+          metadataOf(backOffice),
+          (e: ServiceError | null, r) => (e ? reject(e) : resolve(r)),
         ),
       ),
     (r) => JSON.stringify(r),
   );
   users.close();
 
+  const signedIn = await step(
+    'Identity: the user signs in (authorization code with PKCE), one token per API',
+    `GET ${issuerUrl}/auth?client_id=comms-cli&resource=urn:comms:order-service&code_challenge=... -> sign-in -> POST ${issuerUrl}/token`,
+    async () => ({
+      orders: await tokens.user(user.id, 'order-service'),
+      notifications: await tokens.user(user.id, 'notification-service'),
+    }),
+    (t) =>
+      `order-service: ${claimsOf(t.orders)}; notification-service: ${claimsOf(t.notifications)}`,
+  );
+  const asUser = bearer(signedIn.orders);
+
+  await step(
+    'Identity: the same call without a token is refused',
+    `POST ${orderHttp}/orders (no Authorization header)`,
+    async () => {
+      const response = await fetch(`${orderHttp}/orders`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ userId: user.id, items: [] }),
+        signal: AbortSignal.timeout(10_000),
+      });
+      const body = (await response.json()) as Record<string, unknown>;
+      expectStatus(response.status, 401, 'POST /orders without a token');
+      return { challenge: response.headers.get('www-authenticate') ?? '', detail: body['detail'] };
+    },
+    (r) => `401 ${String(r.detail)}; WWW-Authenticate: ${r.challenge}`,
+  );
+
   // Listen for notifications before placing orders, as a browser would.
   const controller = new AbortController();
   const stream = await fetch(`${notificationHttp}/notifications/stream?userId=${user.id}`, {
+    headers: bearer(signedIn.notifications),
     signal: controller.signal,
   });
+  if (stream.status !== 200)
+    throw new Error(
+      `GET /notifications/stream answered ${String(stream.status)}: ${await stream.text()}`,
+    );
   const reader = (stream.body as ReadableStream<Uint8Array>).getReader();
   const decoder = new TextDecoder();
   let sse = '';
@@ -134,12 +196,13 @@ export async function runDemo(
 
   const order = await step(
     'REST: place an order; order-service validates the user over gRPC and stores events',
-    `POST ${orderHttp}/orders {"userId":"${user.id}","items":[{"productId":"book","quantity":2,"price":"19.99"}]}`,
+    `POST ${orderHttp}/orders {"userId":"${user.id}","items":[{"productId":"book","quantity":2,"price":"19.99"}]}  Authorization: Bearer <user>`,
     async () => {
-      const r = await postJson(`${orderHttp}/orders`, {
-        userId: user.id,
-        items: [{ productId: 'book', quantity: 2, price: '19.99' }],
-      });
+      const r = await postJson(
+        `${orderHttp}/orders`,
+        { userId: user.id, items: [{ productId: 'book', quantity: 2, price: '19.99' }] },
+        asUser,
+      );
       expectStatus(r.status, 201, 'POST /orders');
       return r.body as { orderId: string };
     },
@@ -158,6 +221,7 @@ export async function runDemo(
             items: [{ productId: 'pen', quantity: 3, price: '0.10' }],
             idempotencyKey: '',
           },
+          metadataOf(signedIn.orders),
           (e: ServiceError | null, r) => (e ? reject(e) : resolve(r)),
         ),
       ),
@@ -211,17 +275,17 @@ export async function runDemo(
   );
 
   await step(
-    'Event sourcing: pay with the version we read (If-Match), then try a stale version',
-    `POST ${orderHttp}/orders/${order.orderId}/pay  If-Match: "1"; then /ship with If-Match: "1"`,
+    'Event sourcing: the user pays with the version read (If-Match), then an operator ships with a stale one',
+    `POST ${orderHttp}/orders/${order.orderId}/pay  If-Match: "1" (as the user); then /ship with If-Match: "1" (as user 'operator')`,
     async () => {
       const paid = await fetchJson(`${orderHttp}/orders/${order.orderId}/pay`, {
         method: 'POST',
-        headers: { 'if-match': '"1"' },
+        headers: { 'if-match': '"1"', ...asUser },
       });
       expectStatus(paid.status, 200, 'pay');
       const stale = await fetchJson(`${orderHttp}/orders/${order.orderId}/ship`, {
         method: 'POST',
-        headers: { 'if-match': '"1"' },
+        headers: { 'if-match': '"1"', ...bearer(await tokens.user('operator')) },
       });
       expectStatus(stale.status, 409, 'ship with a stale version');
       return { paid: paid.body['status'], stale: stale.body['detail'] };
@@ -230,13 +294,17 @@ export async function runDemo(
   );
 
   await step(
-    "Event sourcing: the order's history, one event per change",
+    "Event sourcing: the order's history, one event per change, with who caused it",
     `GET ${orderHttp}/orders/${order.orderId}/events`,
     async () =>
-      (await fetchJson(`${orderHttp}/orders/${order.orderId}/events`)).body as {
-        events: { version: number; type: string }[];
+      (await fetchJson(`${orderHttp}/orders/${order.orderId}/events`, { headers: asUser }))
+        .body as {
+        events: { version: number; type: string; actor?: string | null }[];
       },
-    (h) => h.events.map((e) => `v${e.version} ${e.type}`).join(', '),
+    (h) =>
+      h.events
+        .map((e) => `v${e.version} ${e.type}${typeof e.actor === 'string' ? ` by ${e.actor}` : ''}`)
+        .join(', '),
   );
 
   await step(
@@ -253,7 +321,7 @@ export async function runDemo(
   );
 
   print(
-    '\nDone: REST, gRPC, Kafka events, the shared database and event sourcing, each shown once.',
+    '\nDone: REST, gRPC, Kafka events, the shared database and event sourcing, each shown once, every call with a token from the issuer.',
   );
   return steps;
 }

@@ -65,12 +65,13 @@ export const SERVICE_CLIENTS: readonly ServiceClient[] = [
 /**
  * The public client end users sign in through (the demo, the README's curl
  * walkthrough, tests): authorization code with PKCE, a native app's loopback
- * redirect (RFC 8252). It may get tokens for order-service, the public API.
+ * redirect (RFC 8252). It may get tokens for order-service, the public API,
+ * and for notification-service (a user's own notifications and their feed).
  */
 export const USER_CLIENT = {
   clientId: 'comms-cli',
   redirectUri: 'http://127.0.0.1/callback',
-  callees: ['order-service'] as readonly ResourceName[],
+  callees: ['order-service', 'notification-service'] as readonly ResourceName[],
 } as const;
 
 /** The role claim value that lets a user ship and read any order. */
