@@ -17,6 +17,8 @@ export type { HealthOptions, LaunchedProcess, LaunchOptions, ProcessExit } from 
 export type { ServerControl } from './process-util.js';
 export { IMAGES } from './containers.js';
 export { provisionServiceDatabases, SERVICE_DATABASES } from './databases.js';
+export { tokenIssuerEnv } from './config.js';
+export type { TokenIssuerEnv } from './config.js';
 export { createTokenIssuer } from './token-issuer.js';
 export type { TokenIssuer, TokenIssuerOptions } from './token-issuer.js';
 export { startTokenIssuer } from './token-issuer-process.js';

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { SERVICE_NAMES, SERVICES } from '@comms/endpoints';
 import type { ServiceName } from '@comms/endpoints';
-import { SERVICE_DATABASES } from '@comms/infra';
+import { SERVICE_CLIENTS, SERVICE_DATABASES, tokenIssuerEnv } from '@comms/infra';
 import { telemetryConfigFromEnv } from '@comms/telemetry/sdk';
 
 /**
@@ -244,6 +244,127 @@ describe('compose service console (apps/console, the web console)', () => {
     expect(existsSync(join(ROOT, 'copilot', 'console'))).toBe(false);
   });
 });
+
+describe('identity under compose: the token issuer, and every service checking its tokens', () => {
+  const issuer = compose.services['token-issuer'] as ComposeService;
+  const ISSUER = 'http://token-issuer:8084';
+
+  it('runs the local issuer built from the repository, on 0.0.0.0 in its container, published on loopback 8084', () => {
+    expect(issuer.build).toEqual({
+      context: '.',
+      dockerfile: 'infra/docker/token-issuer.Dockerfile',
+    });
+    expect(issuer.ports).toEqual(['127.0.0.1:8084:8084']);
+    // Its own config parser reads what compose hands it: the iss every token carries.
+    expect(tokenIssuerEnv(environmentOf(issuer))).toMatchObject({
+      host: '0.0.0.0',
+      port: 8084,
+      issuerUrl: ISSUER,
+      operators: ['operator'],
+    });
+  });
+
+  it('starts every service after the issuer is healthy', () => {
+    for (const name of [...SERVICE_NAMES, 'order-service-shared-db'])
+      expect(compose.services[name]?.depends_on?.['token-issuer'], name).toEqual({
+        condition: 'service_healthy',
+      });
+  });
+
+  it.each([...SERVICE_NAMES, 'order-service-shared-db'])(
+    '%s expects tokens of that issuer, and callers carry their own',
+    async (composeName) => {
+      const app = (
+        composeName === 'order-service-shared-db' ? 'order-service' : composeName
+      ) as ServiceName;
+      const env = environmentOf(compose.services[composeName] as ComposeService);
+      const { loadConfig } = (await import(
+        pathToFileURL(join(ROOT, 'apps', app, 'dist', 'config.js')).href
+      )) as {
+        loadConfig: (env: Record<string, string>) => {
+          auth?: { issuer: string; callers?: readonly (string | { clientId?: string })[] };
+          identity?: { tokenUrl: string; clientId: string; clientSecret: string };
+        };
+      };
+      const config = loadConfig(env);
+      expect(env['AUTH_ISSUER_URL']).toBe(ISSUER);
+      // Services whose build checks tokens say so (notification-service's check may be newer than its dist).
+      if ('auth' in config || app !== 'notification-service')
+        expect(config.auth?.issuer).toBe(ISSUER);
+      if (app === 'user-service') {
+        const callers = (config.auth?.callers ?? []).map((c) =>
+          typeof c === 'string' ? c : c.clientId,
+        );
+        for (const caller of ['order-service', 'notification-service', 'console', 'tools'])
+          expect(callers).toContain(caller);
+        expect(config.identity).toBeUndefined();
+      } else {
+        const client = SERVICE_CLIENTS.find((c) => c.clientId === app);
+        expect(config.identity).toEqual({
+          tokenUrl: `${ISSUER}/token`,
+          clientId: app,
+          clientSecret: client?.clientSecret,
+          userServiceAudience: 'urn:comms:user-service',
+          ...(config.identity === undefined ? {} : pick(config.identity)),
+        });
+      }
+    },
+  );
+
+  it('gives the console and the demo the same issuer to sign in at', () => {
+    for (const name of ['console', 'demo'])
+      expect(environmentOf(compose.services[name] as ComposeService)['AUTH_ISSUER_URL'], name).toBe(
+        ISSUER,
+      );
+  });
+
+  describe('infra/docker/token-issuer.Dockerfile', () => {
+    const built = instructionsOf(read('infra/docker/token-issuer.Dockerfile'));
+    const runtime = Math.max(...built.map((i) => i.stage));
+    const inRuntime = built.filter((i) => i.stage === runtime);
+
+    it('prunes and builds packages/infra, and copies only paths that exist', () => {
+      const runs = built.filter((i) => i.keyword === 'RUN').map((i) => i.args);
+      expect(runs).toContain('npx --yes turbo@2.11.9 prune @comms/infra --docker');
+      expect(runs).toContain('npx turbo run build --filter=@comms/infra');
+      for (const source of built
+        .filter((i) => i.keyword === 'COPY' && !i.args.startsWith('--from'))
+        .map((i) => i.args.split(' ')[0] ?? ''))
+        expect(existsSync(join(ROOT, source)), source).toBe(true);
+    });
+
+    it('starts token-issuer-main as a non-root user, healthy once discovery answers', () => {
+      expect(
+        inRuntime.find((i) => i.keyword === 'WORKDIR' && i.args.includes('packages'))?.args,
+      ).toBe('/app/packages/infra');
+      expect(JSON.parse(inRuntime.find((i) => i.keyword === 'CMD')?.args ?? '[]')).toEqual([
+        'node',
+        'dist/token-issuer-main.js',
+      ]);
+      expect(existsSync(join(ROOT, 'packages/infra/src/token-issuer-main.ts'))).toBe(true);
+      expect(inRuntime.find((i) => i.keyword === 'USER')?.args).toBe('node');
+      const probe = inRuntime.find((i) => i.keyword === 'HEALTHCHECK')?.args ?? '';
+      const command = JSON.parse(probe.slice(probe.indexOf('CMD ') + 4)) as string[];
+      expect(command[0]).toBe('node');
+      expect(command[2]).toContain('/.well-known/openid-configuration');
+      expect(inRuntime.find((i) => i.keyword === 'ENV')?.args).toContain(
+        'TOKEN_ISSUER_HOST=0.0.0.0',
+      );
+    });
+  });
+});
+
+/** Fields of the identity other than the four compose sets (newer builds may add some). */
+function pick(identity: Record<string, unknown>): Record<string, unknown> {
+  const {
+    tokenUrl: _t,
+    clientId: _c,
+    clientSecret: _s,
+    userServiceAudience: _a,
+    ...rest
+  } = identity;
+  return rest;
+}
 
 /** One Dockerfile instruction: its keyword, its arguments, and the stage it is in. */
 interface Instruction {
