@@ -1,17 +1,30 @@
 import { assertRole, assertUser } from '@comms/auth';
 import type { Principal, TokenVerifier } from '@comms/auth';
+import { formatActor } from '@comms/contracts';
 import { AppError } from '@comms/service-kit';
+// A caller with no right to an order gets exactly what an unknown id gets.
+import { orderNotFound } from './orders.js';
 
 /** A command on an existing order. */
 export type OrderAction = 'pay' | 'cancel' | 'ship';
+
+/** What the rules need of an order: whose it is. */
+interface Owned {
+  readonly userId: string;
+}
 
 /**
  * Who may do what to orders, in the domain's terms, for REST and gRPC
  * alike: a user places, reads, pays and cancels only their own orders; the
  * operator role ships, rebuilds and reads any order. Service tokens act for
  * no user and are refused. With no verifier (AUTH_ISSUER_URL unset) every
- * check passes, as before. Every refusal is PERMISSION_DENIED naming the
- * permission. A principal of `undefined` means authentication is off.
+ * check passes, as before. A refusal is PERMISSION_DENIED naming the
+ * permission, but for one case: a user who is neither the order's owner nor
+ * an operator is told the order does not exist (NOT_FOUND, word for word
+ * what an unknown id gets), so trying ids teaches nobody which orders exist.
+ * What does not depend on the order (a user's token, the operator role to
+ * ship) is checked before the order is loaded, so it answers the same for
+ * every id too. A principal of `undefined` means authentication is off.
  */
 export interface OrderAccess {
   /** True when callers must present a token. */
@@ -20,12 +33,52 @@ export interface OrderAccess {
   authenticate(authorization: string | undefined): Promise<Principal | undefined>;
   /** Placing an order for `userId` (the request's): only the user themself. */
   create(principal: Principal | undefined, userId: string): void;
-  /** Reading an order of `ownerId`, or listing their orders: the owner or an operator. */
-  read(principal: Principal | undefined, ownerId: string): void;
-  /** pay and cancel: the owner; ship: an operator. */
-  act(principal: Principal | undefined, action: OrderAction, ownerId: string): void;
+  /** Listing the orders of `userId`: that user or an operator. */
+  list(principal: Principal | undefined, userId: string): void;
+  /**
+   * Reading order `orderId`, which `load` fetches (NOT_FOUND when there is
+   * none): the owner or an operator; anyone else gets that same NOT_FOUND.
+   */
+  read<T extends Owned>(
+    principal: Principal | undefined,
+    orderId: string,
+    load: () => Promise<T>,
+  ): Promise<T>;
+  /**
+   * pay and cancel: the owner (an operator, who may read the order, is told
+   * PERMISSION_DENIED; anyone else NOT_FOUND); ship: an operator, checked
+   * before the order is loaded. Off, `load` is not called.
+   */
+  act(
+    principal: Principal | undefined,
+    action: OrderAction,
+    orderId: string,
+    load: () => Promise<Owned>,
+  ): Promise<void>;
   /** Rebuilding a read-model row: an operator. */
   rebuild(principal: Principal | undefined): void;
+}
+
+/**
+ * The CloudEvents `actor` of a caller: `user:<sub>` for an end user,
+ * `service:<client id>` for a service's own token, undefined when
+ * authentication is off. Never the token.
+ */
+export function actorOf(principal: Principal | undefined): string | undefined {
+  if (principal === undefined) return undefined;
+  const actor =
+    principal.kind === 'user'
+      ? { kind: 'user' as const, id: principal.subject }
+      : { kind: 'service' as const, id: principal.clientId };
+  try {
+    return formatActor(actor);
+  } catch (error) {
+    // A verified token whose subject cannot be recorded: refuse the change rather than lose who made it.
+    throw new AppError(
+      'PERMISSION_DENIED',
+      `the token's ${actor.kind === 'user' ? 'sub' : 'client_id'} cannot be recorded as who made the change: ${(error as Error).message}`,
+    );
+  }
 }
 
 /** Builds the access rules; `auth` undefined turns them off. */
@@ -37,8 +90,9 @@ export function createOrderAccess(
       enabled: false,
       authenticate: () => Promise.resolve(undefined),
       create: () => undefined,
-      read: () => undefined,
-      act: () => undefined,
+      list: () => undefined,
+      read: (_principal, _orderId, load) => load(),
+      act: () => Promise.resolve(),
       rebuild: () => undefined,
     };
   const { verifier, operatorRole } = auth;
@@ -48,18 +102,7 @@ export function createOrderAccess(
     assertUser(principal, permission);
     return principal;
   };
-  const ownerOrOperator = (
-    principal: Principal | undefined,
-    permission: string,
-    ownerId: string,
-  ) => {
-    const caller = user(principal, permission);
-    if (caller.subject === ownerId || caller.roles.includes(operatorRole)) return;
-    throw new AppError(
-      'PERMISSION_DENIED',
-      `permission '${permission}' is for the order's owner or the role '${operatorRole}'; user '${caller.subject}' is neither`,
-    );
-  };
+  const isOperator = (caller: Principal) => caller.roles.includes(operatorRole);
   return {
     enabled: true,
     authenticate: (authorization) => verifier.authenticate(authorization),
@@ -71,17 +114,38 @@ export function createOrderAccess(
           `permission 'orders:create' is for one's own orders: the token is user '${caller.subject}', the request names userId '${userId}'`,
         );
     },
-    read: (principal, ownerId) => ownerOrOperator(principal, 'orders:read', ownerId),
-    act(principal, action, ownerId) {
+    list(principal, userId) {
+      // Says nothing about any order: a user's orders are refused whether they have any or not.
+      const caller = user(principal, 'orders:read');
+      if (caller.subject === userId || isOperator(caller)) return;
+      throw new AppError(
+        'PERMISSION_DENIED',
+        `permission 'orders:read' is for the orders' owner or the role '${operatorRole}'; user '${caller.subject}' is neither`,
+      );
+    },
+    async read(principal, orderId, load) {
+      const caller = user(principal, 'orders:read');
+      const order = await load();
+      if (caller.subject === order.userId || isOperator(caller)) return order;
+      throw orderNotFound(orderId);
+    },
+    async act(principal, action, orderId, load) {
       const permission = `orders:${action}`;
       const caller = user(principal, permission);
-      // An operator ships and reads; paying and cancelling stay the owner's.
-      if (action === 'ship') assertRole(caller, operatorRole, permission);
-      else if (caller.subject !== ownerId)
+      // An operator ships, whoever owns the order; the command itself finds out whether it exists.
+      if (action === 'ship') {
+        assertRole(caller, operatorRole, permission);
+        return;
+      }
+      const order = await load();
+      if (caller.subject === order.userId) return;
+      // Paying and cancelling stay the owner's; an operator may know the order exists.
+      if (isOperator(caller))
         throw new AppError(
           'PERMISSION_DENIED',
           `permission '${permission}' is for the order's owner; user '${caller.subject}' is not`,
         );
+      throw orderNotFound(orderId);
     },
     rebuild: (principal) =>
       assertRole(user(principal, 'orders:rebuild'), operatorRole, 'orders:rebuild'),

@@ -1,5 +1,6 @@
 import Type from 'typebox';
 import {
+  ACTOR_PATTERN,
   ITEM_PRICE_PATTERN,
   MAX_CANCEL_REASON_LENGTH,
   MAX_ITEM_PRICE_MINOR,
@@ -16,7 +17,7 @@ import type { Principal } from '@comms/auth';
 import type { FastifyRequest } from 'fastify';
 import { AppError, createHttpApp, ProblemSchema } from '@comms/service-kit';
 import type { HttpApp, Logger, ReadinessChecks } from '@comms/service-kit';
-import { createOrderAccess } from './access.js';
+import { actorOf, createOrderAccess } from './access.js';
 import type { OrderAccess } from './access.js';
 import type { OrderView, Orders } from './orders.js';
 
@@ -189,9 +190,11 @@ export async function buildApp(deps: {
     async (request, reply) => {
       access.create(who(request), request.body.userId);
       const key = request.headers['idempotency-key'];
+      const actor = actorOf(who(request));
       const created = await orders.create({
         ...request.body,
         ...(key === undefined ? {} : { idempotencyKey: key }),
+        ...(actor === undefined ? {} : { actor }),
       });
       return reply
         .status(201)
@@ -211,8 +214,8 @@ export async function buildApp(deps: {
       },
     },
     async (request, reply) => {
-      const order = await orders.get(request.params.id);
-      access.read(who(request), order.userId);
+      const { id } = request.params;
+      const order = await access.read(who(request), id, () => orders.get(id));
       return reply.header('etag', `"${order.version}"`).send(view(order));
     },
   );
@@ -222,6 +225,8 @@ export async function buildApp(deps: {
     {
       schema: {
         summary: "An order's event stream, oldest first",
+        description:
+          "Each event says who caused it in `actor`: `user:<sub>` (the token's subject; an operator is a user too) or `service:<client id>`, as the event published on Kafka says it in its CloudEvents `actor` attribute. `actor` is null for events stored while authentication was off (AUTH_ISSUER_URL unset) and for events stored before order-service recorded it.",
         params: IdParams,
         response: {
           200: Type.Object({
@@ -232,6 +237,10 @@ export async function buildApp(deps: {
                 eventId: Type.String(),
                 type: Type.String(),
                 occurredAt: Type.String({ format: 'date-time' }),
+                actor: Type.Union([Type.String({ pattern: ACTOR_PATTERN }), Type.Null()], {
+                  description:
+                    'who caused it, `user:<sub>` or `service:<client id>`; null when nobody authenticated did',
+                }),
                 data: Type.Object({}, { additionalProperties: true }),
               }),
             ),
@@ -241,7 +250,8 @@ export async function buildApp(deps: {
       },
     },
     async (request) => {
-      if (access.enabled) access.read(who(request), (await orders.get(request.params.id)).userId);
+      const { id } = request.params;
+      if (access.enabled) await access.read(who(request), id, () => orders.get(id));
       return {
         orderId: request.params.id,
         events: (await orders.history(request.params.id)).map((e) => ({
@@ -249,6 +259,7 @@ export async function buildApp(deps: {
           eventId: e.eventId,
           type: e.type,
           occurredAt: e.occurredAt.toISOString(),
+          actor: e.actor ?? null,
           data: e.data,
         })),
       };
@@ -271,7 +282,7 @@ export async function buildApp(deps: {
       },
     },
     async (request) => {
-      access.read(who(request), request.query.userId);
+      access.list(who(request), request.query.userId);
       return {
         items: (await orders.listByUser(request.query.userId, request.query.limit)).map(view),
       };
@@ -346,13 +357,15 @@ export async function buildApp(deps: {
         },
       },
       async (request, reply) => {
-        if (access.enabled)
-          access.act(who(request), action, (await orders.get(request.params.id)).userId);
+        const { id } = request.params;
+        if (access.enabled) await access.act(who(request), action, id, () => orders.get(id));
+        const actor = actorOf(who(request));
         const body = request.body;
         const expected = expectedVersion(request.headers['if-match'], body.expectedVersion);
         const order = await orders.handle(request.params.id, action, {
           ...(expected === undefined ? {} : { expectedVersion: expected }),
           ...(body.reason === undefined ? {} : { reason: body.reason }),
+          ...(actor === undefined ? {} : { actor }),
         });
         return reply.header('etag', `"${order.version}"`).send(view(order));
       },

@@ -206,10 +206,14 @@ describe('order-service REST with end-user authentication (AUTH_ISSUER_URL set)'
     readonly url: (own: string, other: string) => string;
     readonly token: () => string | undefined;
     readonly body?: () => unknown;
-    readonly status: 401 | 403;
-    readonly challenge: RegExp;
+    /** 404: a user who is neither owner nor operator is told the order does not exist. */
+    readonly status: 401 | 403 | 404;
+    /** undefined: no WWW-Authenticate at all (a 404 must not hint at a permission). */
+    readonly challenge: RegExp | undefined;
     readonly detail: RegExp;
   }
+
+  const NOT_FOUND = /^order [0-9a-f-]{36} not found$/;
 
   const refusals: readonly Refused[] = [
     {
@@ -284,17 +288,17 @@ describe('order-service REST with end-user authentication (AUTH_ISSUER_URL set)'
       name: 'user A reading user B’s order',
       url: (_own, other) => `/orders/${other}`,
       token: () => tokens.a,
-      status: 403,
-      challenge: /error="insufficient_scope"/,
-      detail: /permission 'orders:read' is for the order's owner or the role 'operator'/,
+      status: 404,
+      challenge: undefined,
+      detail: NOT_FOUND,
     },
     {
       name: 'user A reading user B’s events',
       url: (_own, other) => `/orders/${other}/events`,
       token: () => tokens.a,
-      status: 403,
-      challenge: /insufficient_scope/,
-      detail: /permission 'orders:read'/,
+      status: 404,
+      challenge: undefined,
+      detail: NOT_FOUND,
     },
     {
       name: 'user A listing user B’s orders',
@@ -302,25 +306,25 @@ describe('order-service REST with end-user authentication (AUTH_ISSUER_URL set)'
       token: () => tokens.a,
       status: 403,
       challenge: /insufficient_scope/,
-      detail: /permission 'orders:read'/,
+      detail: /permission 'orders:read' is for the orders' owner or the role 'operator'/,
     },
     {
       name: 'user A paying user B’s order',
       method: 'POST',
       url: (_own, other) => `/orders/${other}/pay`,
       token: () => tokens.a,
-      status: 403,
-      challenge: /insufficient_scope/,
-      detail: /permission 'orders:pay' is for the order's owner/,
+      status: 404,
+      challenge: undefined,
+      detail: NOT_FOUND,
     },
     {
       name: 'user A cancelling user B’s order',
       method: 'POST',
       url: (_own, other) => `/orders/${other}/cancel`,
       token: () => tokens.a,
-      status: 403,
-      challenge: /insufficient_scope/,
-      detail: /permission 'orders:cancel' is for the order's owner/,
+      status: 404,
+      challenge: undefined,
+      detail: NOT_FOUND,
     },
     {
       name: 'the operator paying someone’s order',
@@ -378,7 +382,9 @@ describe('order-service REST with end-user authentication (AUTH_ISSUER_URL set)'
       });
       expect(response.statusCode, response.body).toBe(refusal.status);
       expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
-      expect(response.headers['www-authenticate']).toMatch(refusal.challenge);
+      if (refusal.challenge === undefined)
+        expect(response.headers['www-authenticate']).toBeUndefined();
+      else expect(response.headers['www-authenticate']).toMatch(refusal.challenge);
       expect(response.json<{ detail: string }>().detail).toMatch(refusal.detail);
       expect(await streamCount()).toBe(streams);
       const after = await Promise.all(
@@ -390,6 +396,99 @@ describe('order-service REST with end-user authentication (AUTH_ISSUER_URL set)'
         ),
       );
       expect(after).toEqual(versions);
+    });
+  });
+
+  // Review finding: a non-owner got 403 for an order that exists and 404 for
+  // one that does not, so trying ids told them which orders exist. Whatever
+  // the caller may not touch must answer exactly as an unknown id does.
+  describe('a caller who may not touch an order learns nothing of whether it exists', () => {
+    let other: string;
+    beforeAll(async () => {
+      other = await placeOrder(tokens.b, userB);
+    });
+
+    const answer = async (
+      method: 'GET' | 'POST',
+      path: string,
+      token: string,
+      orderId: string,
+    ): Promise<unknown> => {
+      const response = await app.inject({
+        method,
+        url: path.replace(':id', orderId),
+        headers: bearer(token),
+      });
+      // Everything the caller sees, with the id they sent put back as ':id'.
+      return JSON.parse(
+        JSON.stringify({
+          status: response.statusCode,
+          contentType: response.headers['content-type'],
+          challenge: response.headers['www-authenticate'] ?? null,
+          body: response.json<unknown>(),
+        }).replaceAll(orderId, ':id'),
+      ) as unknown;
+    };
+
+    it.each([
+      { who: 'user A', token: () => tokens.a, method: 'GET', path: '/orders/:id', status: 404 },
+      {
+        who: 'user A',
+        token: () => tokens.a,
+        method: 'GET',
+        path: '/orders/:id/events',
+        status: 404,
+      },
+      {
+        who: 'user A',
+        token: () => tokens.a,
+        method: 'POST',
+        path: '/orders/:id/pay',
+        status: 404,
+      },
+      {
+        who: 'user A',
+        token: () => tokens.a,
+        method: 'POST',
+        path: '/orders/:id/cancel',
+        status: 404,
+      },
+      {
+        who: 'user A',
+        token: () => tokens.a,
+        method: 'POST',
+        path: '/orders/:id/ship',
+        status: 403,
+      },
+      {
+        who: 'a service',
+        token: () => tokens.console,
+        method: 'GET',
+        path: '/orders/:id',
+        status: 403,
+      },
+      {
+        who: 'a service',
+        token: () => tokens.console,
+        method: 'POST',
+        path: '/orders/:id/pay',
+        status: 403,
+      },
+    ] as const)(
+      '$who: $method $path answers $status for user B’s order and for an unknown id alike',
+      async ({ token, method, path, status: expected }) => {
+        const unknown = crypto.randomUUID();
+        const existing = await answer(method, path, token(), other);
+        expect(existing).toMatchObject({ status: expected });
+        expect(existing).toEqual(await answer(method, path, token(), unknown));
+      },
+    );
+
+    it('while the owner and the operator still see the order', async () => {
+      expect(await answer('GET', '/orders/:id', tokens.b, other)).toMatchObject({ status: 200 });
+      expect(await answer('GET', '/orders/:id/events', tokens.operator, other)).toMatchObject({
+        status: 200,
+      });
     });
   });
 });
@@ -478,14 +577,28 @@ describe('order-service gRPC with end-user authentication (AUTH_ISSUER_URL set)'
     expect(await streamCount()).toBe(streams);
   });
 
-  it('GetOrder refuses user A reading user B’s order, and a call without a token', async () => {
+  it('GetOrder answers user A on user B’s order NOT_FOUND, and refuses a call without a token', async () => {
     const other = await create(tokens.b, userB);
     await expect(get(tokens.a, other.orderId)).rejects.toMatchObject({
-      code: status.PERMISSION_DENIED,
-      details: expect.stringMatching(/'orders:read' is for the order's owner/) as unknown,
+      code: status.NOT_FOUND,
+      details: `order ${other.orderId} not found`,
     });
     await expect(get(undefined, other.orderId)).rejects.toMatchObject({
       code: status.UNAUTHENTICATED,
     });
+  });
+  it('GetOrder answers user A the same for user B’s order and for an unknown id', async () => {
+    const other = await create(tokens.b, userB);
+    const unknown = crypto.randomUUID();
+    const refusal = async (orderId: string) => {
+      const error = (await get(tokens.a, orderId).then(
+        () => undefined,
+        (e: unknown) => e,
+      )) as ServiceError | undefined;
+      return { code: error?.code, details: error?.details.replaceAll(orderId, ':id') };
+    };
+    const existing = await refusal(other.orderId);
+    expect(existing).toEqual({ code: status.NOT_FOUND, details: 'order :id not found' });
+    expect(existing).toEqual(await refusal(unknown));
   });
 });

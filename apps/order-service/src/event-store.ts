@@ -10,6 +10,13 @@ export interface StoredEvent {
   readonly type: string;
   readonly data: Record<string, unknown>;
   readonly occurredAt: Date;
+  /**
+   * Who caused it, as the CloudEvents `actor` attribute says it
+   * (`user:<sub>`): undefined when authentication was off, and for events
+   * stored before the column existed. Not part of the order's state: the
+   * fold ignores it, so a rebuild is the same with or without it.
+   */
+  readonly actor?: string | undefined;
 }
 
 /** An event to append. */
@@ -28,6 +35,7 @@ interface Row {
   type: string;
   data: Record<string, unknown>;
   occurred_at: Date;
+  actor: string | null;
   tx_id: string;
   global_position: string;
 }
@@ -39,6 +47,7 @@ const toStored = (row: Row): StoredEvent => ({
   type: row.type,
   data: row.data,
   occurredAt: row.occurred_at,
+  ...(row.actor === null ? {} : { actor: row.actor }),
 });
 
 /** What {@link appendPart} added to a statement. */
@@ -80,8 +89,8 @@ export function appendPart(
   }));
   statement.with(
     'appended',
-    `INSERT INTO events (stream_id, version, event_id, type, data, occurred_at)
-     SELECT ${guard}.stream_id, e.version, e.event_id, e.type, e.data, e.occurred_at
+    `INSERT INTO events (stream_id, version, event_id, type, data, occurred_at, actor)
+     SELECT ${guard}.stream_id, e.version, e.event_id, e.type, e.data, e.occurred_at, e.actor
        FROM ${guard}, unnest(${statement.param(
          stored.map((e) => e.version),
          'int[]',
@@ -97,7 +106,10 @@ export function appendPart(
        )}, ${statement.param(
          stored.map((e) => e.occurredAt),
          'timestamptz[]',
-       )}) AS e (version, event_id, type, data, occurred_at)`,
+       )}, ${statement.param(
+         stored.map((e) => e.actor ?? null),
+         'text[]',
+       )}) AS e (version, event_id, type, data, occurred_at, actor)`,
   );
   return { streamId, guard, stored };
 }
@@ -150,7 +162,7 @@ export async function appendToStream(
 /** Every event of one stream, in version order. */
 export async function readStream(db: Pool | PoolClient, streamId: string): Promise<StoredEvent[]> {
   const result = await db.query<Row>(
-    `SELECT stream_id, version, event_id, type, data, occurred_at, tx_id::text, global_position::text
+    `SELECT stream_id, version, event_id, type, data, occurred_at, actor, tx_id::text, global_position::text
        FROM events WHERE stream_id = $1 ORDER BY version`,
     [streamId],
   );
@@ -171,7 +183,7 @@ export async function readAll(
   limit = 1000,
 ): Promise<{ events: StoredEvent[]; checkpoint: Checkpoint }> {
   const result = await db.query<Row>(
-    `SELECT stream_id, version, event_id, type, data, occurred_at, tx_id::text, global_position::text
+    `SELECT stream_id, version, event_id, type, data, occurred_at, actor, tx_id::text, global_position::text
        FROM events
       WHERE (tx_id, global_position) > ($1::xid8, $2::bigint)
         AND tx_id < pg_snapshot_xmin(pg_current_snapshot())

@@ -13,7 +13,7 @@ import type {
 import { authorizationOf } from '@comms/auth';
 import { createGrpcServer, unary } from '@comms/service-kit';
 import type { GrpcServer, Logger } from '@comms/service-kit';
-import { createOrderAccess } from './access.js';
+import { actorOf, createOrderAccess } from './access.js';
 import type { OrderAccess } from './access.js';
 import type { OrderStatus as Status } from './domain/order.js';
 import { OrderRejected } from './orders.js';
@@ -41,12 +41,15 @@ export function buildGrpcServer(deps: {
   const access = deps.access ?? createOrderAccess(undefined);
   const implementation: OrderServiceServer = {
     createOrder: unary(async (request: CreateOrderRequest, call): Promise<CreateOrderResponse> => {
-      access.create(await access.authenticate(authorizationOf(call)), request.userId);
+      const principal = await access.authenticate(authorizationOf(call));
+      access.create(principal, request.userId);
+      const actor = actorOf(principal);
       try {
         const created = await orders.create({
           userId: request.userId,
           items: request.items,
           ...(request.idempotencyKey === '' ? {} : { idempotencyKey: request.idempotencyKey }),
+          ...(actor === undefined ? {} : { actor }),
         });
         return {
           orderId: created.orderId,
@@ -71,8 +74,9 @@ export function buildGrpcServer(deps: {
     }, logger),
     getOrder: unary(async (request: GetOrderRequest, call) => {
       const principal = await access.authenticate(authorizationOf(call));
-      const order = await orders.get(request.orderId);
-      access.read(principal, order.userId);
+      const order = await access.read(principal, request.orderId, () =>
+        orders.get(request.orderId),
+      );
       return { order: { ...order, status: STATUS[order.status], items: [...order.items] } };
     }, logger),
   };

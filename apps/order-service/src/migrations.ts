@@ -47,4 +47,11 @@ export const MIGRATIONS: readonly Migration[] = [
     );`,
   },
   OUTBOX_MIGRATION,
+  {
+    version: 3,
+    name: 'events record who caused them',
+    // Nullable: events stored before it, and every event while authentication
+    // is off, have no actor. Adding a nullable column rewrites no row.
+    sql: `ALTER TABLE events ADD COLUMN actor text;`,
+  },
 ];

@@ -64,6 +64,11 @@ function requireUuid(value: string, field: string): void {
 
 const SOURCE = '/order-service';
 
+/** What an unknown order id is answered (and, by access.ts, a caller with no right to the order). */
+export function orderNotFound(orderId: string): AppError {
+  return new AppError('NOT_FOUND', `order ${orderId} not found`);
+}
+
 /** The order as the caller sees it, from a row of the read model as projected. */
 const rowView = (row: OrderRow): OrderView => ({
   orderId: row.state.orderId,
@@ -128,13 +133,16 @@ export function createOrders(deps: {
    * the version it read, projects them and enqueues them; `also` adds parts
    * that must commit with them. Answers the order's row after them. The
    * append's version check is the only lock: a writer that got there first
-   * makes this fail with ABORTED and nothing written.
+   * makes this fail with ABORTED and nothing written. `actor` (who caused
+   * the command, `user:<sub>`) is stored with each event and set on the
+   * CloudEvent the outbox publishes; undefined leaves both without one.
    */
   const commit = async (
     db: Pool | PoolClient,
     orderId: string,
     before: OrderRow | undefined,
     command: OrderCommand,
+    actor: string | undefined,
     also?: (statement: Statement, guard: string, after: OrderRow) => void,
   ): Promise<OrderRow> => {
     const state: Order = before?.state ?? initialState;
@@ -148,6 +156,7 @@ export function createOrders(deps: {
         type: contract.type,
         data: contract.data,
         occurredAt: command.data.now,
+        ...(actor === undefined ? {} : { actor }),
       };
     });
     const expectedVersion = before?.version ?? 0;
@@ -164,6 +173,7 @@ export function createOrders(deps: {
           subject: orderId,
           time: event.occurredAt,
           data: event.data as never,
+          ...(event.actor === undefined ? {} : { actor: event.actor }),
         });
         return {
           topic: TOPICS.orders,
@@ -184,7 +194,7 @@ export function createOrders(deps: {
       orderId,
     ]);
     const row = result.rows[0];
-    if (row === undefined) throw new AppError('NOT_FOUND', `order ${orderId} not found`);
+    if (row === undefined) throw orderNotFound(orderId);
     return toView(row);
   };
 
@@ -193,6 +203,8 @@ export function createOrders(deps: {
       userId: string;
       items: readonly { productId: string; quantity: number; price: string }[];
       idempotencyKey?: string;
+      /** Who places it (`user:<sub>`); undefined when authentication is off. */
+      actor?: string;
     }): Promise<Created> {
       requireUuid(input.userId, 'userId');
       const items: OrderLine[] = input.items.map((item, i) => {
@@ -261,6 +273,7 @@ export function createOrders(deps: {
               now: at,
             },
           },
+          input.actor,
           (statement, guard, after) => {
             if (key === undefined) return;
             // The key is stored with the order, in the same statement. Its
@@ -293,7 +306,7 @@ export function createOrders(deps: {
     async history(orderId: string): Promise<StoredEvent[]> {
       requireUuid(orderId, 'orderId');
       const events = await readStream(pool, orderId);
-      if (events.length === 0) throw new AppError('NOT_FOUND', `order ${orderId} not found`);
+      if (events.length === 0) throw orderNotFound(orderId);
       return events;
     },
 
@@ -324,7 +337,7 @@ export function createOrders(deps: {
           'SELECT version FROM streams WHERE stream_id = $1 FOR UPDATE',
           [orderId],
         );
-        if (locked.rowCount === 0) throw new AppError('NOT_FOUND', `order ${orderId} not found`);
+        if (locked.rowCount === 0) throw orderNotFound(orderId);
         const replayed = foldRow(await readStream(client, orderId));
         if (replayed === undefined)
           throw new Error(`order ${orderId} has a stream but no state after replaying it`);
@@ -349,14 +362,19 @@ export function createOrders(deps: {
     async handle(
       orderId: string,
       action: 'pay' | 'cancel' | 'ship',
-      options: { expectedVersion?: number; reason?: string } = {},
+      options: {
+        expectedVersion?: number;
+        reason?: string;
+        /** Who runs it (`user:<sub>`); undefined when authentication is off. */
+        actor?: string;
+      } = {},
     ): Promise<OrderView> {
       requireUuid(orderId, 'orderId');
       // No transaction: the stream is read, and the append checks that it is
       // still at the version read (see commit).
       const once = async (): Promise<OrderView> => {
         const stream = await readStream(pool, orderId);
-        if (stream.length === 0) throw new AppError('NOT_FOUND', `order ${orderId} not found`);
+        if (stream.length === 0) throw orderNotFound(orderId);
         const version = stream.length;
         if (options.expectedVersion !== undefined && options.expectedVersion !== version) {
           throw new AppError(
@@ -371,7 +389,7 @@ export function createOrders(deps: {
             : action === 'ship'
               ? { type: 'ShipOrder', data: { now: at } }
               : { type: 'CancelOrder', data: { reason: options.reason ?? '', now: at } };
-        return rowView(await commit(pool, orderId, foldRow(stream), command));
+        return rowView(await commit(pool, orderId, foldRow(stream), command, options.actor));
       };
       for (let attempt = 1; ; attempt++) {
         try {
