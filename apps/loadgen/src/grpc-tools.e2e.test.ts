@@ -26,6 +26,8 @@ beforeAll(async () => {
   [system, grpcurlBin] = await Promise.all([
     startSystem({
       ports: 'random',
+      // Identity on: the services' own methods want a bearer token; reflection and health do not.
+      auth: true,
       infraEnv: { DATABASE_URL: databaseUrl, KAFKA_BROKERS: kafkaBrokers },
       env: { RATE_LIMIT_PER_MINUTE: '0' },
     }),
@@ -37,13 +39,24 @@ afterAll(async () => {
   await system?.stop();
 });
 
-/** Runs grpcurl in plaintext against `address`; resolves with stdout, rejects with its stderr. */
-async function grpcurlRun(address: string, args: string[], data?: unknown): Promise<string> {
+/**
+ * Runs grpcurl in plaintext against `address`, with `token` as the
+ * `authorization` header when given; resolves with stdout, rejects with its stderr.
+ */
+async function grpcurlRun(
+  address: string,
+  args: string[],
+  data?: unknown,
+  token?: string,
+): Promise<string> {
   const payload = data === undefined ? [] : ['-d', JSON.stringify(data)];
+  const header = token === undefined ? [] : ['-H', `authorization: Bearer ${token}`];
   try {
-    const { stdout } = await exec(grpcurlBin, ['-plaintext', ...payload, address, ...args], {
-      timeout: 20_000,
-    });
+    const { stdout } = await exec(
+      grpcurlBin,
+      ['-plaintext', ...header, ...payload, address, ...args],
+      { timeout: 20_000 },
+    );
     return stdout;
   } catch (error) {
     const { stderr, stdout } = error as { stderr?: string; stdout?: string };
@@ -51,7 +64,12 @@ async function grpcurlRun(address: string, args: string[], data?: unknown): Prom
   }
 }
 
-async function bufCurl(address: string, method: string, data: unknown): Promise<unknown> {
+async function bufCurl(
+  address: string,
+  method: string,
+  data: unknown,
+  token?: string,
+): Promise<unknown> {
   const { stdout } = await exec(
     buf(),
     [
@@ -60,6 +78,7 @@ async function bufCurl(address: string, method: string, data: unknown): Promise<
       'grpc',
       '--http2-prior-knowledge',
       '--reflect',
+      ...(token === undefined ? [] : ['-H', `authorization: Bearer ${token}`]),
       '-d',
       JSON.stringify(data),
       `http://${address}/${method}`,
@@ -156,29 +175,39 @@ describe('grpcurl through server reflection alone', () => {
     expect(named).toEqual({ status: 'SERVING' });
   });
 
-  it('registers a user, validates it, places an order for it and reads the order back', async () => {
+  it('registers a user, validates it, places an order for it and reads the order back, each with a token', async () => {
+    // A back office's own token for user-service; then the user's, from signing in.
+    const tools = await system.tokens.service('tools', 'user-service');
     const created = JSON.parse(
-      await grpcurlRun(address('user-service'), ['user.v1.UserService/CreateUser'], {
-        name: 'Grace Grpcurl',
-        email: `grace.${Date.now()}@example.com`,
-      }),
+      await grpcurlRun(
+        address('user-service'),
+        ['user.v1.UserService/CreateUser'],
+        { name: 'Grace Grpcurl', email: `grace.${Date.now()}@example.com` },
+        tools,
+      ),
     ) as { user: { id: string; name: string; createdAt: string } };
     expect(created.user.name).toBe('Grace Grpcurl');
     expect(Date.parse(created.user.createdAt)).toBeGreaterThan(0);
     const userId = created.user.id;
+    const user = await system.tokens.user(userId);
 
     const valid = JSON.parse(
-      await grpcurlRun(address('user-service'), ['user.v1.UserService/ValidateUser'], {
-        user_id: userId,
-      }),
+      await grpcurlRun(
+        address('user-service'),
+        ['user.v1.UserService/ValidateUser'],
+        { user_id: userId },
+        tools,
+      ),
     ) as unknown;
     expect(valid).toEqual({ valid: true, userName: 'Grace Grpcurl' });
 
     const order = JSON.parse(
-      await grpcurlRun(address('order-service'), ['order.v1.OrderService/CreateOrder'], {
-        user_id: userId,
-        items: [{ product_id: 'grpcurl-mug', quantity: 2, price: '4.50' }],
-      }),
+      await grpcurlRun(
+        address('order-service'),
+        ['order.v1.OrderService/CreateOrder'],
+        { user_id: userId, items: [{ product_id: 'grpcurl-mug', quantity: 2, price: '4.50' }] },
+        user,
+      ),
     ) as { orderId: string; status: string; userName: string; totalAmount: string };
     expect(order).toMatchObject({
       status: 'ORDER_STATUS_CREATED',
@@ -187,19 +216,45 @@ describe('grpcurl through server reflection alone', () => {
     });
 
     const read = JSON.parse(
-      await grpcurlRun(address('order-service'), ['order.v1.OrderService/GetOrder'], {
-        order_id: order.orderId,
-      }),
+      await grpcurlRun(
+        address('order-service'),
+        ['order.v1.OrderService/GetOrder'],
+        { order_id: order.orderId },
+        user,
+      ),
     ) as { order: { orderId: string; userId: string; items: unknown[]; createdAt: string } };
     expect(read.order).toMatchObject({ orderId: order.orderId, userId, version: 1 });
     expect(read.order.items).toEqual([{ productId: 'grpcurl-mug', quantity: 2, price: '4.50' }]);
   });
 
   it('reports errors with their gRPC status codes', async () => {
-    const failure = await grpcurlRun(address('order-service'), ['order.v1.OrderService/GetOrder'], {
-      order_id: '00000000-0000-4000-8000-000000000000',
-    }).catch((error: unknown) => (error as Error).message);
+    const failure = await grpcurlRun(
+      address('order-service'),
+      ['order.v1.OrderService/GetOrder'],
+      { order_id: '00000000-0000-4000-8000-000000000000' },
+      await system.tokens.user('operator'),
+    ).catch((error: unknown) => (error as Error).message);
     expect(failure).toMatch(/Code: NotFound/);
+  });
+
+  it('refuses a call without a token, and a token for another API, with Unauthenticated', async () => {
+    const missing = await grpcurlRun(
+      address('order-service'),
+      ['order.v1.OrderService/CreateOrder'],
+      {
+        user_id: 'someone',
+        items: [{ product_id: 'mug', quantity: 1, price: '1.00' }],
+      },
+    ).catch((error: unknown) => (error as Error).message);
+    expect(missing).toMatch(/Code: Unauthenticated/);
+    const asUser = await grpcurlRun(
+      address('user-service'),
+      ['user.v1.UserService/ValidateUser'],
+      { user_id: 'someone' },
+      await system.tokens.user('someone'),
+    ).catch((error: unknown) => (error as Error).message);
+    // An end user's token is for order-service (its audience): user-service refuses it.
+    expect(asUser).toMatch(/Code: Unauthenticated/);
   });
 });
 
@@ -207,15 +262,20 @@ describe('buf curl through server reflection alone', () => {
   it('calls ValidateUser, CreateOrder and Health/Check', async () => {
     const unknownUser = '00000000-0000-4000-8000-000000000001';
     expect(
-      await bufCurl(address('user-service'), 'user.v1.UserService/ValidateUser', {
-        userId: unknownUser,
-      }),
+      await bufCurl(
+        address('user-service'),
+        'user.v1.UserService/ValidateUser',
+        { userId: unknownUser },
+        await system.tokens.service('tools', 'user-service'),
+      ),
     ).toMatchObject({ errorMessage: expect.stringMatching(/not found|unknown/i) as unknown });
     expect(
-      await bufCurl(address('order-service'), 'order.v1.OrderService/CreateOrder', {
-        userId: unknownUser,
-        items: [{ productId: 'buf-cup', quantity: 1, price: '1.00' }],
-      }),
+      await bufCurl(
+        address('order-service'),
+        'order.v1.OrderService/CreateOrder',
+        { userId: unknownUser, items: [{ productId: 'buf-cup', quantity: 1, price: '1.00' }] },
+        await system.tokens.user(unknownUser),
+      ),
     ).toMatchObject({ status: 'ORDER_STATUS_REJECTED' });
     for (const service of ['user-service', 'order-service'] as const)
       expect(await bufCurl(address(service), 'grpc.health.v1.Health/Check', {})).toEqual({
