@@ -8,7 +8,7 @@ import { isAlive, readIfExists, stopProcess } from './process-util.js';
 import { runSupervisor, sharedInfraStatus, STATE_DIR, stopSharedInfra } from './shared.js';
 import { provisionServiceDatabases } from './databases.js';
 import { createDataDir, DEFAULT_PORTS, describeInfra, startInfra } from './start.js';
-import { signInAsUser, USER_CLIENT } from '@comms/identity';
+import { SERVICE_CLIENTS, signInAsUser, tokenForClient, USER_CLIENT } from '@comms/identity';
 import type { ResourceName } from '@comms/identity';
 import { startTokenIssuer } from './token-issuer-process.js';
 
@@ -19,6 +19,9 @@ const USAGE = `usage: comms-infra <command>
   token --user ID [--issuer URL] [--api NAME]
                                       sign ID in at the local token issuer (default http://127.0.0.1:8084)
                                       and print an access token for NAME (default order-service)
+  token --client ID --api NAME [--issuer URL]
+                                      print service client ID's own token for NAME (client credentials;
+                                      --client tools --api user-service registers users)
   down                                stop the shared test infra of this checkout, if any
   status                              show the shared test infra of this checkout
 `;
@@ -130,34 +133,65 @@ async function up(args: string[]): Promise<void> {
   setInterval(() => undefined, 1 << 30);
 }
 
-/** Prints an end user's access token, for curl and grpcurl: `-H "Authorization: Bearer $(...)"`. */
+/**
+ * Prints an end user's access token, or a service client's own, for curl
+ * and grpcurl: `-H "Authorization: Bearer $(...)"`.
+ */
 async function token(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
     options: {
       user: { type: 'string' },
+      client: { type: 'string' },
       issuer: { type: 'string', default: 'http://127.0.0.1:8084' },
-      api: { type: 'string', default: 'order-service' },
+      api: { type: 'string' },
     },
   });
-  const api = values.api;
+  const unreachable = (error: unknown) => {
+    throw new InfraError(
+      (error as Error).message,
+      `is the token issuer running at ${values.issuer}? (npm run infra or npm start)`,
+    );
+  };
+  if (values.client !== undefined) {
+    if (values.user !== undefined)
+      throw new InfraError('give --user or --client, not both', 'for example --client tools');
+    const client = SERVICE_CLIENTS.find((c) => c.clientId === values.client);
+    if (client === undefined)
+      throw new InfraError(
+        `--client must be one of ${SERVICE_CLIENTS.map((c) => c.clientId).join(', ')}, got '${values.client}'`,
+        'for example --client tools --api user-service',
+      );
+    const callee = values.api ?? '';
+    if (!(client.callees as readonly string[]).includes(callee))
+      throw new InfraError(
+        `--api must be one of ${client.callees.join(', ')} (what client ${client.clientId} calls), got '${callee}'`,
+        `for example --client ${client.clientId} --api ${client.callees[0] ?? 'user-service'}`,
+      );
+    const issued = await tokenForClient({
+      issuerUrl: values.issuer,
+      clientId: client.clientId,
+      api: callee as ResourceName,
+    }).catch(unreachable);
+    console.log(issued.accessToken);
+    return;
+  }
+  const api = values.api ?? 'order-service';
   if (!(USER_CLIENT.callees as readonly string[]).includes(api))
     throw new InfraError(
       `--api must be one of ${USER_CLIENT.callees.join(', ')} (the APIs users get tokens for), got '${api}'`,
       'for example --api order-service',
     );
   if (values.user === undefined || values.user === '')
-    throw new InfraError('--user is required', 'for example --user <a user id from user-service>');
+    throw new InfraError(
+      '--user or --client is required',
+      'for example --user <a user id from user-service>, or --client tools --api user-service',
+    );
   const signedIn = await signInAsUser({
     issuerUrl: values.issuer,
     userId: values.user,
     api: api as ResourceName,
-  }).catch((error: unknown) => {
-    throw new InfraError(
-      (error as Error).message,
-      `is the token issuer running at ${values.issuer}? (npm run infra or npm start)`,
-    );
-  });
+  }).catch(unreachable);
   console.log(signedIn.accessToken);
 }
 

@@ -114,4 +114,39 @@ describe('local token issuer', () => {
     expect(bad.code).toBe(1);
     expect(bad.output).toMatch(/--api must be one of order-service/);
   });
+
+  it("prints a service client's own token from the command line (comms-infra token --client)", async () => {
+    const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+    const ok = await run(process.execPath, [
+      cli,
+      'token',
+      '--client',
+      'tools',
+      '--api',
+      'user-service',
+      '--issuer',
+      issuer.url,
+    ]);
+    expect(ok.code).toBe(0);
+    expect(ok.output).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
+    expect(decode(ok.output.trim(), 1)).toMatchObject({
+      client_id: 'tools',
+      aud: RESOURCES['user-service'],
+    });
+    const unknown = await run(process.execPath, [cli, 'token', '--client', 'nobody']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.output).toMatch(/--client must be one of .*tools/);
+    const notItsCallee = await run(process.execPath, [
+      cli,
+      'token',
+      '--client',
+      'tools',
+      '--api',
+      'order-service',
+    ]);
+    expect(notItsCallee.code).toBe(1);
+    expect(notItsCallee.output).toMatch(
+      /--api must be one of user-service \(what client tools calls\)/,
+    );
+  });
 });
