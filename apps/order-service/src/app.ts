@@ -15,7 +15,7 @@ import {
 import { bearerChallenge } from '@comms/auth';
 import type { Principal } from '@comms/auth';
 import type { FastifyRequest } from 'fastify';
-import { AppError, createHttpApp, ProblemSchema } from '@comms/service-kit';
+import { AppError, BEARER_SECURITY, createHttpApp, ProblemSchema } from '@comms/service-kit';
 import type { HttpApp, Logger, ReadinessChecks } from '@comms/service-kit';
 import { actorOf, createOrderAccess } from './access.js';
 import type { OrderAccess } from './access.js';
@@ -130,6 +130,7 @@ export async function buildApp(deps: {
   /** Who may do what (AUTH_ISSUER_URL). Default: off, every caller may do anything, as before. */
   access?: OrderAccess;
 }): Promise<HttpApp> {
+  const access = deps.access ?? createOrderAccess(undefined);
   const app = await createHttpApp({
     ...(deps.rateLimitPerMinute === undefined
       ? {}
@@ -139,15 +140,24 @@ export async function buildApp(deps: {
       'Event-sourced orders. Money is a decimal string ("19.99"). Commands take the expected version in If-Match or expectedVersion.',
     logger: deps.logger,
     readiness: deps.readiness,
+    // Declared whether or not it is on, so the document is one; `required` says which.
+    bearerAuth: {
+      description:
+        "Applies when the service runs with AUTH_ISSUER_URL set (without it no route needs a token). An end user's OAuth 2.0 access token (JWT, audience urn:comms:order-service, AUTH_AUDIENCE) from the issuer, for example `npx comms-infra token --user <id>` locally. A user places, reads, pays and cancels their own orders; the role `operator` (AUTH_OPERATOR_ROLE) ships, rebuilds and reads any order. 401: no valid token (WWW-Authenticate says why); 403: the token lacks the permission named in `detail`; a user who is neither an order's owner nor an operator is answered 404, as for an unknown id. Health, metrics and /docs need no token.",
+      required: access.enabled,
+    },
   });
   const { orders } = deps;
-  const access = deps.access ?? createOrderAccess(undefined);
   const principals = new WeakMap<FastifyRequest, Principal>();
   const who = (request: FastifyRequest) => principals.get(request);
   if (access.enabled) {
-    // Before the body is read: an unauthenticated caller learns nothing about the request's shape.
+    // The routes that declare the bearer scheme, which is what the document
+    // says; before the body is read, so an unauthenticated caller learns
+    // nothing about the request's shape.
     app.addHook('onRequest', async (request) => {
-      if (request.routeOptions.url?.startsWith('/orders') !== true) return;
+      const security = (request.routeOptions.schema as { security?: unknown } | undefined)
+        ?.security;
+      if (!Array.isArray(security) || security.length === 0) return;
       const principal = await access.authenticate(request.headers.authorization);
       if (principal !== undefined) principals.set(request, principal);
     });
@@ -165,6 +175,7 @@ export async function buildApp(deps: {
     {
       schema: {
         summary: 'Place an order (Idempotency-Key honoured)',
+        security: BEARER_SECURITY,
         headers: Type.Object({
           'idempotency-key': Type.Optional(Text({ minLength: 1, maxLength: 200 })),
         }),
@@ -209,6 +220,7 @@ export async function buildApp(deps: {
     {
       schema: {
         summary: 'Get an order (read model)',
+        security: BEARER_SECURITY,
         params: IdParams,
         response: { 200: OrderBody, ...errors },
       },
@@ -225,6 +237,7 @@ export async function buildApp(deps: {
     {
       schema: {
         summary: "An order's event stream, oldest first",
+        security: BEARER_SECURITY,
         description:
           "Each event says who caused it in `actor`: `user:<sub>` (the token's subject; an operator is a user too) or `service:<client id>`, as the event published on Kafka says it in its CloudEvents `actor` attribute. `actor` is null for events stored while authentication was off (AUTH_ISSUER_URL unset) and for events stored before order-service recorded it.",
         params: IdParams,
@@ -271,6 +284,7 @@ export async function buildApp(deps: {
     {
       schema: {
         summary: "A user's orders",
+        security: BEARER_SECURITY,
         querystring: Type.Object(
           {
             userId: Type.String({ format: 'uuid' }),
@@ -294,6 +308,7 @@ export async function buildApp(deps: {
     {
       schema: {
         summary: "Rebuild an order's read-model row from its event stream",
+        security: BEARER_SECURITY,
         description:
           'Replays the stream, compares the result with the read model field by field and, when they differ, writes the replayed row. An empty `differences` means the read model agreed with the events. No event is written.',
         params: IdParams,
@@ -336,6 +351,7 @@ export async function buildApp(deps: {
       {
         schema: {
           summary: `${action[0]?.toUpperCase()}${action.slice(1)} an order`,
+          security: BEARER_SECURITY,
           params: IdParams,
           headers: Type.Object({
             'if-match': Type.Optional(

@@ -199,6 +199,34 @@ describe('order-service REST with end-user authentication (AUTH_ISSUER_URL set)'
     expect((await app.inject({ url: '/docs/json' })).statusCode).toBe(200);
   });
 
+  it('says so in its OpenAPI document: every /orders operation needs the bearer token, with 401 and 403', async () => {
+    const document = (await app.inject({ url: '/docs/json' })).json<{
+      components: { securitySchemes: Record<string, Record<string, string>> };
+      paths: Record<
+        string,
+        Record<string, { security?: unknown; responses: Record<string, unknown> }>
+      >;
+    }>();
+    expect(document.components.securitySchemes['bearerAuth']).toMatchObject({
+      type: 'http',
+      scheme: 'bearer',
+      bearerFormat: 'JWT',
+    });
+    const operations = Object.entries(document.paths).flatMap(([path, methods]) =>
+      Object.entries(methods).map(([method, operation]) => ({
+        at: `${method} ${path}`,
+        operation,
+      })),
+    );
+    // All eight: placing, listing, reading, its events, rebuild, pay, cancel, ship.
+    expect(operations.map((o) => o.at).filter((at) => at.includes(' /orders'))).toHaveLength(8);
+    for (const { at, operation } of operations) {
+      // On, the token is required: no empty alternative beside the scheme.
+      expect(operation.security, at).toEqual([{ bearerAuth: [] }]);
+      expect(Object.keys(operation.responses), at).toEqual(expect.arrayContaining(['401', '403']));
+    }
+  });
+
   interface Refused {
     readonly name: string;
     readonly method?: 'GET' | 'POST';
