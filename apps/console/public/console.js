@@ -37,6 +37,15 @@ async function api(path, init = {}) {
   return { status: response.status, ok: response.ok, body, headers: response.headers };
 }
 
+/**
+ * Whom the backend acted as on a call (its `x-acting-as` header: "user <id>",
+ * "operator"), shown beside the panel's result; nothing when it sends no tokens.
+ */
+function showActing(id, what, answer) {
+  const acting = answer.headers.get('x-acting-as');
+  $(id).textContent = acting ? `${what}: acting as ${acting}.` : '';
+}
+
 const problem = (answer) =>
   `${answer.status} ${answer.body?.title ?? ''}: ${answer.body?.detail ?? 'no detail'}`.replace(
     ' :',
@@ -54,11 +63,17 @@ async function loadInfo() {
 
 function renderInfo(info) {
   state.info = info;
-  const { endpointsMode, userCheck, spanSource, jaegerUrl } = info;
+  const { endpointsMode, userCheck, spanSource, jaegerUrl, tokenIssuer } = info;
   // Polled every second: only a change is written, so screen readers hear only changes.
   const show = (id, text) => {
     if ($(id).textContent !== text) $(id).textContent = text;
   };
+  show(
+    'identity',
+    tokenIssuer
+      ? `Tokens: the backend signs each customer (and the operator) in at the local token issuer ${tokenIssuer} and calls as them; user-service and notification-service get its own token.`
+      : 'Tokens: none (the backend has no AUTH_ISSUER_URL); services that require them refuse its calls.',
+  );
   show('breaker-state', userCheck.breaker ?? 'unknown');
   show('user-check-mode', userCheck.mode ?? 'unknown (order-service metrics unreadable)');
   show(
@@ -104,6 +119,7 @@ async function placeOrder(event) {
       },
     });
     if (answer.body?.userCheck) $('user-check-mode').textContent = answer.body.userCheck;
+    showActing('place-acting', `Placing over ${via.toUpperCase()}`, answer);
     const traceId = answer.headers.get('x-trace-id');
     if (traceId) follow(traceId);
     if (!answer.ok) {
@@ -126,6 +142,7 @@ async function readOrder(orderId) {
     api(`/api/orders/${orderId}`),
     api(`/api/orders/${orderId}/events`),
   ]);
+  showActing('stream-acting', 'Reading the order', order);
   if (!order.ok) {
     $('order-summary').textContent = `Reading order ${orderId} failed: ${problem(order)}`;
     return;
@@ -185,6 +202,8 @@ async function sendCommand(event) {
       `${command}: accepted with version ${expectedVersion}; the order is now ${answer.body.status}, version ${answer.body.version}.`;
   }
   await readOrder(order.orderId);
+  // The command's token, not the read's that followed it.
+  showActing('stream-acting', `${command[0].toUpperCase()}${command.slice(1)}`, answer);
 }
 
 /** Follows one action's hops until every one is in, or FOLLOW_MS passes. */

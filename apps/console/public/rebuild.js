@@ -31,6 +31,8 @@ async function rebuild() {
       headers: { accept: 'application/json' },
     });
     const body = await response.json().catch(() => undefined);
+    const acting = response.headers.get('x-acting-as');
+    $('stream-acting').textContent = acting ? `Rebuild: acting as ${acting}.` : '';
     if (!response.ok) {
       $('rebuild-result').textContent =
         `The rebuild was refused: ${response.status} ${body?.detail ?? 'no detail'}`;

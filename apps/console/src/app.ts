@@ -7,6 +7,8 @@ import { MAX_ITEM_QUANTITY, MAX_ORDER_ITEMS, MONEY_PATTERN } from '@comms/contra
 import { AppError, createHttpApp } from '@comms/service-kit';
 import type { HttpApp, Logger, ReadinessChecks } from '@comms/service-kit';
 import type { Config } from './config.js';
+import { actingLabel, createCredentials } from './credentials.js';
+import type { Acting, Credentials } from './credentials.js';
 import { registerFaults } from './faults.js';
 import { registerKafkaPanel } from './kafka-panel.js';
 import { registerLoad } from './load.js';
@@ -55,9 +57,12 @@ export async function buildApp(deps: {
   spans: SpanSource | undefined;
   logger: Logger;
   readiness: ReadinessChecks;
+  /** The tokens the console's calls carry; default: from AUTH_ISSUER_URL (none without it). */
+  credentials?: Credentials;
 }): Promise<HttpApp> {
   const { config, grpc, spans } = deps;
   const timeoutMs = config.UPSTREAM_TIMEOUT_MS;
+  const credentials = deps.credentials ?? createCredentials(config.AUTH_ISSUER_URL, { timeoutMs });
   const app = await createHttpApp({
     title: 'console',
     description:
@@ -99,16 +104,59 @@ export async function buildApp(deps: {
     },
   );
 
-  /** Passes a service's answer on: its status, its body (a problem document stays one). */
+  /**
+   * Passes a service's answer on: its status, its body (a problem document
+   * stays one, a refused token included), and whom the console acted as.
+   */
   const relay = (
-    reply: { status(n: number): unknown; type(t: string): unknown; send(b: unknown): unknown },
+    reply: {
+      status(n: number): unknown;
+      type(t: string): unknown;
+      header(k: string, v: string): unknown;
+      send(b: unknown): unknown;
+    },
     answer: Answer,
+    acting?: Acting,
   ) => {
+    if (acting !== undefined && credentials.issuerUrl !== undefined)
+      reply.header('x-acting-as', actingLabel(acting));
     reply.status(answer.status);
     reply.type(answer.headers.get('content-type') ?? 'application/json');
     return reply.send(answer.body);
   };
   const orders = (path: string) => `${config.orderServiceHttp}${path}`;
+  const asConsole = (api: 'user-service' | 'notification-service'): Acting => ({
+    kind: 'console',
+    api,
+  });
+
+  /**
+   * Whose each order is, for the orders this console placed or read: their
+   * owner's token reads, pays and cancels them. Bounded like the actions.
+   */
+  const owners = new Map<string, string>();
+  const own = (orderId: string, userId: unknown) => {
+    if (typeof userId !== 'string') return;
+    owners.delete(orderId);
+    owners.set(orderId, userId);
+    if (owners.size > MAX_ACTIONS) {
+      const oldest = owners.keys().next().value;
+      if (oldest !== undefined) owners.delete(oldest);
+    }
+  };
+  /** Reads order-service as the order's owner when known, else as the operator (who reads any). */
+  const readOrder = async (orderId: string, path = '') => {
+    const owner = owners.get(orderId);
+    const acting: Acting =
+      owner === undefined ? { kind: 'operator' } : { kind: 'user', userId: owner };
+    const answer = await callRest('order-service', orders(`/orders/${orderId}${path}`), {
+      headers: await credentials.headers(acting),
+      timeoutMs,
+    });
+    if (path === '' && answer.status === 200)
+      own(orderId, (answer.body as { userId?: unknown } | undefined)?.userId);
+    return { answer, acting };
+  };
 
   const userCheck = async () => {
     const answer = await callRest('order-service', orders('/metrics'), { timeoutMs }).catch(
@@ -139,6 +187,8 @@ export async function buildApp(deps: {
     userCheck: await userCheck(),
     spanSource: spans?.description ?? null,
     jaegerUrl: config.JAEGER_UI_URL ?? null,
+    // Where the tokens come from; null: the console sends none.
+    tokenIssuer: credentials.issuerUrl ?? null,
   }));
 
   app.post(
@@ -161,8 +211,10 @@ export async function buildApp(deps: {
         await callRest('user-service', `${config.userServiceHttp}/users`, {
           method: 'POST',
           body: request.body,
+          headers: await credentials.headers(asConsole('user-service')),
           timeoutMs,
         }),
+        asConsole('user-service'),
       ),
   );
 
@@ -185,11 +237,19 @@ export async function buildApp(deps: {
       const { via, userId, items } = request.body;
       const { traceId, traceparent } = newTrace();
       const check = await userCheck();
+      // The order is the customer's: placed with their token (signed in once, then cached).
+      const acting: Acting = { kind: 'user', userId };
+      const authorization = await credentials.headers(acting);
       const sentAt = Date.now();
       let status: number;
       let body: Record<string, unknown>;
       if (via === 'grpc') {
-        const answer = await grpc.createOrder({ userId, items }, traceparent, timeoutMs);
+        const answer = await grpc.createOrder(
+          { userId, items },
+          traceparent,
+          timeoutMs,
+          authorization,
+        );
         if (answer.ok) {
           status = 201;
           body = {
@@ -214,7 +274,7 @@ export async function buildApp(deps: {
         const answer = await callRest('order-service', orders('/orders'), {
           method: 'POST',
           body: { userId, items },
-          headers: { traceparent },
+          headers: { traceparent, ...authorization },
           timeoutMs,
         });
         status = answer.status;
@@ -226,6 +286,7 @@ export async function buildApp(deps: {
       }
       const answeredAt = Date.now();
       const ok = status < 400;
+      if (ok) own(String(body['orderId']), userId);
       remember({
         traceId,
         orderId: ok ? String(body['orderId']) : undefined,
@@ -240,6 +301,7 @@ export async function buildApp(deps: {
         refusal: ok ? undefined : problemDetail(body),
       });
       // The trace id in a header too: a problem document carries only its own fields.
+      if (credentials.issuerUrl !== undefined) reply.header('x-acting-as', actingLabel(acting));
       return reply
         .status(status)
         .header('x-trace-id', traceId)
@@ -252,22 +314,18 @@ export async function buildApp(deps: {
   app.get(
     '/api/orders/:id',
     { schema: { summary: 'An order (REST)', params: IdParams } },
-    async (request, reply) =>
-      relay(
-        reply,
-        await callRest('order-service', orders(`/orders/${request.params.id}`), { timeoutMs }),
-      ),
+    async (request, reply) => {
+      const { answer, acting } = await readOrder(request.params.id);
+      return relay(reply, answer, acting);
+    },
   );
   app.get(
     '/api/orders/:id/events',
     { schema: { summary: "An order's event stream (REST)", params: IdParams } },
-    async (request, reply) =>
-      relay(
-        reply,
-        await callRest('order-service', orders(`/orders/${request.params.id}/events`), {
-          timeoutMs,
-        }),
-      ),
+    async (request, reply) => {
+      const { answer, acting } = await readOrder(request.params.id, '/events');
+      return relay(reply, answer, acting);
+    },
   );
 
   app.post(
@@ -289,11 +347,24 @@ export async function buildApp(deps: {
     async (request, reply) => {
       const { id, command } = request.params;
       const { traceId, traceparent } = newTrace();
+      // Shipping is the operator's; paying and cancelling the owner's (found by reading
+      // the order as the operator when this console has not seen it yet).
+      let acting: Acting = { kind: 'operator' };
+      if (command !== 'ship') {
+        if (!owners.has(id)) await readOrder(id);
+        const owner = owners.get(id);
+        if (owner !== undefined) acting = { kind: 'user', userId: owner };
+      }
+      const authorization = await credentials.headers(acting);
       const sentAt = Date.now();
       const answer = await callRest('order-service', orders(`/orders/${id}/${command}`), {
         method: 'POST',
         body: {},
-        headers: { traceparent, 'if-match': `"${request.body.expectedVersion}"` },
+        headers: {
+          traceparent,
+          'if-match': `"${request.body.expectedVersion}"`,
+          ...authorization,
+        },
         timeoutMs,
       });
       const ok = answer.status < 400;
@@ -312,7 +383,7 @@ export async function buildApp(deps: {
         refusal: ok ? undefined : problemDetail(body),
       });
       reply.header('x-trace-id', traceId);
-      return relay(reply, answer);
+      return relay(reply, answer, acting);
     },
   );
 
@@ -335,13 +406,17 @@ export async function buildApp(deps: {
       let events: StoredEvent[] = [];
       let notifications: StoredNotification[] = [];
       if (action.orderId !== undefined && action.status < 400) {
-        const [history, feed] = await Promise.all([
-          callRest('order-service', orders(`/orders/${action.orderId}/events`), { timeoutMs }),
-          callRest(
-            'notification-service',
-            `${config.notificationServiceHttp}/notifications?orderId=${action.orderId}&limit=200`,
-            { timeoutMs },
-          ),
+        const [{ answer: history }, feed] = await Promise.all([
+          readOrder(action.orderId, '/events'),
+          credentials
+            .headers(asConsole('notification-service'))
+            .then((headers) =>
+              callRest(
+                'notification-service',
+                `${config.notificationServiceHttp}/notifications?orderId=${action.orderId}&limit=200`,
+                { headers, timeoutMs },
+              ),
+            ),
         ]);
         if (history.status === 200) events = (history.body as { events: StoredEvent[] }).events;
         if (feed.status === 200)
@@ -357,10 +432,10 @@ export async function buildApp(deps: {
     },
   );
 
-  registerRebuild(app, config);
-  registerLoad(app, { config, grpc });
+  registerRebuild(app, config, credentials);
+  registerLoad(app, { config, grpc, credentials });
 
-  registerKafkaPanel(app, config);
+  registerKafkaPanel(app, config, credentials);
   registerFaults(app, config);
 
   // Kafka, as notification-service's consumer sees it: lag per partition.
@@ -368,8 +443,10 @@ export async function buildApp(deps: {
     relay(
       reply,
       await callRest('notification-service', `${config.notificationServiceHttp}/consumer/lag`, {
+        headers: await credentials.headers(asConsole('notification-service')),
         timeoutMs,
       }),
+      asConsole('notification-service'),
     ),
   );
 
@@ -382,10 +459,14 @@ export async function buildApp(deps: {
   app.get('/api/stream', async (request, reply) => {
     const abort = new AbortController();
     const lastEventId = request.headers['last-event-id'];
+    // Checked when the stream opens; it ends when the token expires, and the page's
+    // EventSource reconnects (Last-Event-ID) through here with a fresh one.
+    const authorization = await credentials.headers(asConsole('notification-service'));
     let upstream: Response;
     try {
       upstream = await fetch(`${config.notificationServiceHttp}/notifications/stream`, {
         headers: {
+          ...authorization,
           accept: 'text/event-stream',
           ...(typeof lastEventId === 'string' ? { 'last-event-id': lastEventId } : {}),
         },
@@ -398,6 +479,22 @@ export async function buildApp(deps: {
       );
     }
     if (upstream.status !== 200 || upstream.body === null) {
+      // A refusal (a token refused: 401, 403) is passed on as the service's problem document.
+      if (upstream.status >= 400 && upstream.status < 500) {
+        const text = await upstream.text().catch(() => '');
+        abort.abort();
+        let body: unknown = text;
+        try {
+          body = JSON.parse(text);
+        } catch {
+          // Not JSON: passed on as text.
+        }
+        return relay(
+          reply,
+          { status: upstream.status, body, headers: upstream.headers },
+          asConsole('notification-service'),
+        );
+      }
       abort.abort();
       throw new AppError(
         'UNAVAILABLE',

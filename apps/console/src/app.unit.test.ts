@@ -41,4 +41,34 @@ describe('the console outside npm start', () => {
     expect((await app.inject({ method: 'GET', url: '/static/console.js' })).statusCode).toBe(200);
     expect((await app.inject({ method: 'GET', url: '/static/..%2Fapp.js' })).statusCode).toBe(404);
   });
+
+  it('answers 503 naming the token issuer when it gives no token, and sends nothing on without one', async () => {
+    // Port 1: nothing listens there, so the issuer never answers.
+    const withIssuer = await buildApp({
+      config: loadConfig({ AUTH_ISSUER_URL: 'http://127.0.0.1:1', UPSTREAM_TIMEOUT_MS: '1000' }),
+      grpc,
+      spans: undefined,
+      logger: createLogger('console', 'silent'),
+      readiness: {},
+    });
+    try {
+      const info = await withIssuer.inject({ method: 'GET', url: '/api/info' });
+      expect(info.json()).toMatchObject({ tokenIssuer: 'http://127.0.0.1:1' });
+      const refused = await withIssuer.inject({
+        method: 'POST',
+        url: '/api/users',
+        payload: { name: 'Ada', email: 'ada@example.com' },
+      });
+      expect(refused.statusCode).toBe(503);
+      expect(refused.headers['content-type']).toContain('application/problem+json');
+      expect(refused.json<{ detail: string }>().detail).toContain(
+        'the token issuer at http://127.0.0.1:1 gave no token for the console (its own token for user-service)',
+      );
+    } finally {
+      await withIssuer.close();
+    }
+    expect((await app.inject({ method: 'GET', url: '/api/info' })).json()).toMatchObject({
+      tokenIssuer: null,
+    });
+  });
 });

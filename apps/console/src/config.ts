@@ -43,6 +43,13 @@ const Env = Type.Object({
   CONSOLE_FAULTS_TOKEN: Type.Optional(
     Type.String({ minLength: 16, description: 'the bearer token of CONSOLE_FAULTS_URL' }),
   ),
+  AUTH_ISSUER_URL: Type.Optional(
+    Type.String({
+      pattern: '^https?://[^\\s?#]+$',
+      description:
+        'the local token issuer (npm start: http://127.0.0.1:8084); the console signs its users, the operator and itself in there and sends their tokens. Unset, it sends none',
+    }),
+  ),
   UPSTREAM_TIMEOUT_MS: Type.Integer({
     minimum: 50,
     default: 5_000,
@@ -81,6 +88,7 @@ export function loadConfig(
   return {
     ...parsed,
     JAEGER_UI_URL: parsed.JAEGER_UI_URL?.replace(/\/+$/, ''),
+    AUTH_ISSUER_URL: parsed.AUTH_ISSUER_URL?.replace(/\/+$/, ''),
     orderServiceHttp: addresses['order-service/http'] ?? '',
     orderServiceGrpc: addresses['order-service/grpc'] ?? '',
     userServiceHttp: addresses['user-service/http'] ?? '',

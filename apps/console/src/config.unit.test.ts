@@ -12,6 +12,11 @@ describe('console configuration', () => {
       endpointsMode: 'local',
     });
     expect(loadConfig({ ENDPOINTS_MODE: 'compose' }).orderServiceGrpc).toBe('order-service:50052');
+    // No issuer: no tokens. Given one, its URL as the issuer names itself (no trailing slash).
+    expect(loadConfig({}).AUTH_ISSUER_URL).toBeUndefined();
+    expect(loadConfig({ AUTH_ISSUER_URL: 'http://127.0.0.1:8084/' }).AUTH_ISSUER_URL).toBe(
+      'http://127.0.0.1:8084',
+    );
   });
 
   it('names the variable and the expected format when one is wrong', () => {
@@ -22,6 +27,9 @@ describe('console configuration', () => {
     );
     expect(() => loadConfig({ CONSOLE_FAULTS_URL: 'http://10.0.0.1:9999' })).toThrow(
       /CONSOLE_FAULTS_URL .*loopback/,
+    );
+    expect(() => loadConfig({ AUTH_ISSUER_URL: '127.0.0.1:8084' })).toThrow(
+      /AUTH_ISSUER_URL .*token issuer/,
     );
     expect(() => loadConfig({ ORDER_SERVICE_GRPC_ADDR: 'http://x' })).toThrow(
       "ORDER_SERVICE_GRPC_ADDR must be host:port, got 'http://x'",

@@ -8,16 +8,23 @@ import { fileURLToPath } from 'node:url';
 import puppeteer from 'puppeteer-core';
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bearer } from '@comms/auth';
 import { createEvent, DLQ_HEADERS, TOPICS } from '@comms/contracts';
 import { createKafka } from '@comms/kafka';
 import { startSystem } from '@comms/local-system';
 import { createPool } from '@comms/postgres';
 import type { RunningSystem } from '@comms/local-system';
+import { createLogger } from '@comms/service-kit';
+import { buildApp } from './app.js';
+import { loadConfig } from './config.js';
+import { createOrderGrpc } from './upstream.js';
 
 /**
  * The console in a real browser (Debian's chromium, headless, driven by
  * puppeteer-core) against the real system: PostgreSQL, Kafka, the three
- * services and the console as separate processes, as npm start runs them.
+ * services and the console as separate processes, as npm start runs them,
+ * with identity on: the services require tokens from the local issuer, and
+ * the console signs its customers, the operator and itself in there.
  */
 
 // Only a browser installed on the machine; nothing downloads one.
@@ -50,6 +57,8 @@ describe.skipIf(chromium === undefined)('the console in headless Chromium', () =
       // Its own PostgreSQL and Kafka: on a shared broker, other systems' notification-services
       // join the same consumer group and may take this system's events.
       infraEnv: { COMMS_INFRA: 'native' },
+      // The services require tokens; the console gets the issuer (AUTH_ISSUER_URL).
+      auth: true,
       env: { TELEMETRY_SPANS_DIR: spansDir, RATE_LIMIT_PER_MINUTE: '0' },
       console: true,
       consoleFaults: true,
@@ -181,6 +190,102 @@ describe.skipIf(chromium === undefined)('the console in headless Chromium', () =
     );
   });
 
+  it("needs its tokens: order-service refuses the console's own call without one (401), and a console with no issuer shows the services' refusals as their problem documents", async () => {
+    expect(system.auth).toBe(true);
+    expect(await text('#identity')).toContain(`local token issuer ${system.issuer.url}`);
+    // The gRPC order just placed went as its customer.
+    const acting = /^Placing over GRPC: acting as user ([0-9a-f-]{36})\.$/.exec(
+      (await text('#place-acting')) ?? '',
+    );
+    const userId = acting?.[1] ?? '';
+    expect(userId).not.toBe('');
+
+    // The console's call, straight to order-service: refused without a token, accepted with
+    // the customer's. So the console's orders were accepted for the token it sent.
+    const orderService = system.services['order-service'];
+    const post = (headers: Record<string, string>) =>
+      fetch(`${orderService.http}/orders`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({
+          userId,
+          items: [{ productId: 'direct', quantity: 1, price: '1.00' }],
+        }),
+      });
+    const refused = await post({});
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('content-type')).toContain('application/problem+json');
+    expect(refused.headers.get('www-authenticate')).toMatch(/^Bearer /);
+    expect((await post(bearer(await system.tokens.user(userId)))).status).toBe(201);
+
+    // A console with no AUTH_ISSUER_URL, in this process, against the same services.
+    const grpc = createOrderGrpc(orderService.grpc ?? '');
+    const bare = await buildApp({
+      config: loadConfig({
+        ORDER_SERVICE_HTTP_URL: orderService.http,
+        ORDER_SERVICE_GRPC_ADDR: orderService.grpc,
+        USER_SERVICE_HTTP_URL: system.services['user-service'].http,
+        NOTIFICATION_SERVICE_HTTP_URL: system.services['notification-service'].http,
+      }),
+      grpc,
+      spans: undefined,
+      logger: createLogger('console', 'silent'),
+      readiness: {},
+    });
+    const other = await browser.newPage();
+    const otherErrors: string[] = [];
+    other.on('pageerror', (error) => otherErrors.push(String(error)));
+    try {
+      const bareUrl = await bare.listen({ host: '127.0.0.1', port: 0 });
+      // Its API passes order-service's refusal on as it came, over REST and gRPC.
+      for (const via of ['rest', 'grpc']) {
+        const answer = await fetch(`${bareUrl}/api/orders`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            via,
+            userId,
+            items: [{ productId: 'bare', quantity: 1, price: '1.00' }],
+          }),
+        });
+        expect(answer.status).toBe(401);
+        expect(answer.headers.get('content-type')).toContain('application/problem+json');
+        expect(answer.headers.get('x-acting-as')).toBeNull();
+        const problem = (await answer.json()) as { status?: unknown; detail?: unknown };
+        expect(problem.status).toBe(401);
+        expect(typeof problem.detail).toBe('string');
+      }
+      // Its page: registering the customer is refused by user-service, shown with its detail.
+      await other.goto(bareUrl);
+      await other.waitForFunction(
+        () => document.getElementById('identity')?.textContent?.startsWith('Tokens: none'),
+        { timeout: 10_000 },
+      );
+      await other.click('#place');
+      await other.waitForFunction(
+        () =>
+          /^registering Ada Lovelace was refused: 401\b.*: .+/.test(
+            document.getElementById('place-result')?.textContent ?? '',
+          ),
+        { timeout: 10_000 },
+      );
+      expect(await other.$eval('#place-acting', (p) => p.textContent)).toBe('');
+      // The Kafka panel's lag: notification-service's refusal, said as it came.
+      await other.waitForFunction(
+        () =>
+          /^notification-service answered 401/.test(
+            document.getElementById('kafka-status')?.textContent ?? '',
+          ),
+        { timeout: 10_000 },
+      );
+      expect(otherErrors).toEqual([]);
+    } finally {
+      await other.close();
+      await bare.close();
+      grpc.close();
+    }
+  });
+
   it('pays with the version read, sees a stale version refused with 409, and the history', async () => {
     expect(
       await page.$eval('#expected-version', (input) => (input as HTMLInputElement).value),
@@ -192,6 +297,8 @@ describe.skipIf(chromium === undefined)('the console in headless Chromium', () =
     );
     expect(await text('#command-result')).toContain('accepted with version 1');
     expect(await text('#order-summary')).toContain('Version read: 2.');
+    // Paying is the owner's: the customer's token, not the operator's.
+    expect(await text('#stream-acting')).toMatch(/^Pay: acting as user [0-9a-f-]{36}\.$/);
     // The payment's own hops, through to this page's stream.
     await everyHopDone(grpcTrace);
     expect(await text('#timeline-rows tr[data-hop="appended"]')).toContain(
@@ -208,6 +315,8 @@ describe.skipIf(chromium === undefined)('the console in headless Chromium', () =
       { timeout: 10_000 },
     );
     expect(await text('#command-result')).toContain('is at version 2, not 1');
+    // Shipping is the operator's: order-service let it through to the version check.
+    expect(await text('#stream-acting')).toBe('Ship: acting as operator.');
     await page.waitForFunction(
       () =>
         document.querySelector<HTMLElement>('#timeline-rows tr[data-hop="appended"]')?.dataset[
@@ -236,6 +345,7 @@ describe.skipIf(chromium === undefined)('the console in headless Chromium', () =
     expect(await text('#rebuild-result')).toBe(
       'No differences: the read model agreed with the 2 events of the stream.',
     );
+    expect(await text('#stream-acting')).toBe('Rebuild: acting as operator.');
     const orderId = /^Order ([0-9a-f-]{36}):/.exec((await text('#order-summary')) ?? '')?.[1];
     expect(orderId).toBeDefined();
     // The read model edited behind the events' back, as a bad migration or a hand fix would.

@@ -4,6 +4,8 @@ import type { KafkaAdmin, KafkaClient, PartitionOffsets } from '@comms/kafka';
 import { AppError } from '@comms/service-kit';
 import type { HttpApp } from '@comms/service-kit';
 import type { Config } from './config.js';
+import { createCredentials } from './credentials.js';
+import type { Credentials } from './credentials.js';
 import { callRest } from './upstream.js';
 import type { Answer } from './upstream.js';
 
@@ -104,7 +106,11 @@ const within = <T>(what: string, ms: number, work: Promise<T>): Promise<T> =>
  * project's adapter (packages/kafka); notification-service's dead-letter
  * topic with each message's reason and its re-drive, over REST.
  */
-export function registerKafkaPanel(app: HttpApp, config: Config): void {
+export function registerKafkaPanel(
+  app: HttpApp,
+  config: Config,
+  credentials: Credentials = createCredentials(config.AUTH_ISSUER_URL),
+): void {
   const timeoutMs = config.UPSTREAM_TIMEOUT_MS;
   const kafka: KafkaClient | undefined =
     config.kafka === undefined
@@ -166,10 +172,14 @@ export function registerKafkaPanel(app: HttpApp, config: Config): void {
   });
 
   const notifications = `${config.notificationServiceHttp}/dlq`;
+  // The DLQ is an operator's: notification-service lets the console's own client
+  // (AUTH_OPERATOR_CLIENTS, 'console' by default) read and re-drive it.
+  const token = () => credentials.headers({ kind: 'console', api: 'notification-service' });
   app.get('/api/kafka/dlq', { logLevel: 'warn' }, async (_request, reply) =>
     relay(
       reply,
       await callRest('notification-service', `${notifications}?limit=${String(DLQ_SHOWN)}`, {
+        headers: await token(),
         timeoutMs,
       }),
     ),
@@ -180,6 +190,7 @@ export function registerKafkaPanel(app: HttpApp, config: Config): void {
       reply,
       await callRest('notification-service', `${notifications}/redrive`, {
         method: 'POST',
+        headers: await token(),
         timeoutMs: REDRIVE_TIMEOUT_MS,
       }),
     ),

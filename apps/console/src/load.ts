@@ -5,6 +5,7 @@ import type { Measurement } from '@comms/load';
 import { AppError } from '@comms/service-kit';
 import type { HttpApp } from '@comms/service-kit';
 import type { Config } from './config.js';
+import type { Credentials } from './credentials.js';
 import { callRest, newTrace } from './upstream.js';
 import type { OrderGrpc } from './upstream.js';
 
@@ -140,8 +141,11 @@ interface Run {
 const ITEMS = [{ productId: 'console-load', quantity: 1, price: '2.50' }];
 
 /** Registers POST /api/load (start a run) and GET /api/load (the run, as it goes). */
-export function registerLoad(app: HttpApp, deps: { config: Config; grpc: OrderGrpc }): void {
-  const { config, grpc } = deps;
+export function registerLoad(
+  app: HttpApp,
+  deps: { config: Config; grpc: OrderGrpc; credentials: Credentials },
+): void {
+  const { config, grpc, credentials } = deps;
   const timeoutMs = config.UPSTREAM_TIMEOUT_MS;
   const stop = new AbortController();
   let run: Run | undefined;
@@ -154,15 +158,22 @@ export function registerLoad(app: HttpApp, deps: { config: Config; grpc: OrderGr
   /** Places one order over `style`; resolves when accepted, rejects naming the refusal. */
   const place = async (style: LoadStyle, userId: string): Promise<void> => {
     const { traceparent } = newTrace();
+    // The customer's token: signed in once when the run starts, then from the cache.
+    const authorization = await credentials.headers({ kind: 'user', userId });
     if (style === 'grpc') {
-      const answer = await grpc.createOrder({ userId, items: ITEMS }, traceparent, timeoutMs);
+      const answer = await grpc.createOrder(
+        { userId, items: ITEMS },
+        traceparent,
+        timeoutMs,
+        authorization,
+      );
       if (!answer.ok) throw new Error(`${answer.status} ${answer.code}`);
       return;
     }
     const answer = await callRest('order-service', `${config.orderServiceHttp}/orders`, {
       method: 'POST',
       body: { userId, items: ITEMS },
-      headers: { traceparent },
+      headers: { traceparent, ...authorization },
       timeoutMs,
     });
     if (answer.status !== 201) {
@@ -272,14 +283,24 @@ export function registerLoad(app: HttpApp, deps: { config: Config; grpc: OrderGr
       const user = await callRest('user-service', `${config.userServiceHttp}/users`, {
         method: 'POST',
         body: { name: 'Load Tester', email: `load-${randomUUID()}@example.com` },
+        headers: await credentials.headers({ kind: 'console', api: 'user-service' }),
         timeoutMs,
       });
       const userId = (user.body as { id?: unknown } | undefined)?.id;
-      if (user.status !== 201 || typeof userId !== 'string')
+      if (user.status !== 201 || typeof userId !== 'string') {
+        // A refusal (the console's token refused: 401, 403) is user-service's own problem document.
+        if (user.status >= 400 && user.status < 500)
+          return reply
+            .status(user.status)
+            .type(user.headers.get('content-type') ?? 'application/problem+json')
+            .send(user.body);
         throw new AppError(
           'UNAVAILABLE',
           `user-service did not register the load's customer (${user.status})`,
         );
+      }
+      // Signed in before the first order, so no order waits for it (and a refusal is seen here).
+      await credentials.headers({ kind: 'user', userId });
       const current: Run = {
         id: randomUUID(),
         params,

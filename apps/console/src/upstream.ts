@@ -69,11 +69,15 @@ const CODES = new Set<string>([
 
 /** order-service's gRPC API, as a client outside the system calls it. */
 export interface OrderGrpc {
-  /** Places an order; an error status comes back as the HTTP status and detail the page shows. */
+  /**
+   * Places an order; an error status comes back as the HTTP status and detail
+   * the page shows. `headers` go into the metadata as they are (`authorization`).
+   */
   createOrder(
     request: { userId: string; items: { productId: string; quantity: number; price: string }[] },
     traceparent: string,
     timeoutMs: number,
+    headers?: Readonly<Record<string, string>>,
   ): Promise<
     | { ok: true; response: CreateOrderResponse }
     | { ok: false; status: number; code: string; detail: string }
@@ -85,9 +89,10 @@ export interface OrderGrpc {
 export function createOrderGrpc(address: string): OrderGrpc {
   const client = new OrderServiceClient(address, credentials.createInsecure());
   return {
-    createOrder(request, traceparent, timeoutMs) {
+    createOrder(request, traceparent, timeoutMs, headers = {}) {
       const metadata = new Metadata();
       metadata.set('traceparent', traceparent);
+      for (const [key, value] of Object.entries(headers)) metadata.set(key, value);
       return new Promise((resolve) => {
         client.createOrder(
           { ...request, idempotencyKey: '' },
