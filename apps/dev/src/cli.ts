@@ -59,8 +59,8 @@ async function start(options: StartOptions): Promise<void> {
   const spansDir = await mkdtemp(join(tmpdir(), 'comms-spans-'));
   const system = await startSystem({
     ports: 'default',
-    // Identity on: order-service wants end users' tokens, the internal services their callers'.
-    auth: true,
+    // Identity on unless --no-auth: order-service wants end users' tokens, the internal services their callers'.
+    auth: options.auth,
     infraEnv: config.infraEnv,
     env: { ...config.serviceEnv, TELEMETRY_SPANS_DIR: spansDir },
     replicas: options.replicas,
@@ -95,9 +95,17 @@ async function start(options: StartOptions): Promise<void> {
 
  Try:
    npm run demo                       (every communication style, step by step)
-   curl -s -XPOST ${services['user-service'].http}/users -H 'content-type: application/json' \\
+${
+  options.auth
+    ? `   curl -si ${services['order-service'].http}/orders?userId=ada      (401: the services want tokens)
+   ADMIN=$(npx comms-infra token --client tools --api user-service)
+   curl -s -XPOST ${services['user-service'].http}/users -H "authorization: Bearer $ADMIN" \\
+        -H 'content-type: application/json' -d '{"name":"Ada","email":"ada@example.com"}'
+   npx comms-infra token --user <id>  (a user's token for order-service; README, "Quick start")`
+    : `   curl -s -XPOST ${services['user-service'].http}/users -H 'content-type: application/json' \\
         -d '{"name":"Ada","email":"ada@example.com"}'
-   curl -N ${services['notification-service'].http}/notifications/stream
+   (--no-auth: every service is open)`
+}
 
  A service that dies is restarted (up to ${String(DEFAULT_RESTART_POLICY.attempts)} quick tries in a row,
  then everything stops). Ctrl-C stops everything.

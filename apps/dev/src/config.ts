@@ -41,16 +41,19 @@ export function loadConfig(
 export interface StartOptions {
   /** Instances per service (`--replicas order-service=2,notification-service=2`); the rest run once. */
   readonly replicas: Replicas;
+  /** Identity on (the default); `--no-auth` runs every service open. */
+  readonly auth: boolean;
 }
 
-const START_USAGE = 'npm start [-- --replicas service=count[,service=count...]]';
+const START_USAGE = 'npm start [-- [--replicas service=count[,service=count...]] [--no-auth]]';
 
 /**
- * Reads `npm start`'s options: `--replicas <pairs>` or `--replicas=<pairs>`.
- * Throws naming what was wrong, with the usage.
+ * Reads `npm start`'s options: `--replicas <pairs>` or `--replicas=<pairs>`,
+ * and `--no-auth`. Throws naming what was wrong, with the usage.
  */
 export function parseStartArgs(args: readonly string[]): StartOptions {
   let replicas: Replicas = {};
+  let auth = true;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] ?? '';
     if (arg === '--replicas' || arg.startsWith('--replicas=')) {
@@ -58,9 +61,11 @@ export function parseStartArgs(args: readonly string[]): StartOptions {
       if (value === undefined || value.startsWith('--'))
         throw new Error(`--replicas needs a value such as order-service=2; usage: ${START_USAGE}`);
       replicas = { ...replicas, ...parseReplicas(value) };
+    } else if (arg === '--no-auth') {
+      auth = false;
     } else {
       throw new Error(`npm start does not take '${arg}'; usage: ${START_USAGE}`);
     }
   }
-  return { replicas };
+  return { replicas, auth };
 }

@@ -2,12 +2,19 @@ import { describe, expect, it } from 'vitest';
 import { parseStartArgs } from './config.js';
 
 describe('npm start options', () => {
-  it('given no options, then every service runs once', () => {
-    expect(parseStartArgs([])).toEqual({ replicas: {} });
+  it('given no options, then every service runs once, with identity on', () => {
+    expect(parseStartArgs([])).toEqual({ replicas: {}, auth: true });
+  });
+
+  it('given --no-auth, then the services run open', () => {
+    expect(parseStartArgs(['--no-auth', '--replicas', 'order-service=2'])).toEqual({
+      replicas: { 'order-service': 2 },
+      auth: false,
+    });
   });
 
   it('given --replicas with a space or with =, then the counts are read', () => {
-    const expected = { replicas: { 'order-service': 2, 'notification-service': 2 } };
+    const expected = { replicas: { 'order-service': 2, 'notification-service': 2 }, auth: true };
     expect(parseStartArgs(['--replicas', 'order-service=2,notification-service=2'])).toEqual(
       expected,
     );
@@ -33,7 +40,7 @@ describe('npm start options', () => {
     [
       'no value',
       ['--replicas'],
-      /--replicas needs a value such as order-service=2; usage: npm start \[-- --replicas/,
+      /--replicas needs a value such as order-service=2; usage: npm start \[-- \[--replicas/,
     ],
     [
       'an option it does not know',
