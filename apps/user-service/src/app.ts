@@ -1,7 +1,7 @@
 import Type from 'typebox';
 import { NonBlankText } from '@comms/contracts';
-import { bearerChallenge } from '@comms/auth';
-import { AppError, createHttpApp, ProblemSchema } from '@comms/service-kit';
+import { challengeOnError } from '@comms/auth';
+import { BEARER_SECURITY, createHttpApp, ProblemSchema } from '@comms/service-kit';
 import type { HttpApp, Logger, ReadinessChecks } from '@comms/service-kit';
 import { createCallerCheck } from './callers.js';
 import type { CallerCheck } from './callers.js';
@@ -37,30 +37,33 @@ export async function buildApp(deps: {
   /** Service identity (AUTH_ISSUER_URL). Default: off, any caller, as before. */
   callers?: CallerCheck;
 }): Promise<HttpApp> {
+  const callers = deps.callers ?? createCallerCheck(undefined);
   const app = await createHttpApp({
     title: 'user-service',
     description: 'Users of the system. Also served over gRPC as user.v1.UserService.',
     logger: deps.logger,
     readiness: deps.readiness,
+    bearerAuth: {
+      description:
+        "Applies when the service runs with AUTH_ISSUER_URL set (without it no route needs a token). The calling service's own OAuth 2.0 access token (client credentials, JWT, audience urn:comms:user-service); AUTH_CALLERS says which services may call and whether each may read (GET) or also write (POST /users, POST /users/{id}/deactivate).",
+      required: callers.enabled,
+    },
   });
   const { users } = deps;
-  const callers = deps.callers ?? createCallerCheck(undefined);
   if (callers.enabled) {
-    // Before the body is read; reads and writes are separate permissions.
+    // The routes that declare the bearer scheme, which is what the document
+    // says; before the body is read. Reads and writes are separate permissions.
     app.addHook('onRequest', async (request) => {
-      if (request.routeOptions.url?.startsWith('/users') !== true) return;
+      const security = (request.routeOptions.schema as { security?: unknown } | undefined)
+        ?.security;
+      if (!Array.isArray(security) || security.length === 0) return;
       await callers.check(
         request.headers.authorization,
-        request.method === 'GET' ? 'users:read' : 'users:write',
+        request.method === 'GET' || request.method === 'HEAD' ? 'users:read' : 'users:write',
       );
     });
     // RFC 6750: a 401 or 403 says what the bearer token lacked.
-    app.addHook('onError', (_request, reply, error, done) => {
-      const challenge =
-        error instanceof AppError ? bearerChallenge(error, 'user-service') : undefined;
-      if (challenge !== undefined) reply.header('www-authenticate', challenge);
-      done();
-    });
+    app.addHook('onError', challengeOnError('user-service'));
   }
 
   app.post(
@@ -68,6 +71,8 @@ export async function buildApp(deps: {
     {
       schema: {
         summary: 'Register a user',
+        description: 'With AUTH_ISSUER_URL set: a caller with users:write.',
+        security: BEARER_SECURITY,
         body: Type.Object(
           {
             name: NonBlankText(
@@ -94,7 +99,15 @@ export async function buildApp(deps: {
 
   app.get(
     '/users/:id',
-    { schema: { summary: 'Get a user', params: IdParams, response: { 200: UserView, ...errors } } },
+    {
+      schema: {
+        summary: 'Get a user',
+        description: 'With AUTH_ISSUER_URL set: a caller with users:read.',
+        security: BEARER_SECURITY,
+        params: IdParams,
+        response: { 200: UserView, ...errors },
+      },
+    },
     async (request) => view(await users.get(request.params.id)),
   );
 
@@ -103,6 +116,8 @@ export async function buildApp(deps: {
     {
       schema: {
         summary: 'List users, oldest first, a page at a time',
+        description: 'With AUTH_ISSUER_URL set: a caller with users:read.',
+        security: BEARER_SECURITY,
         querystring: Type.Object(
           {
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE, default: 20 })),
@@ -140,6 +155,8 @@ export async function buildApp(deps: {
     {
       schema: {
         summary: 'Deactivate a user (idempotent)',
+        description: 'With AUTH_ISSUER_URL set: a caller with users:write.',
+        security: BEARER_SECURITY,
         params: IdParams,
         response: { 200: UserView, ...errors },
       },

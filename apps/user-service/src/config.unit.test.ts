@@ -56,12 +56,17 @@ describe('user-service configuration', () => {
     expect(() => loadConfig(env)).toThrow(message);
   });
 
-  it('checks callers only when AUTH_ISSUER_URL is set, allowing the services that call it', () => {
+  it('checks callers only when AUTH_ISSUER_URL is set: the services that read it, and the console that writes too', () => {
     expect(loadConfig(base).auth).toBeUndefined();
     expect(loadConfig({ ...base, AUTH_ISSUER_URL: 'http://127.0.0.1:8084' }).auth).toEqual({
       issuer: 'http://127.0.0.1:8084',
       audience: 'urn:comms:user-service',
-      callers: ['order-service', 'notification-service', 'console'],
+      keysCooldownMs: 30_000,
+      callers: [
+        { clientId: 'order-service', permissions: ['users:read'] },
+        { clientId: 'notification-service', permissions: ['users:read'] },
+        { clientId: 'console', permissions: ['users:read', 'users:write'] },
+      ],
     });
     expect(() => loadConfig({ ...base, AUTH_ISSUER_URL: 'x', AUTH_CALLERS: 'a,,b' })).toThrow(
       /^AUTH_ISSUER_URL /,
@@ -70,4 +75,25 @@ describe('user-service configuration', () => {
       loadConfig({ ...base, AUTH_ISSUER_URL: 'http://127.0.0.1:8084', AUTH_CALLERS: 'a,,b' }),
     ).toThrow(/^AUTH_CALLERS .*comma-separated client ids/);
   });
+
+  it.each<[string, { clientId: string; permissions: string[] }[]]>([
+    ['tools:write+read', [{ clientId: 'tools', permissions: ['users:read', 'users:write'] }]],
+    ['a:read,a:write', [{ clientId: 'a', permissions: ['users:read', 'users:write'] }]],
+    // A bare id may do both, as every listed caller could before permissions were listed.
+    ['legacy', [{ clientId: 'legacy', permissions: ['users:read', 'users:write'] }]],
+  ])('reads AUTH_CALLERS=%s as what each caller may do', (callers, expected) => {
+    expect(
+      loadConfig({ ...base, AUTH_ISSUER_URL: 'http://127.0.0.1:8084', AUTH_CALLERS: callers })
+        .auth?.callers,
+    ).toEqual(expected);
+  });
+
+  it.each(['console:admin', 'console:', 'console:read+', 'console:read:write'])(
+    'stops at startup on AUTH_CALLERS=%s, saying what an entry may grant',
+    (callers) => {
+      expect(() =>
+        loadConfig({ ...base, AUTH_ISSUER_URL: 'http://127.0.0.1:8084', AUTH_CALLERS: callers }),
+      ).toThrow(/^AUTH_CALLERS .*id:read, id:write or id:read\+write/);
+    },
+  );
 });

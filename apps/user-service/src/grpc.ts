@@ -17,7 +17,7 @@ import { authorizationOf } from '@comms/auth';
 import { AppError, createGrpcServer, unary } from '@comms/service-kit';
 import type { GrpcServer, Logger } from '@comms/service-kit';
 import { createCallerCheck } from './callers.js';
-import type { CallerCheck } from './callers.js';
+import type { CallerCheck, CallerPermission } from './callers.js';
 import type { User, Users } from './users.js';
 
 const toProto = (user: User): ProtoUser => ({
@@ -43,7 +43,7 @@ export function buildGrpcServer(deps: {
   const callers = deps.callers ?? createCallerCheck(undefined);
   /** A handler that runs once the caller holds `permission`. */
   const guarded =
-    <Req, Res>(permission: string, handler: (request: Req) => Promise<Res>) =>
+    <Req, Res>(permission: CallerPermission, handler: (request: Req) => Promise<Res>) =>
     async (request: Req, call: { readonly metadata?: { get(key: string): unknown[] } }) => {
       await callers.check(authorizationOf(call), permission);
       return handler(request);

@@ -50,11 +50,7 @@ export async function startUserService(
     config.auth === undefined
       ? undefined
       : {
-          verifier: createTokenVerifier({
-            issuer: config.auth.issuer,
-            audience: config.auth.audience,
-            ...(config.auth.jwksUrl === undefined ? {} : { jwksUrl: config.auth.jwksUrl }),
-          }),
+          verifier: createTokenVerifier(config.auth),
           callers: config.auth.callers,
         },
   );

@@ -207,10 +207,11 @@ export function bearerAuthEnv(options: {
       }),
     ),
     AUTH_KEYS_COOLDOWN_MS: Type.Integer({
-      minimum: 0,
+      // The verifier's floor (MIN_KEYS_COOLDOWN_MS in @comms/auth): forged kids fetch the keys once a second at most.
+      minimum: 1000,
       default: 30_000,
       description:
-        "after fetching the issuer's keys, how long a token with an unknown kid is refused (401) before the keys are fetched again",
+        "after fetching the issuer's keys, how long a token with an unknown kid is refused (401) before the keys are fetched again; at least 1000",
     }),
   };
 }
