@@ -1,10 +1,15 @@
 import { fastifySSE } from '@fastify/sse';
 import type { SSEReplyInterface } from '@fastify/sse';
 import Type from 'typebox';
+import type { FastifyRequest } from 'fastify';
+import { challengeOnError } from '@comms/auth';
+import type { Principal } from '@comms/auth';
 import type { KafkaConsumer } from '@comms/kafka';
 import type { Pool } from '@comms/postgres';
-import { AppError, createHttpApp } from '@comms/service-kit';
+import { AppError, BEARER_SECURITY, createHttpApp } from '@comms/service-kit';
 import type { HttpApp, Logger, ReadinessChecks } from '@comms/service-kit';
+import { createNotificationAccess } from './access.js';
+import type { NotificationAccess } from './access.js';
 import { DLQ_LIST_MAX } from './dlq.js';
 import type { DlqView, RedriveOutcome } from './dlq.js';
 import type { Feed } from './feed.js';
@@ -148,12 +153,16 @@ interface Filter {
   readonly afterId?: string | undefined;
 }
 
+/** User ids are UUIDs; a token's subject may be any text, and is nobody's recipient then. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 function selectNotifications(
   pool: Pool,
   filter: Filter,
   order: 'newest first' | 'oldest first',
   limit: number,
 ): Promise<Notification[]> {
+  if (filter.userId !== undefined && !UUID.test(filter.userId)) return Promise.resolve([]);
   const params: unknown[] = [limit];
   const where: string[] = [];
   const param = (value: unknown) => `$${params.push(value)}`;
@@ -186,14 +195,37 @@ export async function buildApp(deps: {
   dlq: { view: DlqView; redrive: () => Promise<RedriveOutcome> };
   logger: Logger;
   readiness: ReadinessChecks;
+  /** Who may read what (AUTH_ISSUER_URL). Default: off, every caller reads everything, as before. */
+  access?: NotificationAccess;
 }): Promise<HttpApp> {
+  const access = deps.access ?? createNotificationAccess(undefined);
   const app = await createHttpApp({
     title: 'notification-service',
     description:
       'Notifications made from Kafka events; a live Server-Sent Events feed; consumer lag for operators.',
     logger: deps.logger,
     readiness: deps.readiness,
+    bearerAuth: {
+      description:
+        "Applies when the service runs with AUTH_ISSUER_URL set (without it no route needs a token). An OAuth 2.0 access token (JWT, audience urn:comms:notification-service): an end user's reads their own notifications; the operator role's, or the own token of a client in AUTH_OPERATOR_CLIENTS (the console's backend), reads everyone's, the consumer lag and the DLQ, and re-drives it.",
+      required: access.enabled,
+    },
   });
+  const principals = new WeakMap<FastifyRequest, Principal>();
+  const who = (request: FastifyRequest) => principals.get(request);
+  if (access.enabled) {
+    // The routes that declare the bearer scheme, which is what the document says:
+    // checked before the body is read and before a stream opens.
+    app.addHook('onRequest', async (request) => {
+      const security = (request.routeOptions.schema as { security?: unknown } | undefined)
+        ?.security;
+      if (!Array.isArray(security) || security.length === 0) return;
+      const principal = await access.authenticate(request.headers.authorization);
+      if (principal !== undefined) principals.set(request, principal);
+    });
+    // RFC 6750: a 401 or 403 says what the bearer token lacked.
+    app.addHook('onError', challengeOnError('notification-service'));
+  }
   const ListQuery = Type.Object(
     {
       userId: Type.Optional(Uuid),
@@ -208,12 +240,16 @@ export async function buildApp(deps: {
     {
       schema: {
         summary: 'Latest notifications, newest first, optionally for one user and/or one order',
+        description:
+          "With a token: an end user's lists only their own (userId, when given, must be theirs); an operator's lists anyone's.",
+        security: BEARER_SECURITY,
         querystring: ListQuery,
         response: { 200: Type.Object({ items: Type.Array(NotificationView) }) },
       },
     },
     async (request) => {
-      const { userId, orderId, limit = 50 } = request.query;
+      const { orderId, limit = 50 } = request.query;
+      const userId = access.readable(who(request), request.query.userId);
       return {
         items: await selectNotifications(deps.pool, { userId, orderId }, 'newest first', limit),
       };
@@ -240,6 +276,15 @@ export async function buildApp(deps: {
       schema: {
         summary:
           'Server-Sent Events: each new notification as it is stored (event: notification, id: its id). With Last-Event-ID, the stored ones after that id come first.',
+        description:
+          "With a token: checked when the stream opens (a refusal is a problem document, never a stream); an end user's stream carries only their own notifications, an operator's everyone's.",
+        security: BEARER_SECURITY,
+        response: {
+          200: {
+            description: 'The stream: `event: notification`, `id: <id>`, `data: <notification JSON>`',
+            content: { 'text/event-stream': { schema: Type.String() } },
+          },
+        },
         querystring: Type.Object(
           { userId: Type.Optional(Uuid), orderId: Type.Optional(Uuid) },
           { additionalProperties: false },
@@ -255,7 +300,9 @@ export async function buildApp(deps: {
       },
     },
     async (request, reply) => {
-      const { userId, orderId } = request.query;
+      const { orderId } = request.query;
+      // The token is checked once, as the stream opens (onRequest): a refusal is a problem document.
+      const userId = access.readable(who(request), request.query.userId);
       const lastEventId = request.headers['last-event-id'];
       const stream = reply.sse;
       const wanted = (n: Notification) =>
@@ -325,10 +372,13 @@ export async function buildApp(deps: {
     {
       schema: {
         summary: 'Consumer group lag per partition, and what this instance is assigned',
+        description: "With a token: the operator role's, or an AUTH_OPERATOR_CLIENTS service's.",
+        security: BEARER_SECURITY,
         response: { 200: LagView, 503: LagView },
       },
     },
-    async (_request, reply) => {
+    async (request, reply) => {
+      access.operate(who(request), 'consumer-lag:read');
       const consumer = deps.consumer();
       if (consumer === undefined)
         return reply.status(503).send({ group: deps.group, joined: false, partitions: [] });
@@ -351,6 +401,8 @@ export async function buildApp(deps: {
       schema: {
         summary:
           'The dead-letter topic: the messages the re-drive has not yet sent back, newest first, each with its reason',
+        description: "With a token: the operator role's, or an AUTH_OPERATOR_CLIENTS service's.",
+        security: BEARER_SECURITY,
         querystring: Type.Object(
           {
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: DLQ_LIST_MAX, default: 50 })),
@@ -361,6 +413,7 @@ export async function buildApp(deps: {
       },
     },
     async (request) => {
+      access.operate(who(request), 'dlq:read');
       try {
         return await deps.dlq.view.list(request.query.limit ?? 50);
       } catch (error) {
@@ -377,10 +430,13 @@ export async function buildApp(deps: {
       schema: {
         summary:
           'Sends every waiting dead-lettered message back to the topic it came from, to be handled again (once the cause is fixed)',
+        description: "With a token: the operator role's, or an AUTH_OPERATOR_CLIENTS service's.",
+        security: BEARER_SECURITY,
         response: { 200: RedriveView },
       },
     },
-    async () => {
+    async (request) => {
+      access.operate(who(request), 'dlq:redrive');
       redriving ??= deps.dlq.redrive().finally(() => (redriving = undefined));
       try {
         return await redriving;

@@ -5,8 +5,16 @@ import { resolveAtStartup } from '@comms/endpoints';
 import { kafkaConnectionFromEnv } from '@comms/kafka';
 import type { KafkaConnection } from '@comms/kafka';
 import { databaseUrlOf } from '@comms/postgres';
-import { parseEnv, serviceEnv, serviceIdentityEnv, serviceIdentityOf } from '@comms/service-kit';
-import type { ServiceIdentity } from '@comms/service-kit';
+import {
+  bearerAuthEnv,
+  bearerAuthOf,
+  operatorRoleEnv,
+  parseEnv,
+  serviceEnv,
+  serviceIdentityEnv,
+  serviceIdentityOf,
+} from '@comms/service-kit';
+import type { BearerAuth, ServiceIdentity } from '@comms/service-kit';
 
 const Env = Type.Object({
   ...serviceEnv({ database: 'notifications', httpPort: 8083 }),
@@ -69,7 +77,28 @@ const Env = Type.Object({
       "child or link: whether handling an event continues the producer's trace or starts one linked to it",
   }),
   ...serviceIdentityEnv('notification-service'),
+  ...bearerAuthEnv({
+    service: 'notification-service',
+    audience: 'urn:comms:notification-service',
+    whenSet:
+      "every route but /healthz, /readyz and /docs needs a bearer token: a user's for their own notifications, the operator role's or an AUTH_OPERATOR_CLIENTS service's for everything",
+  }),
+  ...operatorRoleEnv(
+    'may read every notification and stream, the consumer lag and the DLQ, and re-drive it',
+  ),
+  AUTH_OPERATOR_CLIENTS: Type.String({
+    pattern: '^[A-Za-z0-9._-]+(,[A-Za-z0-9._-]+)*$',
+    default: 'console',
+    description:
+      "comma-separated client ids whose own service tokens may do what the operator role may (the console's backend)",
+  }),
 });
+
+/** Who may read what; absent when AUTH_ISSUER_URL is unset. */
+export interface AuthConfig extends BearerAuth {
+  readonly operatorRole: string;
+  readonly operatorClients: readonly string[];
+}
 
 /** notification-service configuration, parsed and validated once at boot. */
 export type Config = Static<typeof Env> & {
@@ -79,6 +108,8 @@ export type Config = Static<typeof Env> & {
   readonly userServiceHttp: readonly string[];
   /** Its own identity towards user-service; absent when SERVICE_TOKEN_URL is unset. */
   readonly identity: ServiceIdentity | undefined;
+  /** Authentication at its own API; absent when AUTH_ISSUER_URL is unset. */
+  readonly auth: AuthConfig | undefined;
 };
 
 /** Reads the environment; throws naming the first bad variable and its expected format. */
@@ -88,11 +119,20 @@ export function loadConfig(
   const parsed = parseEnv(Env, env);
   const DATABASE_URL = databaseUrlOf(parsed);
   const { sets } = resolveAtStartup([['user-service', 'http', 'several']], env);
+  const bearer = bearerAuthOf(parsed);
   return {
     ...parsed,
     DATABASE_URL,
     kafka: kafkaConnectionFromEnv(env),
     userServiceHttp: sets['user-service/http'] ?? [],
     identity: serviceIdentityOf(parsed),
+    auth:
+      bearer === undefined
+        ? undefined
+        : {
+            ...bearer,
+            operatorRole: parsed.AUTH_OPERATOR_ROLE,
+            operatorClients: parsed.AUTH_OPERATOR_CLIENTS.split(','),
+          },
   };
 }

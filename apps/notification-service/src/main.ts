@@ -1,4 +1,4 @@
-import { createTokenClient, credentialFor } from '@comms/auth';
+import { createTokenClient, createTokenVerifier, credentialFor } from '@comms/auth';
 import { TOPIC_PARTITIONS } from '@comms/contracts';
 import { randomUUID } from 'node:crypto';
 import { createKafka, keepTopics } from '@comms/kafka';
@@ -6,6 +6,7 @@ import type { KafkaConsumer, KafkaProducer, TopicKeeper } from '@comms/kafka';
 import { createPool } from '@comms/postgres';
 import { retry } from '@comms/resilience';
 import { createLogger, databaseAdapter, startService, telemetryAdapter } from '@comms/service-kit';
+import { createNotificationAccess } from './access.js';
 import { buildApp } from './app.js';
 import type { Config } from './config.js';
 import { startConsumer } from './consumer.js';
@@ -49,6 +50,16 @@ export async function startNotificationService(
     logger,
   });
   const processor = createProcessor({ pool, recipients });
+  const { auth } = config;
+  const access = createNotificationAccess(
+    auth === undefined
+      ? undefined
+      : {
+          verifier: createTokenVerifier(auth),
+          operatorRole: auth.operatorRole,
+          operatorClients: auth.operatorClients,
+        },
+  );
   let producer: KafkaProducer | undefined;
   let topics: TopicKeeper | undefined;
   let feed: Feed | undefined;
@@ -195,6 +206,7 @@ export async function startNotificationService(
           },
           logger,
           readiness,
+          access,
         });
       },
     },

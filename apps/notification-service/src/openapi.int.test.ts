@@ -5,6 +5,9 @@
 // docs/openapi/baseline/notification-service.json is the published document: oasdiff's
 // breaking check refuses a change that would break its clients. Copy the
 // document over it only when publishing a new API on purpose (docs/contracts.md).
+// The document is the default one, AUTH_ISSUER_URL unset: the bearer scheme is
+// declared and each secured route lists it beside the empty requirement (a token
+// is optional then); with AUTH_ISSUER_URL set the served document requires it.
 import { afterAll, beforeAll, expect } from 'vitest';
 import { createTestDatabase, describeOpenApiContract, testInfra, uniqueName } from '@comms/testing';
 import type { TestDatabase } from '@comms/testing';
