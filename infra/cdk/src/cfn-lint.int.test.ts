@@ -20,11 +20,23 @@ afterAll(() => {
 });
 
 describe('cfn-lint over the synthesised CDK templates', () => {
-  for (const env of ['test', 'prod']) {
-    it(`passes both ${env} stacks`, async (context) => {
+  // Each environment with Service Connect TLS off (the default) and on (-c serviceConnectTls=true).
+  for (const [env, serviceConnectTls] of [
+    ['test', false],
+    ['test', true],
+    ['prod', false],
+    ['prod', true],
+  ] as const) {
+    it(`passes both ${env} stacks with serviceConnectTls=${String(serviceConnectTls)}`, async (context) => {
       if (!lint.available) return context.skip(lint.reason);
       // Every template the app synthesises: the platform's and the services'.
-      const templates = await synthTemplates(join(outdir, env), { env });
+      const templates = await synthTemplates(
+        join(outdir, `${env}-tls-${String(serviceConnectTls)}`),
+        {
+          env,
+          serviceConnectTls,
+        },
+      );
       expect(templates.map((file) => basename(file)).sort()).toEqual([
         `comms-${env}-platform.template.json`,
         `comms-${env}-services.template.json`,

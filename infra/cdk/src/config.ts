@@ -103,6 +103,12 @@ export interface Settings {
   /** Cloud Map HTTP namespace used by Service Connect. */
   readonly namespace: string;
   readonly sizing: Sizing;
+  /**
+   * Service Connect TLS between the services, with certificates of an AWS
+   * Private CA (`-c serviceConnectTls=true`; default off: the CA costs a
+   * monthly fee). See docs/deploy.md.
+   */
+  readonly serviceConnectTls: boolean;
 }
 
 /** A context value as a message shows it: strings quoted, anything else as JSON. */
@@ -114,7 +120,8 @@ const DNS_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}
 
 /**
  * Reads and validates the app's context keys: `env` (`test` or `prod`,
- * default `test`) and `namespace` (a DNS name, default `comms.local`).
+ * default `test`), `namespace` (a DNS name, default `comms.local`) and
+ * `serviceConnectTls` (`true` or `false`, default `false`).
  * Throws naming the key and the expected format.
  */
 export function settingsFromContext(context: (key: string) => unknown): Settings {
@@ -130,6 +137,16 @@ export function settingsFromContext(context: (key: string) => unknown): Settings
       `context 'namespace' must be a lower-case DNS name like ${DEFAULT_NAMESPACE}, got ${show(namespace)}`,
     );
   }
+  // -c gives strings; the tests and cdk.json may give booleans.
+  const tls = context('serviceConnectTls') ?? false;
+  if (tls !== true && tls !== false && tls !== 'true' && tls !== 'false') {
+    throw new Error(`context 'serviceConnectTls' must be true or false, got ${show(tls)}`);
+  }
   const name = envName as EnvironmentName;
-  return { envName: name, namespace, sizing: SIZING[name] };
+  return {
+    envName: name,
+    namespace,
+    sizing: SIZING[name],
+    serviceConnectTls: tls === true || tls === 'true',
+  };
 }

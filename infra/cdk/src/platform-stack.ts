@@ -8,7 +8,9 @@ import { SERVICE_NAMES } from '@comms/endpoints';
 import type { ServiceName } from '@comms/endpoints';
 import type { Settings } from './config.js';
 import { SERVICE_DATABASES, ServiceDatabase } from './database.js';
+import { Identity } from './identity.js';
 import { ServerlessKafka } from './kafka.js';
+import { ServiceConnectTls } from './service-connect-tls.js';
 
 /** Properties of {@link PlatformStack}. */
 export interface PlatformStackProps extends StackProps {
@@ -38,6 +40,10 @@ export class PlatformStack extends Stack {
   readonly cluster: ecs.Cluster;
   readonly kafka: ServerlessKafka;
   readonly databases: Readonly<Record<ServiceName, ServiceDatabase>>;
+  /** Amazon Cognito, the issuer of every access token: it outlives the services, like the data. */
+  readonly identity: Identity;
+  /** The private CA of Service Connect TLS, with `-c serviceConnectTls=true` only. */
+  readonly serviceConnectTls: ServiceConnectTls | undefined;
 
   constructor(scope: Construct, id: string, props: PlatformStackProps) {
     super(scope, id, props);
@@ -66,10 +72,26 @@ export class PlatformStack extends Stack {
       });
     }
     this.databases = databases;
+    this.identity = new Identity(this, 'Identity', { retain: settings.sizing.deletionProtection });
+    this.serviceConnectTls = settings.serviceConnectTls
+      ? new ServiceConnectTls(this, 'ServiceConnectTls')
+      : undefined;
 
     new CfnOutput(this, 'ServiceConnectNamespace', {
       description: 'Cloud Map namespace of Service Connect',
       value: settings.namespace,
+    });
+    new CfnOutput(this, 'TokenIssuer', {
+      description: "the Cognito user pool's issuer URL (AUTH_ISSUER_URL, the tokens' iss)",
+      value: this.identity.issuerUrl,
+    });
+    new CfnOutput(this, 'TokenEndpoint', {
+      description: "the user pool domain's OAuth 2.0 token endpoint",
+      value: this.identity.tokenUrl,
+    });
+    new CfnOutput(this, 'UsersClientId', {
+      description: "the users' public app client (authorization code with PKCE)",
+      value: this.identity.userClient.userPoolClientId,
     });
   }
 }

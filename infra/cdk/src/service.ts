@@ -54,6 +54,10 @@ export interface CommsServiceProps {
   readonly timeouts?: Readonly<Partial<Record<Protocol, ServiceConnectTimeouts>>>;
   /** Variables beside the common ones. */
   readonly environment?: Readonly<Record<string, string>>;
+  /** ECS secrets beside DATABASE_SECRET (a client secret), by variable name. */
+  readonly secrets?: Readonly<Record<string, ecs.Secret>>;
+  /** Service Connect TLS for every endpoint of the service (a private CA and the ECS role). */
+  readonly serviceConnectTls?: ecs.ServiceConnectTlsConfiguration;
 }
 
 /**
@@ -124,7 +128,7 @@ export class CommsService extends Construct {
       { name: 'http', containerPort: ports.http, appProtocol: ecs.AppProtocol.http },
     ];
     const serviceConnectServices: ecs.ServiceConnectService[] = [
-      serviceConnectEntry('http', names.http, ports.http, timeouts.http),
+      serviceConnectEntry('http', names.http, ports.http, timeouts.http, props.serviceConnectTls),
     ];
     if (ports.grpc !== undefined && names.grpc !== undefined) {
       portMappings.push({
@@ -133,7 +137,7 @@ export class CommsService extends Construct {
         appProtocol: ecs.AppProtocol.grpc,
       });
       serviceConnectServices.push(
-        serviceConnectEntry('grpc', names.grpc, ports.grpc, timeouts.grpc),
+        serviceConnectEntry('grpc', names.grpc, ports.grpc, timeouts.grpc, props.serviceConnectTls),
       );
     }
 
@@ -148,7 +152,10 @@ export class CommsService extends Construct {
         exclude: ['**/cdk.out'],
       }),
       environment,
-      secrets: { DATABASE_SECRET: ecs.Secret.fromSecretsManager(props.database.secret) },
+      secrets: {
+        DATABASE_SECRET: ecs.Secret.fromSecretsManager(props.database.secret),
+        ...props.secrets,
+      },
       portMappings,
       // The images have no curl; node's fetch does the probe.
       healthCheck: {
@@ -248,6 +255,7 @@ function serviceConnectEntry(
   dnsName: string,
   port: number,
   timeouts: ServiceConnectTimeouts,
+  tls: ecs.ServiceConnectTlsConfiguration | undefined,
 ): ecs.ServiceConnectService {
   return {
     portMappingName,
@@ -256,5 +264,6 @@ function serviceConnectEntry(
     port,
     perRequestTimeout: timeouts.perRequest,
     idleTimeout: timeouts.idle,
+    ...(tls === undefined ? {} : { tls }),
   };
 }

@@ -1,11 +1,13 @@
-import { CfnOutput, Duration, Stack, Tags } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Fn, Stack, Tags } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
-import type * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import type { Construct } from 'constructs';
 import { SERVICES } from '@comms/endpoints';
 import type { ServiceName } from '@comms/endpoints';
 import { SCALING_TARGETS } from './config.js';
+import { requiredScopeOf } from './identity.js';
+import type { Identity, MachineClient } from './identity.js';
 import type { Settings } from './config.js';
 import type { PlatformStack } from './platform-stack.js';
 import { CommsService } from './service.js';
@@ -21,6 +23,51 @@ export interface ServicesStackProps extends StackProps {
 }
 
 type ServiceDefinition = Pick<CommsServiceProps, 'environment' | 'timeouts'>;
+
+/**
+ * Identity with Amazon Cognito (the platform's user pool), for every
+ * service: its API verifies Cognito access tokens with @comms/auth's
+ * `cognito` profile (issuer, keys, `token_use: access`, and its own scope,
+ * `<resource server>/<scope>`, since Cognito access tokens carry no `aud`),
+ * user-service accepts only the app clients of its callers, and the two
+ * callers get their own client-credentials tokens with the secret ECS reads
+ * from Secrets Manager.
+ */
+export function identityOf(
+  name: ServiceName,
+  identity: Identity,
+): Pick<CommsServiceProps, 'environment' | 'secrets'> {
+  const environment: Record<string, string> = {
+    AUTH_ISSUER_URL: identity.issuerUrl,
+    AUTH_PROFILE: 'cognito',
+    AUTH_JWKS_URL: identity.jwksUrl,
+    AUTH_REQUIRED_SCOPE: requiredScopeOf(name),
+  };
+  if (name === 'user-service') {
+    environment['AUTH_CALLERS'] = Fn.join(',', [
+      identity.clientIds['order-service'],
+      identity.clientIds['notification-service'],
+      identity.clientIds.console,
+    ]);
+    return { environment };
+  }
+  if (name === 'notification-service')
+    // The console's backend may read every user's notifications (its operator views).
+    environment['AUTH_OPERATOR_CLIENTS'] = identity.clientIds.console;
+  const client = name as MachineClient['name'];
+  return {
+    environment: {
+      ...environment,
+      SERVICE_TOKEN_URL: identity.tokenUrl,
+      SERVICE_CLIENT_ID: identity.clientIds[client],
+      // What it asks Cognito for (no resource indicators there): user-service's scope.
+      USER_SERVICE_SCOPE: requiredScopeOf('user-service'),
+    },
+    secrets: {
+      SERVICE_CLIENT_SECRET: ecs.Secret.fromSecretsManager(identity.clientSecrets[client]),
+    },
+  };
+}
 
 /** What differs between the three services; ports and names come from @comms/endpoints. */
 const DEFINITIONS: Readonly<Record<ServiceName, ServiceDefinition>> = {
@@ -57,8 +104,10 @@ export class ServicesStack extends Stack {
       'the services run on its cluster, namespace, databases and Kafka',
     );
 
-    const build = (name: ServiceName, id: string): CommsService =>
-      new CommsService(this, id, {
+    const tls = platform.serviceConnectTls;
+    const build = (name: ServiceName, id: string): CommsService => {
+      const auth = identityOf(name, platform.identity);
+      return new CommsService(this, id, {
         name,
         cluster: platform.cluster,
         database: platform.databases[name],
@@ -67,7 +116,13 @@ export class ServicesStack extends Stack {
         sizing: settings.sizing,
         tasks: settings.sizing.tasks[name],
         ...DEFINITIONS[name],
+        environment: { ...DEFINITIONS[name].environment, ...auth.environment },
+        ...(auth.secrets === undefined ? {} : { secrets: auth.secrets }),
+        ...(tls === undefined
+          ? {}
+          : { serviceConnectTls: { awsPcaAuthorityArn: tls.authorityArn, role: tls.role } }),
       });
+    };
     const user = build('user-service', 'UserService');
     const order = build('order-service', 'OrderService');
     const notification = build('notification-service', 'NotificationService');

@@ -233,8 +233,10 @@ describe('stacks', () => {
       'AWS::EC2::Subnet': 4,
       'AWS::RDS::DBCluster': 3,
       'AWS::RDS::DBInstance': 3,
-      'AWS::SecretsManager::Secret': 3,
+      // Three databases' and three Cognito app clients' secrets (identity.unit.test.ts).
+      'AWS::SecretsManager::Secret': 6,
       'AWS::MSK::ServerlessCluster': 1,
+      'AWS::Cognito::UserPool': 1,
     };
     for (const [type, count] of Object.entries(expected)) {
       expect(platformTypes.get(type), `${type} in the platform stack`).toBe(count);
@@ -266,9 +268,9 @@ describe('stacks', () => {
     expect(importNames(platformJson)).toEqual([]);
     const imported = new Set(importNames(servicesJson));
     expect([...imported].sort()).toEqual([...platformExports.keys()].sort());
-    // What is exported: the network, the cluster and its namespace, and for
+    // What is exported: the network, the cluster and its namespace, for
     // each database and Kafka what a client needs (its security group to
-    // open, its secret or address, its ARN to be granted).
+    // open, its secret or address, its ARN to be granted), and Cognito's.
     const exported = [...platformExports.values()].map((value) => {
       const ref = value as Partial<Ref & GetAtt>;
       const [id, attribute] = ref.Ref === undefined ? ref['Fn::GetAtt']! : [ref.Ref, 'Ref'];
@@ -285,8 +287,16 @@ describe('stacks', () => {
         'AWS::SecretsManager::SecretTargetAttachment Ref',
         'AWS::MSK::ServerlessCluster Arn',
         'Custom::AWS BootstrapBrokerStringSaslIam',
+        // Cognito (identity.unit.test.ts): the issuer, the token endpoint's domain, the
+        // services' and the console's app client ids, the two callers' client secrets.
+        'AWS::Cognito::UserPool ProviderURL',
+        'AWS::Cognito::UserPoolDomain Ref',
+        'AWS::Cognito::UserPoolClient Ref',
+        'AWS::SecretsManager::Secret Ref',
       ]),
     );
+    expect(count('AWS::Cognito::UserPoolClient Ref')).toBe(3);
+    expect(count('AWS::SecretsManager::Secret Ref')).toBe(2);
     expect(count('AWS::SecretsManager::SecretTargetAttachment Ref')).toBe(3);
     expect(count('AWS::EC2::SecurityGroup GroupId')).toBe(4); // three databases and Kafka
   });
@@ -637,8 +647,14 @@ describe('databases', () => {
     (name) => {
       const { container } = serviceOf(name);
       const secrets = container.Secrets ?? [];
-      expect(secrets.map((secret) => secret.Name)).toEqual(['DATABASE_SECRET']);
-      const attachmentId = (secrets[0]!.ValueFrom as Ref).Ref;
+      // Beside it only a caller's Cognito client secret (identity.unit.test.ts).
+      expect(secrets.map((secret) => secret.Name).sort()).toEqual(
+        name === 'user-service'
+          ? ['DATABASE_SECRET']
+          : ['DATABASE_SECRET', 'SERVICE_CLIENT_SECRET'],
+      );
+      const database = secrets.find((secret) => secret.Name === 'DATABASE_SECRET');
+      const attachmentId = (database!.ValueFrom as Ref).Ref;
       const attachment = resource(attachmentId, 'AWS::SecretsManager::SecretTargetAttachment');
       expect(attachment.Properties['TargetType']).toBe('AWS::RDS::DBCluster');
 
