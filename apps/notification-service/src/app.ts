@@ -39,6 +39,10 @@ const NotificationView = Type.Object({
   recipientEmail: Type.String(),
   subject: Type.String({ description: 'Subject line of the message (text, not an id)' }),
   body: Type.String(),
+  actor: Type.Union([Type.String(), Type.Null()], {
+    description:
+      "Who caused the event this notification is about, from its CloudEvents actor attribute: 'user:<sub>' or 'service:<client id>'; null when the event named nobody (its producer ran without AUTH_ISSUER_URL, or it predates the attribute)",
+  }),
   createdAt: Type.String({ format: 'date-time' }),
 });
 
@@ -126,6 +130,7 @@ interface Row {
   recipient_email: string;
   subject: string;
   body: string;
+  actor: string | null;
   created_at: Date;
 }
 
@@ -142,6 +147,7 @@ const toView = (r: Row): Notification => ({
   recipientEmail: r.recipient_email,
   subject: r.subject,
   body: r.body,
+  actor: r.actor,
   createdAt: r.created_at.toISOString(),
 });
 
@@ -173,7 +179,7 @@ function selectNotifications(
   return pool
     .query<Row>(
       `SELECT id::text, event_id, event_type, user_id, kind, subject_type, subject_id,
-              recipient_name, recipient_email, subject, body, created_at
+              recipient_name, recipient_email, subject, body, actor, created_at
          FROM notifications ${where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`}
         ORDER BY id ${order === 'newest first' ? 'DESC' : 'ASC'} LIMIT $1`,
       params,

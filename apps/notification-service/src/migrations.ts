@@ -77,4 +77,11 @@ export const MIGRATIONS: readonly Migration[] = [
     ALTER TABLE notifications ALTER COLUMN subject_type SET NOT NULL;
     CREATE INDEX notifications_by_subject ON notifications (subject_id, id);`,
   },
+  {
+    version: 3,
+    name: "who caused each notification's event: the CloudEvents actor attribute",
+    // Null for events without the attribute: published by a producer running
+    // without authentication, or before it existed. Never guessed for old rows.
+    sql: `ALTER TABLE notifications ADD COLUMN actor text;`,
+  },
 ];

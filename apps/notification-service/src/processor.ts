@@ -25,6 +25,11 @@ export interface Notification {
   readonly recipientEmail: string;
   readonly subject: string;
   readonly body: string;
+  /**
+   * Who caused the event (its CloudEvents `actor`: `user:<sub>` or
+   * `service:<client id>`); null when the event named nobody.
+   */
+  readonly actor: string | null;
   readonly createdAt: string;
 }
 
@@ -120,8 +125,8 @@ export function createProcessor(deps: {
     if (message === undefined) return true;
     const about = subjectOf(event);
     const inserted = await client.query<{ id: string; created_at: Date }>(
-      `INSERT INTO notifications (event_id, event_type, user_id, kind, subject_type, subject_id, recipient_name, recipient_email, subject, body)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id::text, created_at`,
+      `INSERT INTO notifications (event_id, event_type, user_id, kind, subject_type, subject_id, recipient_name, recipient_email, subject, body, actor)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id::text, created_at`,
       [
         event.id,
         event.type,
@@ -133,6 +138,7 @@ export function createProcessor(deps: {
         to.email,
         message.subject,
         message.body,
+        event.actor ?? null,
       ],
     );
     const row = inserted.rows[0];
@@ -149,6 +155,7 @@ export function createProcessor(deps: {
       recipientEmail: to.email,
       subject: message.subject,
       body: message.body,
+      actor: event.actor ?? null,
       createdAt: (row?.created_at ?? new Date()).toISOString(),
     };
     // Delivered to listeners when (and only if) the transaction commits.
@@ -183,6 +190,7 @@ export function createProcessor(deps: {
         recipientEmail: to.email,
         subject: message.subject,
         body: message.body,
+        actor: event.actor ?? null,
       };
       return { ...notification, announcement: JSON.stringify(notification) };
     });
@@ -190,26 +198,26 @@ export function createProcessor(deps: {
     const result = await pool.query<{ at: number }>(
       `WITH input AS (
          SELECT i.event_id, i.event_type, i.user_id, i.kind, i.subject_type, i.subject_id,
-                i.recipient_name, i.recipient_email, i.subject, i.body, i.announcement, i.ord
+                i.recipient_name, i.recipient_email, i.subject, i.body, i.actor, i.announcement, i.ord
            FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::uuid[],
-                       $7::text[], $8::text[], $9::text[], $10::text[], $11::jsonb[])
+                       $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::jsonb[])
                 WITH ORDINALITY AS i (event_id, event_type, user_id, kind, subject_type, subject_id,
-                       recipient_name, recipient_email, subject, body, announcement, ord)
+                       recipient_name, recipient_email, subject, body, actor, announcement, ord)
        ), first AS (
          INSERT INTO processed_events (event_id)
          SELECT event_id FROM input ORDER BY ord ON CONFLICT DO NOTHING RETURNING event_id
        ), unparked AS (
          DELETE FROM pending_events WHERE event_id IN (SELECT event_id FROM first)
        ), stored AS (
-         INSERT INTO notifications (event_id, event_type, user_id, kind, subject_type, subject_id, recipient_name, recipient_email, subject, body)
+         INSERT INTO notifications (event_id, event_type, user_id, kind, subject_type, subject_id, recipient_name, recipient_email, subject, body, actor)
          SELECT i.event_id, i.event_type, i.user_id, i.kind, i.subject_type, i.subject_id,
-                i.recipient_name, i.recipient_email, i.subject, i.body
+                i.recipient_name, i.recipient_email, i.subject, i.body, i.actor
            FROM input i JOIN first f ON f.event_id = i.event_id ORDER BY i.ord
          RETURNING id, event_id, created_at
        )
        -- Ids as stored (the API's form), whatever case the event wrote them in.
        SELECT i.ord::int - 1 AS at,
-              pg_notify($12, (i.announcement || jsonb_build_object('id', s.id::text,
+              pg_notify($13, (i.announcement || jsonb_build_object('id', s.id::text,
                 'eventId', s.event_id::text, 'userId', i.user_id::text,
                 'createdAt', to_char(s.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')))::text)
          FROM stored s JOIN input i ON i.event_id = s.event_id ORDER BY s.id`,
@@ -224,6 +232,7 @@ export function createProcessor(deps: {
         column('recipientEmail'),
         column('subject'),
         column('body'),
+        column('actor'),
         column('announcement'),
         FEED_CHANNEL,
       ],

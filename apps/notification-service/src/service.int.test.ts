@@ -150,6 +150,7 @@ interface NotificationView {
   subjectId: string | null;
   orderId: string | null;
   subject: string;
+  actor: string | null;
 }
 
 async function list(query: string): Promise<NotificationView[]> {
@@ -158,10 +159,11 @@ async function list(query: string): Promise<NotificationView[]> {
   return ((await response.json()) as { items: NotificationView[] }).items;
 }
 
-function registered(userId = randomUUID()) {
+function registered(userId = randomUUID(), actor?: string) {
   return createEvent('user.registered.v1', {
     source: '/user-service',
     subject: userId,
+    ...(actor === undefined ? {} : { actor }),
     data: {
       userId,
       name: 'Grace Hopper',
@@ -171,10 +173,11 @@ function registered(userId = randomUUID()) {
   });
 }
 
-function orderCreated(userId: string, orderId = randomUUID()) {
+function orderCreated(userId: string, orderId = randomUUID(), actor?: string) {
   return createEvent('order.created.v1', {
     source: '/order-service',
     subject: orderId,
+    ...(actor === undefined ? {} : { actor }),
     data: {
       orderId,
       userId,
@@ -291,6 +294,32 @@ describe('what a notification is about', () => {
     expect(stream?.parameters?.map((p) => `${p.in}:${p.name}`)).toEqual(
       expect.arrayContaining(['query:userId', 'query:orderId', 'header:last-event-id']),
     );
+  });
+});
+
+describe('who caused it', () => {
+  it("shows each event's actor on the list and the live stream, and null for an event that names none", async () => {
+    const userId = randomUUID();
+    const user = registered(userId, 'service:console');
+    const ordered = orderCreated(userId, randomUUID(), `user:${userId}`);
+    const anonymous = orderCreated(userId);
+    const stream = await openStream(`/notifications/stream?userId=${userId}`);
+    // The user event is stored on its own, the order events by the batch path.
+    await publish(user, ordered, anonymous);
+    const stored = await waitForList(`userId=${userId}`, 3);
+    const actorOf = (items: readonly NotificationView[], eventId: string) =>
+      items.find((n) => n.eventId === eventId)?.actor;
+    expect(actorOf(stored, user.id)).toBe('service:console');
+    expect(actorOf(stored, ordered.id)).toBe(`user:${userId}`);
+    expect(actorOf(stored, anonymous.id)).toBeNull();
+    await waitFor(() => (notificationsOn(stream).length >= 3 ? true : undefined), {
+      timeoutMs: 10_000,
+      message: 'the stream did not deliver all three notifications',
+    });
+    const live = notificationsOn(stream);
+    expect(actorOf(live, user.id)).toBe('service:console');
+    expect(actorOf(live, ordered.id)).toBe(`user:${userId}`);
+    expect(actorOf(live, anonymous.id)).toBeNull();
   });
 });
 
