@@ -1,0 +1,113 @@
+import type { Principal, TokenVerifier } from '@comms/auth';
+import { AppError } from '@comms/service-kit';
+import { describe, expect, it } from 'vitest';
+import { actorOf, createOrderAccess } from './access.js';
+
+// The rules alone; the tokens they get are real in auth.int.test.ts.
+const refuse = (): Promise<Principal> => Promise.reject(new Error('no token in a unit test'));
+const verifier: TokenVerifier = { verify: refuse, authenticate: refuse };
+const access = createOrderAccess({ verifier, operatorRole: 'operator' });
+
+const principal = (over: Partial<Principal>): Principal => ({
+  subject: 'u-1',
+  kind: 'user',
+  roles: [],
+  clientId: 'comms-cli',
+  scopes: [],
+  expiresAt: Date.now() + 60_000,
+  ...over,
+});
+const ada = principal({ subject: 'ada' });
+const operator = principal({ subject: 'ops', roles: ['operator'] });
+const console_ = principal({ subject: 'console', kind: 'service', clientId: 'console' });
+const ORDER = '5e1d2c3b-4a59-4876-9543-210fedcba987';
+
+/** A load of Brian's order that counts its calls. */
+function brians() {
+  const calls = { n: 0 };
+  return {
+    calls,
+    load: () => {
+      calls.n += 1;
+      return Promise.resolve({ userId: 'brian' });
+    },
+  };
+}
+
+async function codeOf(work: () => Promise<unknown>): Promise<string | undefined> {
+  try {
+    await work();
+    return undefined;
+  } catch (error) {
+    return error instanceof AppError ? `${error.code}: ${error.message}` : String(error);
+  }
+}
+
+describe('actorOf', () => {
+  it('names a user by sub and a service by client id, and nobody when authentication is off', () => {
+    expect(actorOf(ada)).toBe('user:ada');
+    expect(actorOf(console_)).toBe('service:console');
+    expect(actorOf(undefined)).toBeUndefined();
+  });
+
+  it('refuses a subject no consumer could read rather than record it wrong', () => {
+    expect(() => actorOf(principal({ subject: 'x'.repeat(256) }))).toThrow(
+      /cannot be recorded as who made the change/,
+    );
+  });
+});
+
+describe('given a user who is neither the owner nor an operator', () => {
+  it('when they read the order, then it is not found, as an unknown id is', async () => {
+    const { load } = brians();
+    expect(await codeOf(() => access.read(ada, ORDER, load))).toBe(
+      `NOT_FOUND: order ${ORDER} not found`,
+    );
+  });
+
+  it.each(['pay', 'cancel'] as const)('when they %s it, then it is not found', async (action) => {
+    const { load } = brians();
+    expect(await codeOf(() => access.act(ada, action, ORDER, load))).toBe(
+      `NOT_FOUND: order ${ORDER} not found`,
+    );
+  });
+
+  it('when they ship it, then the role is refused before the order is even loaded', async () => {
+    const { load, calls } = brians();
+    expect(await codeOf(() => access.act(ada, 'ship', ORDER, load))).toMatch(
+      /^PERMISSION_DENIED: permission 'orders:ship' needs the role 'operator'/,
+    );
+    expect(calls.n).toBe(0);
+  });
+});
+
+describe('given a service token', () => {
+  it('when it reads an order, then it is refused before the order is loaded', async () => {
+    const { load, calls } = brians();
+    expect(await codeOf(() => access.read(console_, ORDER, load))).toMatch(
+      /^PERMISSION_DENIED: permission 'orders:read' needs an end user's token/,
+    );
+    expect(calls.n).toBe(0);
+  });
+});
+
+describe('given the operator', () => {
+  it('reads anyone’s order, and may be told it exists but is not theirs to pay', async () => {
+    const { load } = brians();
+    await expect(access.read(operator, ORDER, load)).resolves.toEqual({ userId: 'brian' });
+    expect(await codeOf(() => access.act(operator, 'pay', ORDER, load))).toMatch(
+      /^PERMISSION_DENIED: permission 'orders:pay' is for the order's owner/,
+    );
+    await expect(access.act(operator, 'ship', ORDER, load)).resolves.toBeUndefined();
+  });
+});
+
+describe('with authentication off', () => {
+  it('loads and passes everything, and records no actor', async () => {
+    const open = createOrderAccess(undefined);
+    const { load } = brians();
+    await expect(open.read(undefined, ORDER, load)).resolves.toEqual({ userId: 'brian' });
+    await expect(open.act(undefined, 'pay', ORDER, load)).resolves.toBeUndefined();
+    expect(actorOf(undefined)).toBeUndefined();
+  });
+});
