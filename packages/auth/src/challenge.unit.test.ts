@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from '@comms/contracts';
 import { bearerChallenge } from './challenge.js';
+import { challengeOnError } from './http-challenge.js';
 
 describe('bearerChallenge (RFC 6750 section 3)', () => {
   it('says invalid_token for a refused token, insufficient_scope for a missing permission', () => {
@@ -23,5 +24,26 @@ describe('bearerChallenge (RFC 6750 section 3)', () => {
 
   it('gives no challenge for other errors', () => {
     expect(bearerChallenge(new AppError('NOT_FOUND', 'no such order'))).toBeUndefined();
+  });
+
+  it('is put on a 401 or 403 answer by the onError hook, and on nothing else', () => {
+    const headers = (error: unknown) => {
+      const set: Record<string, string> = {};
+      let done = false;
+      challengeOnError('notification-service')(
+        {},
+        { header: (name, value) => (set[name] = value) },
+        error,
+        () => (done = true),
+      );
+      expect(done).toBe(true);
+      return set;
+    };
+    expect(headers(new AppError('PERMISSION_DENIED', "permission 'dlq:read'"))).toEqual({
+      'www-authenticate':
+        'Bearer realm="notification-service", error="insufficient_scope", error_description="permission \'dlq:read\'"',
+    });
+    expect(headers(new AppError('NOT_FOUND', 'no such thing'))).toEqual({});
+    expect(headers(new Error('not an AppError'))).toEqual({});
   });
 });
