@@ -7,6 +7,8 @@ import { pollUntil } from '@comms/resilience';
 import { withCpu } from './cpu.js';
 import { USER_SELECT } from './echo.js';
 import type { Classifier } from './cpu.js';
+import { asBackOffice, asUser } from './identity.js';
+import type { AuthHeaders } from './identity.js';
 import { ghzLoad, startLoad } from './load.js';
 import type { GrpcLoadSpec, LoadSpec } from './load.js';
 import type { Measurement } from '@comms/load';
@@ -64,13 +66,21 @@ export async function measured(
   return cpu === undefined ? result : { ...result, cpu };
 }
 
-/** One side whose load comes from a child process (autocannon or a pg loop), with the cores each party used. */
-function loadSide(context: CaseContext, spec: (durationMs: number) => LoadSpec): Trial {
+/**
+ * One side whose load comes from a child process (autocannon or a pg loop),
+ * with the cores each party used. The spec is made just before each trial,
+ * so the token it carries is fresh for the trial.
+ */
+function loadSide(
+  context: CaseContext,
+  spec: (durationMs: number) => LoadSpec | Promise<LoadSpec>,
+): Trial {
   return async (durationMs) => {
     let release = () => Promise.resolve();
+    const made = await spec(durationMs);
     try {
       return await measured(context, async () => {
-        const finished = await startLoad(spec(durationMs));
+        const finished = await startLoad(made);
         release = finished.release;
         return finished.measurement;
       });
@@ -84,37 +94,59 @@ const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 const PROTO = join(ROOT, 'proto');
 const BENCH_PROTO = join(ROOT, 'apps/loadgen/proto');
 
-/** One side whose load comes from ghz. */
+/** No token: the baselines and ceilings, which check none. */
+const anonymous = (): Promise<AuthHeaders> => Promise.resolve({});
+
+/** One side whose load comes from ghz; `as` gives its metadata (a token) before each trial. */
 function grpcSide(
   context: CaseContext,
-  spec: Omit<GrpcLoadSpec, 'durationMs' | 'concurrency'>,
+  spec: Omit<GrpcLoadSpec, 'durationMs' | 'concurrency' | 'metadata'>,
+  as: () => Promise<AuthHeaders> = anonymous,
 ): Trial {
-  return (durationMs) =>
-    measured(context, () =>
-      ghzLoad(context.ghz, { ...spec, durationMs, concurrency: context.concurrency }),
+  return async (durationMs) => {
+    const metadata = await as();
+    return measured(context, () =>
+      ghzLoad(context.ghz, { ...spec, metadata, durationMs, concurrency: context.concurrency }),
     );
+  };
 }
 
-const http = (context: CaseContext, name: string, url: string, post?: { body: string }): Trial =>
-  loadSide(context, (durationMs) => ({
+/** An HTTP side; `as` gives its headers (a token) before each trial. */
+const http = (
+  context: CaseContext,
+  name: string,
+  url: string,
+  options: { body?: string; as?: () => Promise<AuthHeaders> } = {},
+): Trial =>
+  loadSide(context, async (durationMs) => ({
     kind: 'http',
     name,
     url,
-    method: post === undefined ? 'GET' : 'POST',
-    ...(post === undefined ? {} : { body: post.body }),
+    method: options.body === undefined ? 'GET' : 'POST',
+    ...(options.body === undefined ? {} : { body: options.body }),
+    headers: await (options.as ?? anonymous)(),
     concurrency: context.concurrency,
     durationMs,
   }));
 
-const validateUser = (context: CaseContext, name: string, address: string): Trial =>
-  grpcSide(context, {
-    name,
-    address,
-    proto: join(PROTO, 'user/v1/user.proto'),
-    importPaths: [PROTO],
-    call: 'user.v1.UserService.ValidateUser',
-    data: { user_id: context.userId },
-  });
+const validateUser = (
+  context: CaseContext,
+  name: string,
+  address: string,
+  as: () => Promise<AuthHeaders> = anonymous,
+): Trial =>
+  grpcSide(
+    context,
+    {
+      name,
+      address,
+      proto: join(PROTO, 'user/v1/user.proto'),
+      importPaths: [PROTO],
+      call: 'user.v1.UserService.ValidateUser',
+      data: { user_id: context.userId },
+    },
+    as,
+  );
 
 const rounds = <K extends string>(context: CaseContext, sides: Record<K, Trial>) =>
   interleave(sides, context);
@@ -129,7 +161,9 @@ export async function restCase(context: CaseContext): Promise<Comparison> {
   const users = context.system.services['user-service'];
   const bare = `http://127.0.0.1:${String(context.bare.http)}`;
   const measuredRounds = await rounds(context, {
-    subject: http(context, 'user-service GET /users/:id', `${users.http}/users/${context.userId}`),
+    subject: http(context, 'user-service GET /users/:id', `${users.http}/users/${context.userId}`, {
+      as: () => asBackOffice(context.system),
+    }),
     baseline: http(
       context,
       `minimal fastify + pg GET /users/:id, pool of ${String(USER_SERVICE_POOL)}`,
@@ -183,7 +217,9 @@ export async function grpcCase(context: CaseContext): Promise<Comparison> {
   const users = context.system.services['user-service'];
   const bare = `127.0.0.1:${String(context.bare.grpc)}`;
   const measuredRounds = await rounds(context, {
-    subject: validateUser(context, 'user-service ValidateUser', users.grpc ?? ''),
+    subject: validateUser(context, 'user-service ValidateUser', users.grpc ?? '', () =>
+      asBackOffice(context.system),
+    ),
     baseline: validateUser(
       context,
       `minimal grpc-js + pg ValidateUser, pool of ${String(USER_SERVICE_POOL)}`,
@@ -234,7 +270,9 @@ export async function sharedDbCase(context: CaseContext): Promise<Comparison> {
       concurrency: context.concurrency,
       durationMs,
     })),
-    baseline: validateUser(context, 'user check over gRPC (ValidateUser)', users.grpc ?? ''),
+    baseline: validateUser(context, 'user check over gRPC (ValidateUser)', users.grpc ?? '', () =>
+      asBackOffice(context.system),
+    ),
   });
   return compare(
     {
@@ -281,6 +319,8 @@ export async function ordersCase(context: CaseContext): Promise<Comparison> {
         `${system.services['order-service'].http}/orders`,
         {
           body: ORDER_BODY(context.userId),
+          // The bench user places its orders with its own token.
+          as: () => asUser(system, context.userId),
         },
       ),
       baseline: loadSide(context, (durationMs) => ({
@@ -315,13 +355,14 @@ export async function ordersCase(context: CaseContext): Promise<Comparison> {
 }
 
 /**
- * Registers a bench user and waits until notification-service knows it
- * (its welcome notification is stored).
+ * Registers a bench user as the back office does (its own token for
+ * user-service) and waits until notification-service knows it (its welcome
+ * notification is stored, read with the user's token).
  */
 export async function benchUser(system: RunningSystem): Promise<string> {
   const created = await fetch(`${system.services['user-service'].http}/users`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...(await asBackOffice(system)) },
     body: JSON.stringify({ name: 'Bench Mark', email: `bench-${randomUUID()}@example.com` }),
   });
   if (created.status !== 201) throw new Error(`creating the bench user: ${created.status}`);
@@ -330,7 +371,9 @@ export async function benchUser(system: RunningSystem): Promise<string> {
   const notifications = `${system.services['notification-service'].http}/notifications?userId=${id}`;
   await pollUntil(
     async () => {
-      const answer = await fetch(notifications);
+      const answer = await fetch(notifications, {
+        headers: await asUser(system, id, 'notification-service'),
+      });
       const { items } = (await answer.json()) as { items: unknown[] };
       return items.length > 0 ? true : undefined;
     },

@@ -9,6 +9,8 @@ import { openLoop, summarise } from '@comms/load';
 import type { Measurement } from '@comms/load';
 import { judge, trialsOf } from './trials.js';
 import type { Trials, Verdict } from './trials.js';
+import { asUser } from './identity.js';
+import type { AuthHeaders } from './identity.js';
 
 /** The Kafka clients `KAFKA_CLIENT` can name, in the order each round runs them. */
 export const KAFKA_CLIENTS: readonly KafkaClientName[] = ['kafkajs', 'platformatic'];
@@ -38,8 +40,8 @@ async function eachLimited<T>(
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
-async function getJson<T>(url: string): Promise<T> {
-  const response = await fetch(url);
+async function getJson<T>(url: string, headers: AuthHeaders = {}): Promise<T> {
+  const response = await fetch(url, { headers });
   if (!response.ok) throw new Error(`GET ${url} answered ${String(response.status)}`);
   return (await response.json()) as T;
 }
@@ -170,10 +172,13 @@ export async function ordersTrial(
   const orders = context.system.services['order-service'].http;
   const notifications = context.system.services['notification-service'].http;
   const body = ORDER_BODY(context.userId);
+  // The bench user's own tokens: its orders, its notifications.
+  const asOwner = () => asUser(context.system, context.userId);
+  const asReader = () => asUser(context.system, context.userId, 'notification-service');
   const place = async () => {
     const response = await fetch(`${orders}/orders`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...(await asOwner()) },
       body,
     });
     if (response.status !== 201) throw new Error(`POST /orders answered ${response.status}`);
@@ -184,6 +189,7 @@ export async function ordersTrial(
     eachLimited(ids, 8, async (id) => {
       const { items } = await getJson<NotificationList>(
         `${notifications}/notifications?orderId=${id}&limit=10`,
+        await asReader(),
       );
       const confirmation = items.find((item) => item.kind === 'order-confirmation');
       if (confirmation !== undefined) storedAt.set(id, Date.parse(confirmation.createdAt));
@@ -219,7 +225,10 @@ export async function ordersTrial(
     );
     const createdAt = new Map<string, number>();
     await eachLimited(orderIds, 8, async (id) => {
-      const { events } = await getJson<OrderEvents>(`${orders}/orders/${id}/events`);
+      const { events } = await getJson<OrderEvents>(
+        `${orders}/orders/${id}/events`,
+        await asOwner(),
+      );
       const first = events.find((event) => event.version === 1);
       if (first !== undefined) createdAt.set(id, Date.parse(first.occurredAt));
     });

@@ -21,9 +21,11 @@ async function http(spec: HttpLoadSpec): Promise<Measurement> {
         // mod n); its type declarations only name the single one.
         url: spec.url as string,
         method: spec.method,
-        ...(spec.body === undefined
-          ? {}
-          : { body: spec.body, headers: { 'content-type': 'application/json' } }),
+        ...(spec.body === undefined ? {} : { body: spec.body }),
+        headers: {
+          ...(spec.body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...spec.headers,
+        },
         connections: spec.concurrency,
         duration: spec.durationMs / 1000,
       },

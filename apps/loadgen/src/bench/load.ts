@@ -22,6 +22,8 @@ export interface HttpLoadSpec {
   readonly url: string | readonly string[];
   readonly method: 'GET' | 'POST';
   readonly body?: string;
+  /** Sent with every request, such as `authorization` (a bearer token). */
+  readonly headers?: Readonly<Record<string, string>>;
   readonly concurrency: number;
   readonly durationMs: number;
 }
@@ -108,6 +110,8 @@ export interface GrpcLoadSpec {
   /** package.Service.Method */
   readonly call: string;
   readonly data: Readonly<Record<string, unknown>>;
+  /** Metadata sent with every call, such as `authorization` (a bearer token). */
+  readonly metadata?: Readonly<Record<string, string>>;
   readonly concurrency: number;
   readonly durationMs: number;
 }
@@ -168,6 +172,38 @@ export function fromGhz(name: string, report: GhzReport, concurrency: number): M
 }
 
 /**
+ * ghz's arguments for one trial, its JSON report written to `out`; the
+ * spec's metadata (a bearer token) goes with every call.
+ */
+export function ghzArgs(spec: GrpcLoadSpec, out: string): string[] {
+  return [
+    '--insecure',
+    '--proto',
+    spec.proto,
+    '--import-paths',
+    spec.importPaths.join(','),
+    '--call',
+    spec.call,
+    '--data',
+    JSON.stringify(spec.data),
+    ...(spec.metadata === undefined || Object.keys(spec.metadata).length === 0
+      ? []
+      : ['--metadata', JSON.stringify(spec.metadata)]),
+    '--concurrency',
+    String(spec.concurrency),
+    '--connections',
+    '1',
+    '--duration',
+    `${String(Math.round(spec.durationMs))}ms`,
+    '--format',
+    'json',
+    '--output',
+    out,
+    spec.address,
+  ];
+}
+
+/**
  * One trial with ghz (`ghz` is its path): `concurrency` calls in flight on
  * one connection, as the grpc-js clients the services use keep one channel.
  */
@@ -175,32 +211,9 @@ export async function ghzLoad(ghz: string, spec: GrpcLoadSpec): Promise<Measurem
   const dir = await mkdtemp(join(tmpdir(), 'bench-ghz-'));
   const out = join(dir, 'report.json');
   try {
-    const { code, output, error } = await runCommand(
-      ghz,
-      [
-        '--insecure',
-        '--proto',
-        spec.proto,
-        '--import-paths',
-        spec.importPaths.join(','),
-        '--call',
-        spec.call,
-        '--data',
-        JSON.stringify(spec.data),
-        '--concurrency',
-        String(spec.concurrency),
-        '--connections',
-        '1',
-        '--duration',
-        `${String(Math.round(spec.durationMs))}ms`,
-        '--format',
-        'json',
-        '--output',
-        out,
-        spec.address,
-      ],
-      { timeoutMs: spec.durationMs + 60_000 },
-    );
+    const { code, output, error } = await runCommand(ghz, ghzArgs(spec, out), {
+      timeoutMs: spec.durationMs + 60_000,
+    });
     if (code !== 0)
       throw new Error(
         `ghz (${spec.name}) failed with code ${String(code)}: ${error?.message ?? output.slice(-2_000)}`,

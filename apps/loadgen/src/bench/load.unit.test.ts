@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { fromGhz } from './load.js';
+import { fromGhz, ghzArgs } from './load.js';
+import type { GrpcLoadSpec } from './load.js';
 
 describe('fromGhz', () => {
   const report = {
@@ -46,5 +47,32 @@ describe('fromGhz', () => {
     };
     expect(fromGhz('v', closing, 4).errors).toBe(0);
     expect(fromGhz('v', { ...closing, endReason: 'normal' }, 4).errors).toBe(1);
+  });
+});
+
+describe('ghzArgs', () => {
+  const spec: GrpcLoadSpec = {
+    name: 'v',
+    address: '127.0.0.1:1',
+    proto: 'user.proto',
+    importPaths: ['proto'],
+    call: 'user.v1.UserService.ValidateUser',
+    data: { user_id: 'u' },
+    concurrency: 4,
+    durationMs: 1_000,
+  };
+
+  it('sends the token as metadata with every call', () => {
+    const args = ghzArgs({ ...spec, metadata: { authorization: 'Bearer t' } }, 'out.json');
+    expect(args.slice(args.indexOf('--metadata'), args.indexOf('--metadata') + 2)).toEqual([
+      '--metadata',
+      '{"authorization":"Bearer t"}',
+    ]);
+    expect(args.at(-1)).toBe('127.0.0.1:1');
+  });
+
+  it('sends no metadata for a side without a token (the baselines)', () => {
+    expect(ghzArgs(spec, 'out.json')).not.toContain('--metadata');
+    expect(ghzArgs({ ...spec, metadata: {} }, 'out.json')).not.toContain('--metadata');
   });
 });

@@ -5,6 +5,7 @@ import type { BenchReport } from './run.js';
 import type { ScaleReport, ScaleSide } from './scale-case.js';
 import { MIN_TRIALS, relativeSpread, SPREAD_LIMIT, STEAL_LIMIT } from './trials.js';
 import type { Comparison, Trials, Verdict } from './trials.js';
+import { IDENTITY_OFF, IDENTITY_ON } from './identity.js';
 
 /** The party the load generators' CPU is counted under (run.ts' classifier). */
 export const GENERATOR = 'load generator';
@@ -245,6 +246,7 @@ export function markdownReport(report: BenchReport): string {
           `The hypervisor gave ${fmt(machine.stealPercent)}% of this machine's CPU time to other guests during the run (steal); figures from a busier host are lower.`,
         ]),
     ...(mode.only === undefined ? [] : [`Only these cases ran: ${mode.only.join(', ')}.`]),
+    ...(mode.identity === undefined ? [] : [mode.identity ? IDENTITY_ON : IDENTITY_OFF]),
     `Each case ran ${String(mode.trials)} interleaved rounds (subject, baseline, ceiling, breakdown, then again) of ${fmt(mode.durationMs / 1000, 1)} s after a ${fmt(mode.warmupMs / 1000, 1)} s warm-up of each side, with ${String(mode.concurrency)} connections or calls in flight (Kafka: ${String(mode.kafkaRate)} messages per second, ${String(mode.kafkaTrials)} rounds per client). Each figure is the median of its trials with the least and greatest in brackets; a ratio is the median of the round-by-round ratios, with their range. A comparison is unreliable when a spread passes ${fmt(SPREAD_LIMIT * 100, 0)}% of its median, steal during the case passes ${String(STEAL_LIMIT)}%, or it had fewer than ${String(MIN_TRIALS)} rounds.`,
     '',
     '| style | case | req/s | p50 ms | p99 ms | errors | generator cores | ratio | target | reliability |',

@@ -91,6 +91,19 @@ describe('markdownReport', () => {
     );
   });
 
+  it('says whether identity was on, and that tokens were verified on every request', () => {
+    const on = report({ mode: { ...report().mode, identity: true } });
+    expect(markdownReport(on)).toContain(
+      'Identity was on: every request to a service carried a bearer token',
+    );
+    expect(markdownReport(on)).toContain('verified by the service on each request');
+    expect(markdownReport({ ...on, mode: { ...on.mode, identity: false } })).toContain(
+      'Identity was off',
+    );
+    // Older reports (docs/benchmarks.json before identity) say nothing either way.
+    expect(markdownReport(report())).not.toContain('Identity was');
+  });
+
   it('prints no telemetry table without a second pass', () => {
     expect(markdownReport(report())).not.toContain('Telemetry on and off');
   });

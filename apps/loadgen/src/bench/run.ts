@@ -77,6 +77,8 @@ export interface BenchReport {
     readonly kafkaTrials: number;
     /** The cases that ran, when `only` chose some. */
     readonly only?: readonly CaseName[];
+    /** Whether the services required tokens (verified on every request); absent in older reports. */
+    readonly identity?: boolean;
   };
   readonly machine: {
     readonly cpus: number;
@@ -161,6 +163,8 @@ export async function runBenchmarks(options: BenchOptions): Promise<BenchReport>
     options.system ??
     (await startSystem({
       ports: 'random',
+      // Identity on, as npm start runs it: the services verify a token on every request.
+      auth: true,
       log,
       env: {
         LOG_LEVEL: 'warn',
@@ -277,6 +281,7 @@ export async function runBenchmarks(options: BenchOptions): Promise<BenchReport>
       kafkaRate,
       kafkaTrials,
       ...(options.only === undefined ? {} : { only: cases }),
+      identity: system.auth,
     },
     machine: {
       cpus: cpus().length,

@@ -20,6 +20,7 @@ import { spread } from '@comms/load';
 import { GENERATOR, GENERATOR_BOUND } from './report.js';
 import { compare, interleave } from './trials.js';
 import type { Comparison, Trial } from './trials.js';
+import { asOperator, asUser } from './identity.js';
 
 /** The services the case runs one and then two instances of. */
 export const SCALED = ['order-service', 'notification-service'] as const;
@@ -152,8 +153,9 @@ export function whatLimits(input: {
 }
 
 /** The orders partitions one notification-service instance says it holds; none when it does not answer. */
-async function assigned(instance: RunningService): Promise<number[]> {
+async function assigned(system: RunningSystem, instance: RunningService): Promise<number[]> {
   const response = await fetch(`${instance.http}/consumer/lag`, {
+    headers: await asOperator(system),
     signal: AbortSignal.timeout(2_000),
   }).catch(() => undefined);
   if (response === undefined) return [];
@@ -164,11 +166,14 @@ async function assigned(instance: RunningService): Promise<number[]> {
 }
 
 /** Waits until these instances hold every orders partition between them, each at least one. */
-async function spreadOver(instances: readonly RunningService[]): Promise<void> {
+async function spreadOver(
+  system: RunningSystem,
+  instances: readonly RunningService[],
+): Promise<void> {
   let last: number[][] = [];
   await pollUntil(
     async () => {
-      last = await Promise.all(instances.map(assigned));
+      last = await Promise.all(instances.map((one) => assigned(system, one)));
       const held = new Set(last.flat());
       return held.size === TOPIC_PARTITIONS.orders && last.every((p) => p.length > 0)
         ? true
@@ -221,7 +226,7 @@ function instanceControl(system: RunningSystem, log: (line: string) => void) {
       running[name] = want;
       changed = true;
     }
-    await spreadOver(system.instances['notification-service'].slice(0, count));
+    await spreadOver(system, system.instances['notification-service'].slice(0, count));
     return changed;
   };
   return { set, restore: () => set(initially['order-service'] ? 2 : 1) };
@@ -254,9 +259,12 @@ export async function scaleCase(
       const urls = system.instances['order-service']
         .slice(0, count)
         .map((one) => `${one.http}/orders`);
+      // The trial's user places its orders with its own token.
+      const headers = await asUser(system, userId);
       const load = (ms: number) =>
         startLoad({
           kind: 'http',
+          headers,
           name: `POST /orders, ${String(count)} order-service + ${String(count)} notification-service`,
           url: urls,
           method: 'POST',
