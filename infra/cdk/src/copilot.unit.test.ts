@@ -1,8 +1,11 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { SERVICE_NAMES } from '@comms/endpoints';
-import { checkCopilotWorkspace } from '@comms/manifests';
+import { checkCopilotWorkspace, parseCfnYaml } from '@comms/manifests';
 import { ENVIRONMENT_NAMES, SCALING_TARGETS, SIZING } from './config.js';
+import { API_RESOURCE_SERVERS, MACHINE_CLIENTS, requiredScopeOf } from './identity.js';
 
 // The two ways to deploy (docs/deploy.md) must run the same number of tasks
 // and scale them the same way: copilot/<service>/manifest.yml `count`
@@ -28,6 +31,47 @@ describe('the Copilot manifests and the CDK app', () => {
         cooldownInSeconds: SCALING_TARGETS.scaleInCooldown.toSeconds(),
         cooldownOutSeconds: SCALING_TARGETS.scaleOutCooldown.toSeconds(),
       });
+    });
+  });
+});
+
+// ...and the same identity: Cognito's resource servers, app clients and each service's scope.
+describe('Cognito in the Copilot environment addon and in the CDK app', () => {
+  const addon = parseCfnYaml(
+    readFileSync(join(ROOT, 'copilot/environments/addons/identity.yml'), 'utf8'),
+  ).doc.toJS() as {
+    Resources: Record<string, { Type: string; Properties: Record<string, unknown> }>;
+  };
+  const ofType = (type: string) =>
+    Object.values(addon.Resources).filter((resource) => resource.Type === type);
+
+  it('has the same resource servers, identifiers and scopes', () => {
+    expect(
+      ofType('AWS::Cognito::UserPoolResourceServer')
+        .map((r) => ({
+          identifier: r.Properties['Identifier'],
+          scope: (r.Properties['Scopes'] as { ScopeName: string }[]).map((x) => x.ScopeName).join(),
+        }))
+        .sort((a, b) => String(a.identifier).localeCompare(String(b.identifier))),
+    ).toEqual(
+      Object.values(API_RESOURCE_SERVERS).sort((a, b) => a.identifier.localeCompare(b.identifier)),
+    );
+  });
+
+  it.each(MACHINE_CLIENTS)('gives $name the scopes of the same callees', (client) => {
+    const found = ofType('AWS::Cognito::UserPoolClient').find(
+      (r) => r.Properties['ClientName'] === client.name,
+    );
+    expect(found?.Properties['AllowedOAuthFlows']).toEqual(['client_credentials']);
+    expect(found?.Properties['AllowedOAuthScopes']).toEqual(client.callees.map(requiredScopeOf));
+  });
+
+  it.each(SERVICE_NAMES)('requires the same scope at %s', (service) => {
+    const env = workspace.taskEnvironment(service, 'test');
+    expect(env['AUTH_PROFILE']).toEqual({ kind: 'literal', value: 'cognito' });
+    expect(env['AUTH_REQUIRED_SCOPE']).toEqual({
+      kind: 'literal',
+      value: requiredScopeOf(service),
     });
   });
 });

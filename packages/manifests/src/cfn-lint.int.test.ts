@@ -25,7 +25,7 @@ afterAll(() => {
 
 describe('cfn-lint over the Copilot addon templates', () => {
   it('finds the addon templates', () => {
-    expect(templates.length).toBe(7);
+    expect(templates.length).toBe(8);
   });
 
   it('passes every template', (context) => {

@@ -21,6 +21,32 @@ const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
 const workspace = checkCopilotWorkspace(ROOT);
 const REGION = 'eu-west-1';
 const MSK_BROKERS = `boot-a1b2c3.c2.kafka-serverless.${REGION}.amazonaws.com:9098`;
+/** What Cognito (environments/addons/identity.yml) gives, in the shapes AWS produces. */
+const COGNITO = {
+  issuer: `https://cognito-idp.${REGION}.amazonaws.com/${REGION}_AbCdEf123`,
+  tokenEndpoint: `https://comms-test-123456789012.auth.${REGION}.amazoncognito.com/oauth2/token`,
+  clients: {
+    OrderService: '1a2b3c4d5e6f7g8h9i0j1k2l3m',
+    NotificationService: '9z8y7x6w5v4u3t2s1r0q9p8o7n',
+    Console: '5c5c5c5c5c5c5c5c5c5c5c5c5c',
+  } as Record<string, string>,
+  secret: 'generated-by-cognito-0123456789abcdefghijklmnopqrstuvwxyz012345',
+};
+const COGNITO_EXPORTS: Record<string, string> = {
+  TokenIssuerUrl: COGNITO.issuer,
+  TokenJwksUrl: `${COGNITO.issuer}/.well-known/jwks.json`,
+  TokenEndpoint: COGNITO.tokenEndpoint,
+  ServiceCallers: ['OrderService', 'NotificationService', 'Console']
+    .map((c) => COGNITO.clients[c])
+    .join(','),
+  ...Object.fromEntries(
+    Object.entries(COGNITO.clients).map(([name, id]) => [`${name}ClientId`, id]),
+  ),
+  // A secret's from_cfn names its ARN; the task sees the secret's value.
+  ...Object.fromEntries(
+    Object.keys(COGNITO.clients).map((name) => [`${name}ClientSecretArn`, COGNITO.secret]),
+  ),
+};
 
 /** What AWS puts in each kind of value, for a service in environment `test`. */
 function materialise(service: string, env: Record<string, TaskValue>): Record<string, string> {
@@ -41,6 +67,12 @@ function materialise(service: string, env: Record<string, TaskValue>): Record<st
           return [name, copilot[name] ?? ''];
         case 'from_cfn':
           if (value.exportName.endsWith('-KafkaBootstrapBrokers')) return [name, MSK_BROKERS];
+          for (const [suffix, sample] of Object.entries(COGNITO_EXPORTS))
+            if (
+              value.exportName ===
+              `\${COPILOT_APPLICATION_NAME}-\${COPILOT_ENVIRONMENT_NAME}-${suffix}`
+            )
+              return [name, sample];
           throw new Error(`${service}: no sample value for export ${value.exportName}`);
         case 'addon-secret':
           if (value.output !== 'DatabaseSecret')
@@ -95,6 +127,54 @@ describe.each(SERVICE_NAMES)('the Copilot task of %s', (service) => {
       expect(config.userServiceHttp).toEqual(['http://user-service:8081']);
     if (config.userServiceGrpc !== undefined)
       expect(config.userServiceGrpc).toEqual(['user-service-grpc:50051']);
+  });
+
+  it('verifies Cognito tokens (AUTH_PROFILE=cognito, its own scope), and a caller carries its own', async () => {
+    const env = materialise(service, workspace.taskEnvironment(service, 'test'));
+    const { loadConfig } = (await import(
+      pathToFileURL(join(ROOT, 'apps', service, 'dist', 'config.js')).href
+    )) as {
+      loadConfig: (env: Record<string, string>) => {
+        auth?: { issuer: string; jwksUrl?: string; callers?: readonly unknown[] };
+        identity?: { tokenUrl: string; clientId: string; clientSecret: string };
+      };
+    };
+    const config = loadConfig(env);
+    expect(config.auth).toMatchObject({
+      issuer: COGNITO.issuer,
+      jwksUrl: `${COGNITO.issuer}/.well-known/jwks.json`,
+    });
+    expect(env['AUTH_PROFILE']).toBe('cognito');
+    const scopes: Record<string, string> = {
+      'user-service': 'urn:comms:user-service/users',
+      'order-service': 'urn:comms:order-service/orders',
+      'notification-service': 'urn:comms:notification-service/notifications',
+    };
+    expect(env['AUTH_REQUIRED_SCOPE']).toBe(scopes[service]);
+    if (service === 'user-service') {
+      expect(JSON.stringify(config.auth?.callers)).toContain(COGNITO.clients['OrderService']);
+      expect(JSON.stringify(config.auth?.callers)).toContain(
+        COGNITO.clients['NotificationService'],
+      );
+      expect(config).not.toHaveProperty('identity.clientId');
+    } else {
+      const client = service === 'order-service' ? 'OrderService' : 'NotificationService';
+      expect(config.identity).toMatchObject({
+        tokenUrl: COGNITO.tokenEndpoint,
+        clientId: COGNITO.clients[client],
+        clientSecret: COGNITO.secret,
+      });
+      expect(env['USER_SERVICE_SCOPE']).toBe(scopes['user-service']);
+      // The secret comes from Secrets Manager (secrets:), never a plain variable.
+      const manifest = parse(read(join('copilot', service, 'manifest.yml'))) as {
+        variables: Record<string, unknown>;
+        secrets: Record<string, unknown>;
+      };
+      expect(manifest.variables['SERVICE_CLIENT_SECRET']).toBeUndefined();
+      expect(manifest.secrets['SERVICE_CLIENT_SECRET']).toEqual({
+        from_cfn: `\${COPILOT_APPLICATION_NAME}-\${COPILOT_ENVIRONMENT_NAME}-${client}ClientSecretArn`,
+      });
+    }
   });
 
   it('builds its image from the one service Dockerfile, the service as its build argument', () => {

@@ -94,10 +94,22 @@ describe('auto scaling in the Copilot manifests', () => {
 describe('the AWS addons', () => {
   it('export what the services read from the environment', () => {
     expect([...workspace.environmentExports].sort()).toEqual([
+      // identity.yml: Cognito's issuer, endpoints, app clients and their secrets.
+      'ConsoleClientId',
+      'ConsoleClientSecretArn',
       'KafkaBootstrapBrokers',
       'KafkaClusterArn',
       'KafkaGroupsArn',
       'KafkaTopicsArn',
+      'NotificationServiceClientId',
+      'NotificationServiceClientSecretArn',
+      'OrderServiceClientId',
+      'OrderServiceClientSecretArn',
+      'ServiceCallers',
+      'TokenEndpoint',
+      'TokenIssuerUrl',
+      'TokenJwksUrl',
+      'UsersClientId',
     ]);
   });
 
