@@ -97,7 +97,7 @@ async function start(options: StartOptions): Promise<void> {
    npm run demo                       (every communication style, step by step)
 ${
   options.auth
-    ? `   curl -si ${services['order-service'].http}/orders?userId=ada      (401: the services want tokens)
+    ? `   curl -si '${services['order-service'].http}/orders?userId=ada'    (401: the services want tokens)
    ADMIN=$(npx comms-infra token --client tools --api user-service)
    curl -s -XPOST ${services['user-service'].http}/users -H "authorization: Bearer $ADMIN" \\
         -H 'content-type: application/json' -d '{"name":"Ada","email":"ada@example.com"}'

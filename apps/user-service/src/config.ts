@@ -27,7 +27,7 @@ const Env = Type.Object({
   }),
   AUTH_CALLERS: Type.String({
     pattern: CALLERS_PATTERN,
-    default: 'order-service:read,notification-service:read,console:read+write',
+    default: 'order-service:read,notification-service:read,console:read+write,tools:read+write',
     description:
       'comma-separated client ids of the services that may call user-service, each with what it may do: id:read, id:write or id:read+write (a bare id may do both)',
   }),

@@ -56,7 +56,7 @@ describe('user-service configuration', () => {
     expect(() => loadConfig(env)).toThrow(message);
   });
 
-  it('checks callers only when AUTH_ISSUER_URL is set: the services that read it, and the console that writes too', () => {
+  it('checks callers only when AUTH_ISSUER_URL is set: the services that read it, the console and the tools that write too', () => {
     expect(loadConfig(base).auth).toBeUndefined();
     expect(loadConfig({ ...base, AUTH_ISSUER_URL: 'http://127.0.0.1:8084' }).auth).toEqual({
       issuer: 'http://127.0.0.1:8084',
@@ -66,6 +66,8 @@ describe('user-service configuration', () => {
         { clientId: 'order-service', permissions: ['users:read'] },
         { clientId: 'notification-service', permissions: ['users:read'] },
         { clientId: 'console', permissions: ['users:read', 'users:write'] },
+        // The repository's own tools (the demo, the bench, the suites) register users.
+        { clientId: 'tools', permissions: ['users:read', 'users:write'] },
       ],
     });
     expect(() => loadConfig({ ...base, AUTH_ISSUER_URL: 'x', AUTH_CALLERS: 'a,,b' })).toThrow(

@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer } from '@comms/auth';
@@ -21,6 +23,7 @@ beforeAll(async () => {
   shared = await acquireSharedInfra();
   system = await startSystem({
     ports: 'random',
+    // The default, spelled out: this file is about identity being on.
     auth: true,
     infraEnv: { DATABASE_URL: shared.databaseUrl, KAFKA_BROKERS: shared.kafkaBrokers },
     log: (line) => log.push(line),
@@ -90,6 +93,40 @@ describe('the local system with identity on', () => {
     ]);
     expect(placed.status).toBe(201);
     expect(JSON.parse(placed.body)).toMatchObject({ status: 'CREATED', totalAmount: '2.50' });
+  });
+
+  it("runs the README's token walkthrough as written, with bash, curl and comms-infra token", async () => {
+    const { services, issuer } = running();
+    const root = fileURLToPath(new URL('../../../', import.meta.url));
+    const readme = await readFile(`${root}README.md`, 'utf8');
+    const marker = readme.indexOf('<!-- walkthrough:');
+    const start = readme.indexOf('```sh\n', marker) + '```sh\n'.length;
+    const block = readme.slice(start, readme.indexOf('```', start));
+    expect(marker).toBeGreaterThan(0);
+    expect(block).toMatch(/comms-infra token --client tools/);
+    // Only the addresses differ from npm start's (random ports here), and the email is new per run.
+    const script = block
+      .replaceAll('localhost:8081', services['user-service'].http.replace('http://', ''))
+      .replaceAll('localhost:8082', services['order-service'].http.replace('http://', ''))
+      .replaceAll('npx comms-infra token', `npx comms-infra token --issuer ${issuer.url}`)
+      .replaceAll('ada@example.com', `ada.${String(Date.now())}@example.com`);
+    const { stdout } = await promisify(execFile)('bash', ['-euo', 'pipefail', '-c', script], {
+      cwd: root,
+      timeout: 60_000,
+    });
+    // pay, ship and the history, as curl printed them.
+    expect(stdout).toMatch(/"status":"PAID"/);
+    expect(stdout).toMatch(/"status":"SHIPPED"/);
+    // The last answer is the history: {"orderId":...,"events":[...]}.
+    const history = JSON.parse(stdout.slice(stdout.lastIndexOf('{"orderId"'))) as {
+      events: { type: string; actor: string | null }[];
+    };
+    expect(history.events.map((e) => [e.type, e.actor?.split(':')[0]])).toEqual([
+      ['order.created.v1', 'user'],
+      ['order.paid.v1', 'user'],
+      ['order.shipped.v1', 'user'],
+    ]);
+    expect(history.events[2]?.actor).toBe('user:operator');
   });
 
   it('runs the issuer beside the services and stops it with the system', async () => {

@@ -270,11 +270,8 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     ...options.env,
   };
   const own: Record<ServiceName, Record<string, string>> = {
-    'user-service': {
-      DATABASE_URL: databases['user-service'] ?? '',
-      // Its default callers plus the repository's tools (the demo, the bench), which register users.
-      ...(auth ? { AUTH_CALLERS: 'order-service,notification-service,console,tools' } : {}),
-    },
+    // Its default callers (AUTH_CALLERS) know order-service, notification-service, the console and the tools.
+    'user-service': { DATABASE_URL: databases['user-service'] ?? '' },
     'order-service': {
       DATABASE_URL: databases['order-service'] ?? '',
       USERS_DATABASE_URL: databases['shared-db reader'] ?? '',
