@@ -69,6 +69,10 @@ export function localTokens(options: LocalTokensOptions): LocalTokens {
       if (running !== undefined) return running;
       const next = signInAsUser({ issuerUrl: options.issuerUrl, userId, api, timeoutMs })
         .then((signedIn) => {
+          if (!Number.isFinite(signedIn.expiresIn) || signedIn.expiresIn <= 0)
+            throw new Error(
+              `the local issuer signed ${userId} in for ${api} without a usable expires_in (${String(signedIn.expiresIn)})`,
+            );
           users.set(key, {
             token: signedIn.accessToken,
             refreshAt: Date.now() + Math.max(0, signedIn.expiresIn * 1000 - margin),
@@ -82,6 +86,7 @@ export function localTokens(options: LocalTokensOptions): LocalTokens {
     service: async (clientId, api) => serviceClient(clientId).getToken(RESOURCES[api]),
     clear() {
       users.clear();
+      signingIn.clear();
       services.clear();
     },
   };
