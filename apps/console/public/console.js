@@ -137,12 +137,13 @@ async function placeOrder(event) {
   }
 }
 
-async function readOrder(orderId) {
+/** Reads the order and its history; `showReader`: say whom the read acted as (not after a command). */
+async function readOrder(orderId, showReader = true) {
   const [order, events] = await Promise.all([
     api(`/api/orders/${orderId}`),
     api(`/api/orders/${orderId}/events`),
   ]);
-  showActing('stream-acting', 'Reading the order', order);
+  if (showReader) showActing('stream-acting', 'Reading the order', order);
   if (!order.ok) {
     $('order-summary').textContent = `Reading order ${orderId} failed: ${problem(order)}`;
     return;
@@ -192,6 +193,8 @@ async function sendCommand(event) {
   });
   const traceId = answer.headers.get('x-trace-id');
   if (traceId) follow(traceId);
+  // Before the result line, which is what a reader (and the browser suite) waits for.
+  showActing('stream-acting', `${command[0].toUpperCase()}${command.slice(1)}`, answer);
   if (answer.status === 409) {
     $('command-result').textContent =
       `Refused with 409 (stale version ${expectedVersion}): ${answer.body?.detail ?? 'no detail'}`;
@@ -201,9 +204,8 @@ async function sendCommand(event) {
     $('command-result').textContent =
       `${command}: accepted with version ${expectedVersion}; the order is now ${answer.body.status}, version ${answer.body.version}.`;
   }
-  await readOrder(order.orderId);
-  // The command's token, not the read's that followed it.
-  showActing('stream-acting', `${command[0].toUpperCase()}${command.slice(1)}`, answer);
+  // The command's token stays shown, not the read's that follows it.
+  await readOrder(order.orderId, false);
 }
 
 /** Follows one action's hops until every one is in, or FOLLOW_MS passes. */

@@ -149,10 +149,9 @@ export async function buildApp(deps: {
     const owner = owners.get(orderId);
     const acting: Acting =
       owner === undefined ? { kind: 'operator' } : { kind: 'user', userId: owner };
-    const answer = await callRest('order-service', orders(`/orders/${orderId}${path}`), {
-      headers: await credentials.headers(acting),
-      timeoutMs,
-    });
+    const answer = await credentials.call(acting, (headers) =>
+      callRest('order-service', orders(`/orders/${orderId}${path}`), { headers, timeoutMs }),
+    );
     if (path === '' && answer.status === 200)
       own(orderId, (answer.body as { userId?: unknown } | undefined)?.userId);
     return { answer, acting };
@@ -208,12 +207,14 @@ export async function buildApp(deps: {
     async (request, reply) =>
       relay(
         reply,
-        await callRest('user-service', `${config.userServiceHttp}/users`, {
-          method: 'POST',
-          body: request.body,
-          headers: await credentials.headers(asConsole('user-service')),
-          timeoutMs,
-        }),
+        await credentials.call(asConsole('user-service'), (headers) =>
+          callRest('user-service', `${config.userServiceHttp}/users`, {
+            method: 'POST',
+            body: request.body,
+            headers,
+            timeoutMs,
+          }),
+        ),
         asConsole('user-service'),
       ),
   );
@@ -239,16 +240,17 @@ export async function buildApp(deps: {
       const check = await userCheck();
       // The order is the customer's: placed with their token (signed in once, then cached).
       const acting: Acting = { kind: 'user', userId };
-      const authorization = await credentials.headers(acting);
+      // Signed in before the clock starts: the timeline times the order, not the sign-in.
+      await credentials.headers(acting);
       const sentAt = Date.now();
       let status: number;
       let body: Record<string, unknown>;
       if (via === 'grpc') {
-        const answer = await grpc.createOrder(
-          { userId, items },
-          traceparent,
-          timeoutMs,
-          authorization,
+        const answer = await credentials.call(
+          acting,
+          (authorization) =>
+            grpc.createOrder({ userId, items }, traceparent, timeoutMs, authorization),
+          (answer) => !answer.ok && answer.code === 'UNAUTHENTICATED',
         );
         if (answer.ok) {
           status = 201;
@@ -271,12 +273,14 @@ export async function buildApp(deps: {
           };
         }
       } else {
-        const answer = await callRest('order-service', orders('/orders'), {
-          method: 'POST',
-          body: { userId, items },
-          headers: { traceparent, ...authorization },
-          timeoutMs,
-        });
+        const answer = await credentials.call(acting, (authorization) =>
+          callRest('order-service', orders('/orders'), {
+            method: 'POST',
+            body: { userId, items },
+            headers: { traceparent, ...authorization },
+            timeoutMs,
+          }),
+        );
         status = answer.status;
         body = (
           typeof answer.body === 'object' && answer.body !== null
@@ -355,18 +359,20 @@ export async function buildApp(deps: {
         const owner = owners.get(id);
         if (owner !== undefined) acting = { kind: 'user', userId: owner };
       }
-      const authorization = await credentials.headers(acting);
+      await credentials.headers(acting);
       const sentAt = Date.now();
-      const answer = await callRest('order-service', orders(`/orders/${id}/${command}`), {
-        method: 'POST',
-        body: {},
-        headers: {
-          traceparent,
-          'if-match': `"${request.body.expectedVersion}"`,
-          ...authorization,
-        },
-        timeoutMs,
-      });
+      const answer = await credentials.call(acting, (authorization) =>
+        callRest('order-service', orders(`/orders/${id}/${command}`), {
+          method: 'POST',
+          body: {},
+          headers: {
+            traceparent,
+            'if-match': `"${request.body.expectedVersion}"`,
+            ...authorization,
+          },
+          timeoutMs,
+        }),
+      );
       const ok = answer.status < 400;
       const body = answer.body as Record<string, unknown> | undefined;
       remember({
@@ -408,15 +414,13 @@ export async function buildApp(deps: {
       if (action.orderId !== undefined && action.status < 400) {
         const [{ answer: history }, feed] = await Promise.all([
           readOrder(action.orderId, '/events'),
-          credentials
-            .headers(asConsole('notification-service'))
-            .then((headers) =>
-              callRest(
-                'notification-service',
-                `${config.notificationServiceHttp}/notifications?orderId=${action.orderId}&limit=200`,
-                { headers, timeoutMs },
-              ),
+          credentials.call(asConsole('notification-service'), (headers) =>
+            callRest(
+              'notification-service',
+              `${config.notificationServiceHttp}/notifications?orderId=${action.orderId}&limit=200`,
+              { headers, timeoutMs },
             ),
+          ),
         ]);
         if (history.status === 200) events = (history.body as { events: StoredEvent[] }).events;
         if (feed.status === 200)
@@ -442,10 +446,12 @@ export async function buildApp(deps: {
   app.get('/api/kafka/lag', { logLevel: 'warn' }, async (_request, reply) =>
     relay(
       reply,
-      await callRest('notification-service', `${config.notificationServiceHttp}/consumer/lag`, {
-        headers: await credentials.headers(asConsole('notification-service')),
-        timeoutMs,
-      }),
+      await credentials.call(asConsole('notification-service'), (headers) =>
+        callRest('notification-service', `${config.notificationServiceHttp}/consumer/lag`, {
+          headers,
+          timeoutMs,
+        }),
+      ),
       asConsole('notification-service'),
     ),
   );
@@ -461,41 +467,46 @@ export async function buildApp(deps: {
     const lastEventId = request.headers['last-event-id'];
     // Checked when the stream opens; it ends when the token expires, and the page's
     // EventSource reconnects (Last-Event-ID) through here with a fresh one.
-    const authorization = await credentials.headers(asConsole('notification-service'));
-    let upstream: Response;
-    try {
-      upstream = await fetch(`${config.notificationServiceHttp}/notifications/stream`, {
-        headers: {
-          ...authorization,
-          accept: 'text/event-stream',
-          ...(typeof lastEventId === 'string' ? { 'last-event-id': lastEventId } : {}),
-        },
-        signal: abort.signal,
-      });
-    } catch (error) {
-      throw new AppError(
-        'UNAVAILABLE',
-        `notification-service's stream did not open: ${(error as Error).message}`,
-      );
-    }
-    if (upstream.status !== 200 || upstream.body === null) {
-      // A refusal (a token refused: 401, 403) is passed on as the service's problem document.
-      if (upstream.status >= 400 && upstream.status < 500) {
-        const text = await upstream.text().catch(() => '');
-        abort.abort();
-        let body: unknown = text;
-        try {
-          body = JSON.parse(text);
-        } catch {
-          // Not JSON: passed on as text.
-        }
-        return relay(
-          reply,
-          { status: upstream.status, body, headers: upstream.headers },
-          asConsole('notification-service'),
+    const open = async (authorization: Record<string, string>) => {
+      let response: Response;
+      try {
+        response = await fetch(`${config.notificationServiceHttp}/notifications/stream`, {
+          headers: {
+            ...authorization,
+            accept: 'text/event-stream',
+            ...(typeof lastEventId === 'string' ? { 'last-event-id': lastEventId } : {}),
+          },
+          signal: abort.signal,
+        });
+      } catch (error) {
+        throw new AppError(
+          'UNAVAILABLE',
+          `notification-service's stream did not open: ${(error as Error).message}`,
         );
       }
+      if (response.status === 200 && response.body !== null)
+        return { status: 200, stream: response.body, refusal: undefined };
+      // Read whole, so a retry with a fresh token starts clean.
+      const text = await response.text().catch(() => '');
+      let body: unknown = text;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        // Not JSON: passed on as text.
+      }
+      return {
+        status: response.status,
+        stream: undefined,
+        refusal: { status: response.status, body, headers: response.headers },
+      };
+    };
+    const upstream = await credentials.call(asConsole('notification-service'), open);
+    if (upstream.stream === undefined) {
       abort.abort();
+      // A refusal (a token refused: 401, 403) is passed on as the service's problem document;
+      // an EventSource does not retry after one, so the page says the stream dropped.
+      if (upstream.status >= 400 && upstream.status < 500)
+        return relay(reply, upstream.refusal, asConsole('notification-service'));
       throw new AppError(
         'UNAVAILABLE',
         `notification-service's stream answered ${upstream.status}`,
@@ -510,7 +521,7 @@ export async function buildApp(deps: {
     });
     request.raw.on('close', () => abort.abort());
     try {
-      for await (const chunk of upstream.body) reply.raw.write(chunk);
+      for await (const chunk of upstream.stream) reply.raw.write(chunk);
     } catch {
       // The page left, or the console is closing; either way the relay ends.
     } finally {

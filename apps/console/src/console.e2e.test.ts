@@ -15,6 +15,7 @@ import { startSystem } from '@comms/local-system';
 import { createPool } from '@comms/postgres';
 import type { RunningSystem } from '@comms/local-system';
 import { createLogger } from '@comms/service-kit';
+import { waitFor } from '@comms/testing';
 import { buildApp } from './app.js';
 import { loadConfig } from './config.js';
 import { createOrderGrpc } from './upstream.js';
@@ -284,7 +285,31 @@ describe.skipIf(chromium === undefined)('the console in headless Chromium', () =
       await bare.close();
       grpc.close();
     }
-  });
+
+    // The issuer restarts with a new signing key. Once order-service has fetched it (a
+    // token with the new key id makes it), the console's cached tokens are refused with 401:
+    // it forgets them, signs in again and sends the order once more, so the page sees none.
+    await system.issuer.kill('SIGTERM');
+    await system.issuer.restart();
+    system.tokens.clear();
+    await waitFor(
+      async () =>
+        (await post(bearer(await system.tokens.user(userId)))).status === 201 ? true : undefined,
+      { timeoutMs: 60_000, intervalMs: 500, message: 'order-service did not take the new key' },
+    );
+    const before = await text('#place-result');
+    await page.click('#place');
+    await page.waitForFunction(
+      (previous: string | null) => {
+        const now = document.getElementById('place-result')?.textContent ?? '';
+        return now !== previous && !now.startsWith('Placing');
+      },
+      { timeout: 20_000 },
+      before,
+    );
+    expect(await text('#place-result')).toMatch(/^Order [0-9a-f-]{36} placed over GRPC/);
+    grpcTrace = await everyHopDone(grpcTrace);
+  }, 180_000);
 
   it('pays with the version read, sees a stale version refused with 409, and the history', async () => {
     expect(

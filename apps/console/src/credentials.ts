@@ -30,7 +30,25 @@ export interface Credentials {
   readonly issuerUrl: string | undefined;
   /** Headers for `acting`; a token the issuer will not give is an UNAVAILABLE error naming it. */
   headers(acting: Acting): Promise<Record<string, string>>;
+  /**
+   * Sends a call with `acting`'s headers. Refused as unauthenticated (401:
+   * the issuer restarted with a new signing key, say), the cached tokens are
+   * forgotten (at most once per {@link RETRY_AFTER_401_MS}, so a service that
+   * refuses every token does not make the console sign in per call) and the
+   * call is sent once more if a newer token than the refused one is then at
+   * hand: a 401 means the service did nothing.
+   */
+  call<T>(
+    acting: Acting,
+    send: (headers: Record<string, string>) => Promise<T>,
+    unauthenticated?: (answer: T) => boolean,
+  ): Promise<T>;
 }
+
+/** How often a 401 may make the console forget its tokens and try again. */
+export const RETRY_AFTER_401_MS = 5_000;
+
+const is401 = (answer: unknown) => (answer as { status?: unknown } | undefined)?.status === 401;
 
 /**
  * Tokens from the local issuer, got the way its clients get them and cached
@@ -46,7 +64,8 @@ export function createCredentials(
   issuerUrl: string | undefined,
   options: { readonly timeoutMs?: number } = {},
 ): Credentials {
-  if (issuerUrl === undefined) return { issuerUrl, headers: () => Promise.resolve({}) };
+  if (issuerUrl === undefined)
+    return { issuerUrl, headers: () => Promise.resolve({}), call: (_acting, send) => send({}) };
   const tokens = localTokens({
     issuerUrl,
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
@@ -57,17 +76,31 @@ export function createCredentials(
       : acting.kind === 'operator'
         ? tokens.user(OPERATOR_USER, 'order-service')
         : tokens.service('console', acting.api);
+  let forgotAt = 0;
+  const headers = async (acting: Acting): Promise<Record<string, string>> => {
+    try {
+      return bearer(await token(acting));
+    } catch (error) {
+      throw new AppError(
+        'UNAVAILABLE',
+        `the token issuer at ${issuerUrl} gave no token for ${actingLabel(acting)}: ${(error as Error).message}`,
+      );
+    }
+  };
   return {
     issuerUrl,
-    async headers(acting) {
-      try {
-        return bearer(await token(acting));
-      } catch (error) {
-        throw new AppError(
-          'UNAVAILABLE',
-          `the token issuer at ${issuerUrl} gave no token for ${actingLabel(acting)}: ${(error as Error).message}`,
-        );
+    headers,
+    async call(acting, send, unauthenticated = is401) {
+      const used = await headers(acting);
+      const first = await send(used);
+      if (!unauthenticated(first)) return first;
+      if (Date.now() - forgotAt >= RETRY_AFTER_401_MS) {
+        forgotAt = Date.now();
+        tokens.clear();
       }
+      // Again only with a token newer than the refused one.
+      const fresh = await headers(acting);
+      return fresh['authorization'] === used['authorization'] ? first : send(fresh);
     },
   };
 }

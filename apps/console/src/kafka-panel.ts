@@ -174,25 +174,29 @@ export function registerKafkaPanel(
   const notifications = `${config.notificationServiceHttp}/dlq`;
   // The DLQ is an operator's: notification-service lets the console's own client
   // (AUTH_OPERATOR_CLIENTS, 'console' by default) read and re-drive it.
-  const token = () => credentials.headers({ kind: 'console', api: 'notification-service' });
+  const asConsole = { kind: 'console', api: 'notification-service' } as const;
   app.get('/api/kafka/dlq', { logLevel: 'warn' }, async (_request, reply) =>
     relay(
       reply,
-      await callRest('notification-service', `${notifications}?limit=${String(DLQ_SHOWN)}`, {
-        headers: await token(),
-        timeoutMs,
-      }),
+      await credentials.call(asConsole, (headers) =>
+        callRest('notification-service', `${notifications}?limit=${String(DLQ_SHOWN)}`, {
+          headers,
+          timeoutMs,
+        }),
+      ),
     ),
   );
   // POST /dlq/redrive on notification-service: every waiting dead letter back to its topic.
   app.post('/api/kafka/dlq/redrive', async (_request, reply) =>
     relay(
       reply,
-      await callRest('notification-service', `${notifications}/redrive`, {
-        method: 'POST',
-        headers: await token(),
-        timeoutMs: REDRIVE_TIMEOUT_MS,
-      }),
+      await credentials.call(asConsole, (headers) =>
+        callRest('notification-service', `${notifications}/redrive`, {
+          method: 'POST',
+          headers,
+          timeoutMs: REDRIVE_TIMEOUT_MS,
+        }),
+      ),
     ),
   );
 }

@@ -159,23 +159,25 @@ export function registerLoad(
   const place = async (style: LoadStyle, userId: string): Promise<void> => {
     const { traceparent } = newTrace();
     // The customer's token: signed in once when the run starts, then from the cache.
-    const authorization = await credentials.headers({ kind: 'user', userId });
+    const acting = { kind: 'user', userId } as const;
     if (style === 'grpc') {
-      const answer = await grpc.createOrder(
-        { userId, items: ITEMS },
-        traceparent,
-        timeoutMs,
-        authorization,
+      const answer = await credentials.call(
+        acting,
+        (authorization) =>
+          grpc.createOrder({ userId, items: ITEMS }, traceparent, timeoutMs, authorization),
+        (answer) => !answer.ok && answer.code === 'UNAUTHENTICATED',
       );
       if (!answer.ok) throw new Error(`${answer.status} ${answer.code}`);
       return;
     }
-    const answer = await callRest('order-service', `${config.orderServiceHttp}/orders`, {
-      method: 'POST',
-      body: { userId, items: ITEMS },
-      headers: { traceparent, ...authorization },
-      timeoutMs,
-    });
+    const answer = await credentials.call(acting, (authorization) =>
+      callRest('order-service', `${config.orderServiceHttp}/orders`, {
+        method: 'POST',
+        body: { userId, items: ITEMS },
+        headers: { traceparent, ...authorization },
+        timeoutMs,
+      }),
+    );
     if (answer.status !== 201) {
       const code = (answer.body as { code?: unknown } | undefined)?.code;
       throw new Error(`${answer.status}${typeof code === 'string' ? ` ${code}` : ''}`);
@@ -280,12 +282,14 @@ export function registerLoad(
       if (run?.state === 'running')
         throw new AppError('ABORTED', `a load is already running (${run.id}); wait for it to end`);
       // One customer per run, registered the documented way.
-      const user = await callRest('user-service', `${config.userServiceHttp}/users`, {
-        method: 'POST',
-        body: { name: 'Load Tester', email: `load-${randomUUID()}@example.com` },
-        headers: await credentials.headers({ kind: 'console', api: 'user-service' }),
-        timeoutMs,
-      });
+      const user = await credentials.call({ kind: 'console', api: 'user-service' }, (headers) =>
+        callRest('user-service', `${config.userServiceHttp}/users`, {
+          method: 'POST',
+          body: { name: 'Load Tester', email: `load-${randomUUID()}@example.com` },
+          headers,
+          timeoutMs,
+        }),
+      );
       const userId = (user.body as { id?: unknown } | undefined)?.id;
       if (user.status !== 201 || typeof userId !== 'string') {
         // A refusal (the console's token refused: 401, 403) is user-service's own problem document.

@@ -21,14 +21,16 @@ export function registerRebuild(app: HttpApp, config: Config, credentials: Crede
       },
     },
     async (request, reply) => {
-      const answer = await callRest(
-        'order-service',
-        `${config.orderServiceHttp}/orders/${request.params.id}/rebuild`,
-        {
-          method: 'POST',
-          headers: await credentials.headers({ kind: 'operator' }),
-          timeoutMs: config.UPSTREAM_TIMEOUT_MS,
-        },
+      const answer = await credentials.call({ kind: 'operator' }, (headers) =>
+        callRest(
+          'order-service',
+          `${config.orderServiceHttp}/orders/${request.params.id}/rebuild`,
+          {
+            method: 'POST',
+            headers,
+            timeoutMs: config.UPSTREAM_TIMEOUT_MS,
+          },
+        ),
       );
       if (credentials.issuerUrl !== undefined)
         reply.header('x-acting-as', actingLabel({ kind: 'operator' }));
