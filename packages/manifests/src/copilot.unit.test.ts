@@ -135,8 +135,20 @@ describe.each(SERVICE_NAMES)('the Copilot task of %s', (service) => {
       pathToFileURL(join(ROOT, 'apps', service, 'dist', 'config.js')).href
     )) as {
       loadConfig: (env: Record<string, string>) => {
-        auth?: { issuer: string; jwksUrl?: string; callers?: readonly unknown[] };
-        identity?: { tokenUrl: string; clientId: string; clientSecret: string };
+        auth?: {
+          issuer: string;
+          jwksUrl?: string;
+          callers?: readonly unknown[];
+          profile?: string;
+          requiredScope?: string;
+        };
+        identity?: {
+          tokenUrl: string;
+          clientId: string;
+          clientSecret: string;
+          profile?: string;
+          scopes?: Record<string, string>;
+        };
       };
     };
     const config = loadConfig(env);
@@ -151,6 +163,10 @@ describe.each(SERVICE_NAMES)('the Copilot task of %s', (service) => {
       'notification-service': 'urn:comms:notification-service/notifications',
     };
     expect(env['AUTH_REQUIRED_SCOPE']).toBe(scopes[service]);
+    // Through service-kit's bearerAuthEnv, the verifier gets the profile and the scope. order-service
+    // still reads its AUTH_* variables itself (apps/order-service/src/config.ts), without them.
+    if (service !== 'order-service')
+      expect(config.auth).toMatchObject({ profile: 'cognito', requiredScope: scopes[service] });
     if (service === 'user-service') {
       expect(JSON.stringify(config.auth?.callers)).toContain(COGNITO.clients['OrderService']);
       expect(JSON.stringify(config.auth?.callers)).toContain(
@@ -163,6 +179,9 @@ describe.each(SERVICE_NAMES)('the Copilot task of %s', (service) => {
         tokenUrl: COGNITO.tokenEndpoint,
         clientId: COGNITO.clients[client],
         clientSecret: COGNITO.secret,
+        // Through serviceIdentityEnv: the token client asks Cognito for user-service's scope.
+        profile: 'cognito',
+        scopes: { 'urn:comms:user-service': scopes['user-service'] },
       });
       expect(env['USER_SERVICE_SCOPE']).toBe(scopes['user-service']);
       // The secret comes from Secrets Manager (secrets:), never a plain variable.

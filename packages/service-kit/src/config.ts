@@ -116,6 +116,27 @@ export function outboxEnv() {
 }
 
 /**
+ * `AUTH_PROFILE`: which issuer's rules the tokens follow, `rfc9068` (the
+ * default: the local issuer, any RFC 9068 server; `aud` is checked) or
+ * `cognito` (Amazon Cognito: no `aud`, the API's scope is checked, and a
+ * caller asks for its callee's scope). One variable for both sides of a
+ * service (its API and its calls), spread by {@link bearerAuthEnv} and
+ * {@link serviceIdentityEnv}; @comms/auth's `TokenProfile`.
+ */
+function authProfileEnv() {
+  return {
+    AUTH_PROFILE: Type.Union([Type.Literal('rfc9068'), Type.Literal('cognito')], {
+      default: 'rfc9068',
+      description:
+        "the issuer's token rules: rfc9068 (the local issuer; aud checked) or cognito (Amazon Cognito; the API's scope checked instead of aud)",
+    }),
+  };
+}
+
+/** The issuer profiles {@link authProfileEnv} takes. */
+export type AuthProfile = 'rfc9068' | 'cognito';
+
+/**
  * A service's own identity towards the services it calls (client
  * credentials): `SERVICE_TOKEN_URL`, `SERVICE_CLIENT_ID` (default
  * `clientId`), `SERVICE_CLIENT_SECRET` and `USER_SERVICE_AUDIENCE`; spread
@@ -146,6 +167,13 @@ export function serviceIdentityEnv(clientId: string) {
       default: 'urn:comms:user-service',
       description: "user-service's resource indicator, the audience of the tokens sent to it",
     }),
+    USER_SERVICE_SCOPE: Type.String({
+      pattern: '^\\S+/\\S+$',
+      default: 'urn:comms:user-service/users',
+      description:
+        "with AUTH_PROFILE=cognito: the scope asked for user-service's tokens, <resource server identifier>/<scope>",
+    }),
+    ...authProfileEnv(),
   };
 }
 
@@ -155,6 +183,10 @@ export interface ServiceIdentity {
   readonly clientId: string;
   readonly clientSecret: string;
   readonly userServiceAudience: string;
+  /** `cognito` only (absent for the default, rfc9068): the token client asks for scopes. */
+  readonly profile?: AuthProfile;
+  /** `cognito` only: the scope to ask for each callee, by its resource indicator. */
+  readonly scopes?: Readonly<Record<string, string>>;
 }
 
 /** The identity {@link serviceIdentityEnv} parsed, or undefined without SERVICE_TOKEN_URL; throws without the secret. */
@@ -163,6 +195,8 @@ export function serviceIdentityOf(parsed: {
   readonly SERVICE_CLIENT_ID: string;
   readonly SERVICE_CLIENT_SECRET?: string | undefined;
   readonly USER_SERVICE_AUDIENCE: string;
+  readonly USER_SERVICE_SCOPE?: string;
+  readonly AUTH_PROFILE?: AuthProfile;
 }): ServiceIdentity | undefined {
   if (parsed.SERVICE_TOKEN_URL === undefined) return undefined;
   if (parsed.SERVICE_CLIENT_SECRET === undefined)
@@ -174,6 +208,16 @@ export function serviceIdentityOf(parsed: {
     clientId: parsed.SERVICE_CLIENT_ID,
     clientSecret: parsed.SERVICE_CLIENT_SECRET,
     userServiceAudience: parsed.USER_SERVICE_AUDIENCE,
+    // Ready for createTokenClient as it is: with cognito it asks for user-service's scope.
+    ...(parsed.AUTH_PROFILE === 'cognito'
+      ? {
+          profile: 'cognito' as const,
+          scopes: {
+            [parsed.USER_SERVICE_AUDIENCE]:
+              parsed.USER_SERVICE_SCOPE ?? 'urn:comms:user-service/users',
+          },
+        }
+      : {}),
   };
 }
 
@@ -213,6 +257,13 @@ export function bearerAuthEnv(options: {
       description:
         "after fetching the issuer's keys, how long a token with an unknown kid is refused (401) before the keys are fetched again; at least 1000",
     }),
+    ...authProfileEnv(),
+    AUTH_REQUIRED_SCOPE: Type.Optional(
+      Type.String({
+        pattern: '^\\S+/\\S+$',
+        description: `with AUTH_PROFILE=cognito (required then): the scope ${options.service}'s tokens must carry, <resource server identifier>/<scope>`,
+      }),
+    ),
   };
 }
 
@@ -233,6 +284,10 @@ export interface BearerAuth {
   readonly audience: string;
   readonly jwksUrl?: string;
   readonly keysCooldownMs: number;
+  /** `cognito` only (absent for the default, rfc9068). */
+  readonly profile?: AuthProfile;
+  /** `cognito` only: the scope checked instead of the audience. */
+  readonly requiredScope?: string;
 }
 
 /** The settings {@link bearerAuthEnv} parsed, or undefined without AUTH_ISSUER_URL. */
@@ -241,12 +296,21 @@ export function bearerAuthOf(parsed: {
   readonly AUTH_AUDIENCE: string;
   readonly AUTH_JWKS_URL?: string | undefined;
   readonly AUTH_KEYS_COOLDOWN_MS: number;
+  readonly AUTH_PROFILE?: AuthProfile;
+  readonly AUTH_REQUIRED_SCOPE?: string | undefined;
 }): BearerAuth | undefined {
   if (parsed.AUTH_ISSUER_URL === undefined) return undefined;
+  if (parsed.AUTH_PROFILE === 'cognito' && parsed.AUTH_REQUIRED_SCOPE === undefined)
+    throw new Error(
+      `AUTH_REQUIRED_SCOPE is required when AUTH_PROFILE=cognito (Cognito access tokens have no aud: the scope this API requires, e.g. ${parsed.AUTH_AUDIENCE}/<scope>)`,
+    );
   return {
     issuer: parsed.AUTH_ISSUER_URL,
     audience: parsed.AUTH_AUDIENCE,
     ...(parsed.AUTH_JWKS_URL === undefined ? {} : { jwksUrl: parsed.AUTH_JWKS_URL }),
     keysCooldownMs: parsed.AUTH_KEYS_COOLDOWN_MS,
+    ...(parsed.AUTH_PROFILE === 'cognito'
+      ? { profile: 'cognito' as const, requiredScope: parsed.AUTH_REQUIRED_SCOPE }
+      : {}),
   };
 }

@@ -18,7 +18,7 @@ export {
   serviceIdentityEnv,
   serviceIdentityOf,
 } from './config.js';
-export type { BearerAuth, ServiceIdentity } from './config.js';
+export type { AuthProfile, BearerAuth, ServiceIdentity } from './config.js';
 export { BEARER_SECURITY, createHttpApp, ProblemSchema } from './http.js';
 export type { HttpApp, HttpAppOptions, Readiness, ReadinessChecks } from './http.js';
 export { startService } from './bootstrap.js';
