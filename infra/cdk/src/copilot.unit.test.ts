@@ -3,9 +3,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { SERVICE_NAMES } from '@comms/endpoints';
+import { App, Stack, Token } from 'aws-cdk-lib';
 import { checkCopilotWorkspace, parseCfnYaml } from '@comms/manifests';
 import { ENVIRONMENT_NAMES, SCALING_TARGETS, SIZING } from './config.js';
-import { API_RESOURCE_SERVERS, MACHINE_CLIENTS, requiredScopeOf } from './identity.js';
+import { API_RESOURCE_SERVERS, Identity, MACHINE_CLIENTS, requiredScopeOf } from './identity.js';
+import { identityOf } from './services-stack.js';
 
 // The two ways to deploy (docs/deploy.md) must run the same number of tasks
 // and scale them the same way: copilot/<service>/manifest.yml `count`
@@ -74,4 +76,30 @@ describe('Cognito in the Copilot environment addon and in the CDK app', () => {
       value: requiredScopeOf(service),
     });
   });
+});
+
+describe('each service’s identity variables, Copilot task and CDK task alike', () => {
+  const identity = new Identity(new Stack(new App(), 'Probe'), 'Identity', { retain: false });
+
+  it.each(SERVICE_NAMES)(
+    '%s gets the same variables and secrets, and the same literal values',
+    (service) => {
+      const cdk = identityOf(service, identity);
+      const copilot = workspace.taskEnvironment(service, 'test');
+      const names = [
+        ...Object.keys(cdk.environment ?? {}),
+        ...Object.keys(cdk.secrets ?? {}),
+      ].sort();
+      const identityNames = Object.keys(copilot)
+        .filter((name) => /^(AUTH_|SERVICE_|USER_SERVICE_SCOPE$)/.test(name))
+        .sort();
+      expect(identityNames).toEqual(names);
+      for (const [name, value] of Object.entries(cdk.environment ?? {}))
+        if (!Token.isUnresolved(value))
+          expect(copilot[name], name).toEqual({ kind: 'literal', value });
+      // Secrets come from Secrets Manager on both paths, never as plain variables.
+      for (const name of Object.keys(cdk.secrets ?? {}))
+        expect(copilot[name]?.kind, name).toBe('from_cfn');
+    },
+  );
 });
