@@ -1,7 +1,9 @@
+import { generateKeyPairSync, sign } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { bearer } from '@comms/auth';
 import { TOPICS } from '@comms/contracts';
 import { createKafka } from '@comms/kafka';
 import type { ServiceName } from '@comms/endpoints';
@@ -11,15 +13,18 @@ import type { RunningSystem } from '@comms/local-system';
 import {
   accepted,
   acceptedAtLeast,
+  asUser,
   createCounting,
   handledEvent,
   latency,
   query,
   sampleReadiness,
   startOrderLoad,
+  registerUsers,
   tally,
   tapTopics,
   until,
+  userTokens,
   usersFor as registerReplicatedUsers,
 } from './harness.js';
 import type { Attempt, HandledEvent, OrderLoad, TopicTap } from './harness.js';
@@ -34,6 +39,9 @@ import { PROFILE } from './config.js';
  * itself, and counts what a user would: answers, stored orders,
  * notifications, redeliveries. The table lands in docs/reliability.md.
  */
+
+/** The services' AUTH_KEYS_COOLDOWN_MS in this suite (the floor; 30 s by default). */
+const KEYS_COOLDOWN_MS = 1_000;
 
 let system: RunningSystem;
 let tap: TopicTap;
@@ -51,11 +59,19 @@ const handled: HandledEvent[] = [];
 beforeAll(async () => {
   system = await startSystem({
     ports: 'random',
+    // Identity on: every order carries its user's token (see userTokens).
+    auth: true,
     // Its own native servers, whatever the environment offers: these get killed.
     infraEnv: { COMMS_INFRA: 'native' },
     // The broker and the services share a small machine: a JVM restarting
     // next to them can stall user-service past the default 300 ms deadline.
-    env: { RATE_LIMIT_PER_MINUTE: '0', USER_CALL_TIMEOUT_MS: '2000' },
+    // An unknown kid fetches the issuer's keys again 1 s after the last
+    // fetch (30 s by default), so the issuer scenario sees a new key soon.
+    env: {
+      RATE_LIMIT_PER_MINUTE: '0',
+      USER_CALL_TIMEOUT_MS: '2000',
+      AUTH_KEYS_COOLDOWN_MS: String(KEYS_COOLDOWN_MS),
+    },
     onLine: (service, line, instance) => {
       serviceLog.push(`${service} ${line}`);
       if (service !== 'notification-service') return;
@@ -86,6 +102,15 @@ function control(server: 'postgres' | 'kafka'): ServerControl {
 }
 
 const orderUrl = () => system.services['order-service'].http;
+
+/** The steady order load of a scenario, each order with its user's token. */
+const orderLoad = (users: readonly string[]) =>
+  startOrderLoad({
+    url: orderUrl(),
+    userIds: users,
+    perSecond: PROFILE.ordersPerSecond,
+    token: userTokens(system),
+  });
 
 /** Records the scenario's row, then fails the test naming every claim that did not hold. */
 function judge(row: Omit<ReportRow, 'passed' | 'expected'>, claims: readonly Claim[]) {
@@ -151,6 +176,26 @@ function outageClaims(
   ];
 }
 
+/** An error's message with its cause's code, as a client would log it. */
+function describeError(error: unknown): string {
+  const cause = (error as { cause?: { code?: string } }).cause;
+  return `${(error as Error).message}${cause?.code === undefined ? '' : ` (${cause.code})`}`;
+}
+
+/**
+ * The claims of `token` under a kid the issuer never served, signed with a
+ * key of its own: what a token under the issuer's next key looks like to a
+ * service that has not fetched that key yet.
+ */
+function underUnknownKey(token: string): string {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const header = Buffer.from(
+    JSON.stringify({ alg: 'RS256', typ: 'at+jwt', kid: 'not-fetched-yet' }),
+  ).toString('base64url');
+  const input = `${header}.${token.split('.')[1] ?? ''}`;
+  return `${input}.${sign('sha256', Buffer.from(input), privateKey).toString('base64url')}`;
+}
+
 /** `2.1 s`, or `none within 30 s` when orders were never accepted again. */
 const recoveredIn = (recovered: Attempt | undefined, back: number) =>
   recovered === undefined
@@ -168,7 +213,7 @@ describe(`fault injection (${PROFILE.name} profile)`, { concurrent: false }, () 
 
   it('notification-service SIGTERM under load: commits cleanly, continues, nothing twice', async () => {
     const users = await usersFor('nsterm');
-    const load = startOrderLoad({ url: orderUrl(), userIds: users, perSecond: rate });
+    const load = orderLoad(users);
     await acceptedAtLeast(load, rate * PROFILE.warmSeconds, 0, 'warm-up');
     const before = handled.length;
     const code = await system.stopService('notification-service', 'SIGTERM');
@@ -200,7 +245,7 @@ describe(`fault injection (${PROFILE.name} profile)`, { concurrent: false }, () 
 
   it('notification-service SIGKILL between storing and committing: no duplicate', async () => {
     const users = await usersFor('nskill');
-    const load = startOrderLoad({ url: orderUrl(), userIds: users, perSecond: rate });
+    const load = orderLoad(users);
     await acceptedAtLeast(load, rate * PROFILE.warmSeconds, 0, 'warm-up');
     // Freeze the process while it works through a burst, until it holds an
     // event it stored but has not committed; then kill it.
@@ -289,7 +334,7 @@ describe(`fault injection (${PROFILE.name} profile)`, { concurrent: false }, () 
 
   it('order-service SIGTERM under load: in-flight requests finish, the relay resumes, nothing published twice', async () => {
     const users = await usersFor('osterm');
-    const load = startOrderLoad({ url: orderUrl(), userIds: users, perSecond: rate });
+    const load = orderLoad(users);
     await acceptedAtLeast(load, rate * PROFILE.warmSeconds, 0, 'warm-up');
     const code = await system.stopService('order-service', 'SIGTERM');
     const down = now(load);
@@ -323,7 +368,7 @@ describe(`fault injection (${PROFILE.name} profile)`, { concurrent: false }, () 
 
   it('user-service stopped under load: fast 503s, recovers by itself, no half-created order', async () => {
     const users = await usersFor('usdown');
-    const load = startOrderLoad({ url: orderUrl(), userIds: users, perSecond: rate });
+    const load = orderLoad(users);
     await acceptedAtLeast(load, rate * PROFILE.warmSeconds, 0, 'warm-up');
     const code = await system.stopService('user-service', 'SIGTERM');
     const down = now(load);
@@ -374,7 +419,7 @@ describe(`fault injection (${PROFILE.name} profile)`, { concurrent: false }, () 
 
   it('Kafka SIGKILL under load, then restarted: every accepted order notified exactly once', async () => {
     const users = await usersFor('kafkakill');
-    const load = startOrderLoad({ url: orderUrl(), userIds: users, perSecond: rate });
+    const load = orderLoad(users);
     await acceptedAtLeast(load, rate * PROFILE.warmSeconds, 0, 'warm-up');
     await control('kafka').kill('SIGKILL');
     const down = now(load);
@@ -408,7 +453,7 @@ describe(`fault injection (${PROFILE.name} profile)`, { concurrent: false }, () 
   it('PostgreSQL restarted under load: not-ready while away, reconnects, loses no accepted order', async () => {
     const users = await usersFor('pgrestart');
     const names: ServiceName[] = ['user-service', 'order-service', 'notification-service'];
-    const load = startOrderLoad({ url: orderUrl(), userIds: users, perSecond: rate });
+    const load = orderLoad(users);
     await acceptedAtLeast(load, rate * PROFILE.warmSeconds, 0, 'warm-up');
     const readiness = sampleReadiness(system, names);
     // SIGINT is PostgreSQL's fast shutdown: open transactions roll back, connections drop.
@@ -449,6 +494,141 @@ describe(`fault injection (${PROFILE.name} profile)`, { concurrent: false }, () 
         { what: 'every accepted order stored', ok: counts.lostOrders === 0 },
         { what: 'one confirmation per order', ok: counts.notExactlyOnce === 0 },
         { what: 'nothing dead-lettered', ok: counts.deadLettered === 0 },
+      ],
+    );
+  });
+
+  it('token issuer stopped while the services run: held tokens keep working, new ones fail clearly, a new key works again', async () => {
+    const users = await usersFor('issuer');
+    // Registered now, signed in only while the issuer is away and after it is back.
+    const [newcomer = ''] = await registerUsers(system, 'issuer-new', 1);
+    const names: ServiceName[] = ['user-service', 'order-service', 'notification-service'];
+    const load = orderLoad(users);
+    await acceptedAtLeast(load, rate * PROFILE.warmSeconds, 0, 'warm-up');
+    const [held = ''] = users;
+    const heldOrder = accepted(load.attempts).find((a) => a.userId === held)?.orderId ?? '';
+    // The token the load holds for this user, already verified by order-service.
+    const heldToken = await system.tokens.user(held);
+    const readiness = sampleReadiness(system, names);
+    await system.issuer.kill('SIGTERM');
+    const down = now(load);
+    // A client with no token for this user yet: its sign-in cannot reach the issuer.
+    const signIn = await system.tokens.user(newcomer).then(
+      () => undefined,
+      (error: unknown) => describeError(error),
+    );
+    // A token under a key the services have not fetched (as the issuer's next
+    // key would be): once the cooldown since their last fetch is over they
+    // must fetch the keys, and cannot.
+    let rotated = { status: 0, code: '', retryAfter: '' };
+    await until(
+      async () => {
+        const response = await fetch(`${orderUrl()}/orders`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...bearer(underUnknownKey(heldToken)) },
+          body: JSON.stringify({
+            userId: held,
+            items: [{ productId: 'kid', quantity: 1, price: '1.00' }],
+          }),
+          signal: AbortSignal.timeout(10_000),
+        });
+        const body = (await response.json().catch(() => ({}))) as { code?: string };
+        rotated = {
+          status: response.status,
+          code: body.code ?? '',
+          retryAfter: response.headers.get('retry-after') ?? '',
+        };
+        // 401 is the answer within the cooldown: the keys were fetched moments ago.
+        return response.status === 401 ? undefined : true;
+      },
+      KEYS_COOLDOWN_MS + 10_000,
+      () => 'a token under an unknown key was still refused with 401',
+    ).catch(() => undefined);
+    await acceptedAtLeast(load, rate * PROFILE.outageSeconds, down, 'while the issuer was away');
+    // After that failed key fetch the keys already held still verify.
+    const read = await fetch(`${orderUrl()}/orders/${heldOrder}`, {
+      headers: bearer(heldToken),
+      signal: AbortSignal.timeout(10_000),
+    })
+      .then((r) => r.status)
+      .catch(() => 0);
+    const readyAway = await Promise.all(
+      names.map((name) =>
+        fetch(`${system.services[name].http}/readyz`, { signal: AbortSignal.timeout(2_000) })
+          .then((r) => r.status)
+          .catch(() => 0),
+      ),
+    );
+    const notReady = await readiness.stop();
+    // The load's tokens are under the old key; it stops before the new key exists.
+    const attempts = await load.stop();
+    const away = now(load) - down;
+    await system.issuer.restart();
+    const restarted = performance.now();
+    // The old key is gone with the old process: a client signs in again.
+    system.tokens.clear();
+    let before = 'none';
+    const recovered = await until(
+      async () => {
+        const response = await fetch(`${orderUrl()}/orders`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...(await asUser(system, newcomer)) },
+          body: JSON.stringify({
+            userId: newcomer,
+            items: [{ productId: 'new-key', quantity: 1, price: '1.00' }],
+          }),
+          signal: AbortSignal.timeout(10_000),
+        });
+        if (response.status === 201) return performance.now() - restarted;
+        before = String(response.status);
+        return undefined;
+      },
+      KEYS_COOLDOWN_MS + RECOVERY_BOUND_MS,
+      () => 'no order placed with a token under the new key',
+    ).catch(() => undefined);
+    const registered = await registerUsers(system, 'issuer-after', 1).then(
+      () => true,
+      () => false,
+    );
+    const counts = await settle(users, attempts);
+    const died = await Promise.race([
+      system.failed.then((error) => error.message),
+      Promise.resolve(undefined),
+    ]);
+    const refused = attempts.filter(
+      (a) => !(a.outcome === 201 || (a.outcome === 503 && /user-service/.test(a.detail ?? ''))),
+    );
+    judge(
+      {
+        scenario: 'token issuer stopped, restarted with a new key',
+        injected: `SIGTERM to the issuer during ${String(rate)} orders/s, every user holding a verified token; back after ${ms(away)} with a new signing key (new kid); AUTH_KEYS_COOLDOWN_MS ${String(KEYS_COOLDOWN_MS)}`,
+        counted: `answers ${tally(attempts)}; a new sign-in while away: ${signIn ?? 'succeeded'}; a token under an unknown key: ${String(rotated.status)} ${rotated.code}${rotated.retryAfter === '' ? '' : `, Retry-After ${rotated.retryAfter}`}; a held token reads its order afterwards: ${String(read)}; /readyz while away ${readyAway.join(', ')}, reported not ready: ${[...notReady].join(', ') || 'none'}; first order with a new token ${recovered === undefined ? 'none' : ms(recovered)} after the issuer's return (${before} before); the back office registers again: ${String(registered)}; stored ${String(counts.accepted - counts.lostOrders)}/${String(counts.accepted)}; confirmations ${String(counts.confirmations)}/${String(counts.accepted)}; services died: ${died ?? 'none'}${counts.stuck}`,
+      },
+      [
+        {
+          what: 'orders with tokens already verified accepted while the issuer was away (201, or 503 naming a slowed user-service)',
+          ok: refused.length === 0 && accepted(attempts, down).length > 0,
+        },
+        {
+          what: "a new sign-in fails clearly (the issuer's connection refused)",
+          ok: signIn !== undefined && /ECONNREFUSED/.test(signIn),
+        },
+        {
+          what: 'a token under a key not yet fetched: 503 UNAVAILABLE with Retry-After',
+          ok: rotated.status === 503 && rotated.code === 'UNAVAILABLE' && rotated.retryAfter !== '',
+        },
+        { what: 'held tokens still verify after that', ok: read === 200 },
+        {
+          what: 'nothing crashes: every service answers /readyz 200',
+          ok: readyAway.every((s) => s === 200) && notReady.size === 0 && died === undefined,
+        },
+        {
+          what: `after its return a new sign-in's token is accepted within the keys cooldown + ${String(RECOVERY_BOUND_MS / 1000)} s`,
+          ok: recovered !== undefined && recovered <= KEYS_COOLDOWN_MS + RECOVERY_BOUND_MS,
+        },
+        { what: "user-service accepts the back office's new token", ok: registered },
+        { what: 'every accepted order stored', ok: counts.lostOrders === 0 },
+        { what: 'one confirmation per order', ok: counts.notExactlyOnce === 0 },
       ],
     );
   });

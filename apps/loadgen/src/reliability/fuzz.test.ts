@@ -9,7 +9,7 @@ import type { KafkaProducer } from '@comms/kafka';
 import type { ServiceName } from '@comms/endpoints';
 import { startSystem } from '@comms/local-system';
 import type { RunningSystem } from '@comms/local-system';
-import { query, registerUsers, tapTopics, until } from './harness.js';
+import { asTools, asUser, query, registerUsers, tapTopics, until } from './harness.js';
 import { PROFILE } from './config.js';
 import { recordRow, writeSuiteTable } from './report.js';
 import type { Claim, ReportRow } from './report.js';
@@ -30,6 +30,8 @@ const rows: ReportRow[] = [];
 beforeAll(async () => {
   system = await startSystem({
     ports: 'random',
+    // Identity on: every call carries a token as a real client's would.
+    auth: true,
     infraEnv: { COMMS_INFRA: 'native' },
     // The fuzzer sends hundreds of requests a second from one address.
     env: { RATE_LIMIT_PER_MINUTE: '0' },
@@ -75,8 +77,16 @@ describe(`bad input (${PROFILE.name} profile)`, { concurrent: false }, () => {
   for (const name of ['user-service', 'order-service', 'notification-service'] as const) {
     it(`fuzzes ${name}'s OpenAPI document: every check passes, no 5xx`, async () => {
       // Some real users, so generated ids sometimes hit something.
-      await registerUsers(system, `fuzz-${name}`, 2);
+      const [user = ''] = await registerUsers(system, `fuzz-${name}`, 2);
+      // Who calls each API: a signed-in user (order-service, their feed at
+      // notification-service), the back office's own token (user-service).
+      // A generated userId that is not the token's is a documented 403.
+      const bearer =
+        name === 'user-service'
+          ? await system.tokens.service('tools', 'user-service')
+          : await system.tokens.user(user, name);
       const result = await fuzzOpenApi({
+        bearer,
         bin: schemathesis,
         documentUrl: `${system.services[name].http}/docs/json`,
         maxExamples: PROFILE.fuzzExamples,
@@ -84,6 +94,8 @@ describe(`bad input (${PROFILE.name} profile)`, { concurrent: false }, () => {
         // /docs is the UI, /metrics is not JSON, the stream never ends.
         excludePaths: ['/docs', '/metrics', '/notifications/stream'],
       });
+      // What schemathesis found, before the judgement fails the test.
+      if (result.exitCode !== 0) console.log(result.output);
       const serverErrors = Object.entries(result.failures)
         .filter(([check]) => check.startsWith('ST101'))
         .reduce((sum, [, n]) => sum + n, 0);
@@ -93,17 +105,20 @@ describe(`bad input (${PROFILE.name} profile)`, { concurrent: false }, () => {
       judge(
         {
           scenario: `REST fuzz: ${name}`,
-          injected: `schemathesis, all checks, ${String(PROFILE.fuzzExamples)} examples per operation, examples + coverage + fuzzing + stateful phases`,
-          counted: `${String(result.generated)} cases over ${String(result.operations)} operations; server errors ${String(serverErrors)}; other failures ${otherFailures.map(([check, n]) => `${check} ×${String(n)}`).join(', ') || 'none'}; errors ${result.errors.join(', ') || 'none'}; exit ${String(result.exitCode)}`,
+          injected: `schemathesis, all checks, ${String(PROFILE.fuzzExamples)} examples per operation, examples + coverage + fuzzing + stateful phases, ${name === 'user-service' ? "the back office's client-credentials token" : "a signed-in user's token"}`,
+          counted: `${String(result.generated)} cases over ${String(result.operations)} operations; only 401: ${result.onlyUnauthorized.join(', ') || 'none'}; server errors ${String(serverErrors)}; other failures ${otherFailures.map(([check, n]) => `${check} ×${String(n)}`).join(', ') || 'none'}; errors ${result.errors.join(', ') || 'none'}; exit ${String(result.exitCode)}`,
         },
         [
           { what: 'operations were tested', ok: result.operations > 0 && result.generated > 0 },
+          {
+            what: 'the token is accepted (no operation answered only 401)',
+            ok: result.onlyUnauthorized.length === 0,
+          },
           { what: 'no 5xx', ok: serverErrors === 0 },
           { what: 'every other check passes', ok: otherFailures.length === 0 },
           { what: 'no run errors', ok: result.errors.length === 0 && result.exitCode === 0 },
         ],
       );
-      if (result.exitCode !== 0) console.log(result.output);
     });
   }
 
@@ -156,31 +171,48 @@ describe(`bad input (${PROFILE.name} profile)`, { concurrent: false }, () => {
     const rpcs = [
       {
         address: system.services['user-service'].grpc ?? '',
+        as: 'tools' as const,
         path: `/${GRPC_SERVICE_NAMES.user}/GetUser`,
       },
       {
         address: system.services['user-service'].grpc ?? '',
+        as: 'tools' as const,
         path: `/${GRPC_SERVICE_NAMES.user}/ValidateUser`,
       },
       {
         address: system.services['user-service'].grpc ?? '',
+        as: 'tools' as const,
         path: `/${GRPC_SERVICE_NAMES.user}/CreateUser`,
       },
       {
         address: system.services['user-service'].grpc ?? '',
+        as: 'tools' as const,
         path: `/${GRPC_SERVICE_NAMES.user}/DeactivateUser`,
       },
       {
         address: system.services['order-service'].grpc ?? '',
+        as: 'user' as const,
         path: `/${GRPC_SERVICE_NAMES.order}/CreateOrder`,
       },
       {
         address: system.services['order-service'].grpc ?? '',
+        as: 'user' as const,
         path: `/${GRPC_SERVICE_NAMES.order}/GetOrder`,
       },
     ];
     const identity = (b: Buffer) => b;
-    const call = (address: string, path: string, bytes: Buffer) =>
+    // The callers' tokens: the back office's for user-service, the user's for order-service.
+    const tokenOf = {
+      tools: await asTools(system),
+      user: await asUser(system, userId),
+    };
+    const metadataOf = (as: keyof typeof tokenOf) => {
+      const metadata = new Metadata();
+      const { authorization } = tokenOf[as];
+      if (authorization !== undefined) metadata.set('authorization', authorization);
+      return metadata;
+    };
+    const call = (address: string, path: string, as: keyof typeof tokenOf, bytes: Buffer) =>
       new Promise<{ code: status; details: string }>((resolve) => {
         const client = new Client(address, credentials.createInsecure(), {
           'grpc.max_send_message_length': 4 * 1024 * 1024,
@@ -190,7 +222,7 @@ describe(`bad input (${PROFILE.name} profile)`, { concurrent: false }, () => {
           identity,
           identity,
           bytes,
-          new Metadata(),
+          metadataOf(as),
           { deadline: Date.now() + 10_000 },
           (error: ServiceError | null) => {
             client.close();
@@ -207,13 +239,13 @@ describe(`bad input (${PROFILE.name} profile)`, { concurrent: false }, () => {
     for (const rpc of rpcs) {
       for (const input of inputs) {
         calls += 1;
-        const answer = await call(rpc.address, rpc.path, input.bytes);
+        const answer = await call(rpc.address, rpc.path, rpc.as, input.bytes);
         if (answer.code !== input.expect)
           wrong.push(`${rpc.path} ${input.what}: ${status[answer.code]} ${answer.details}`);
       }
     }
     // Still serving: a valid call works on both servers, and every service is ready.
-    const createOrder = await call(rpcs[4]?.address ?? '', rpcs[4]?.path ?? '', valid);
+    const createOrder = await call(rpcs[4]?.address ?? '', rpcs[4]?.path ?? '', 'user', valid);
     const stillReady = await allReady();
     judge(
       {
@@ -295,7 +327,7 @@ describe(`bad input (${PROFILE.name} profile)`, { concurrent: false }, () => {
     const [userId = ''] = await registerUsers(system, 'fuzz-after', 1);
     const order = await fetch(`${system.services['order-service'].http}/orders`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...(await asUser(system, userId)) },
       body: JSON.stringify({
         userId,
         items: [{ productId: 'after-fuzz', quantity: 1, price: '2.00' }],

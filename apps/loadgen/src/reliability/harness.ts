@@ -6,6 +6,7 @@ import { createKafka } from '@comms/kafka';
 import type { KafkaConsumer } from '@comms/kafka';
 import type { ServiceName } from '@comms/endpoints';
 import type { RunningSystem } from '@comms/local-system';
+import { bearer } from '@comms/auth';
 
 /**
  * Tools for the fault-injection suite: a steady order load that records
@@ -18,8 +19,11 @@ export interface Attempt {
   /** Milliseconds since the load started. */
   readonly at: number;
   readonly ms: number;
-  /** The HTTP status, or what went wrong below HTTP. */
-  readonly outcome: number | 'refused' | 'reset' | 'timeout' | 'error';
+  /**
+   * The HTTP status, or what went wrong below HTTP; `no-token` when the
+   * client could not get the user's access token, so sent nothing.
+   */
+  readonly outcome: number | 'refused' | 'reset' | 'timeout' | 'error' | 'no-token';
   readonly orderId?: string;
   /** The problem document's code and detail, for errors. */
   readonly code?: string;
@@ -62,6 +66,11 @@ export function startOrderLoad(options: {
   userIds: readonly string[];
   perSecond: number;
   timeoutMs?: number;
+  /**
+   * The user's access token for order-service, as a client holds it (a
+   * sign-in, cached while fresh: {@link userTokens}); none when identity is off.
+   */
+  token?: (userId: string) => Promise<string>;
 }): OrderLoad {
   const attempts: Attempt[] = [];
   const inFlight = new Set<Promise<void>>();
@@ -76,10 +85,27 @@ export function startOrderLoad(options: {
     const key = randomUUID();
     const once = async (sends: number): Promise<Attempt> => {
       let attempt: Attempt;
+      let authorization: { authorization?: string } = {};
+      try {
+        if (options.token !== undefined) authorization = bearer(await options.token(userId));
+      } catch (error) {
+        return {
+          at,
+          ms: performance.now() - started - at,
+          outcome: 'no-token',
+          userId,
+          sends,
+          detail: (error as Error).message,
+        };
+      }
       try {
         const response = await fetch(`${url}/orders`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', 'idempotency-key': key },
+          headers: {
+            'content-type': 'application/json',
+            'idempotency-key': key,
+            ...authorization,
+          },
           body: JSON.stringify({
             userId,
             items: [{ productId: 'fault-kit', quantity: 1, price: '9.99' }],
@@ -136,7 +162,39 @@ export function startOrderLoad(options: {
   };
 }
 
-/** Registers `count` users through user-service's REST API; resolves with their ids. */
+/**
+ * How the suites' clients get end users' tokens for order-service: a
+ * sign-in with PKCE at the local issuer, cached while fresh
+ * (RunningSystem.tokens); undefined when the system runs without identity.
+ */
+export const userTokens = (system: RunningSystem) =>
+  system.auth ? (userId: string) => system.tokens.user(userId) : undefined;
+
+/**
+ * The `Authorization` header of a call to `api` as `userId`, or none when
+ * identity is off: what every request of the suites carries.
+ */
+export async function asUser(
+  system: RunningSystem,
+  userId: string,
+  api: 'order-service' | 'notification-service' = 'order-service',
+): Promise<{ authorization?: string }> {
+  return system.auth ? bearer(await system.tokens.user(userId, api)) : {};
+}
+
+/**
+ * The back office's own header for user-service (client credentials of the
+ * `tools` client, which may register users), or none when identity is off.
+ */
+export async function asTools(system: RunningSystem): Promise<{ authorization?: string }> {
+  return system.auth ? bearer(await system.tokens.service('tools', 'user-service')) : {};
+}
+
+/**
+ * Registers `count` users through user-service's REST API, as the back
+ * office does (its client-credentials token when identity is on);
+ * resolves with their ids.
+ */
 export async function registerUsers(
   system: RunningSystem,
   label: string,
@@ -146,7 +204,7 @@ export async function registerUsers(
   for (let i = 0; i < count; i++) {
     const response = await fetch(`${system.services['user-service'].http}/users`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...(await asTools(system)) },
       body: JSON.stringify({
         name: `Fault ${label} ${String(i)}`,
         email: `${label}.${String(i)}.${randomUUID().slice(0, 8)}@example.com`,

@@ -8,6 +8,7 @@ import type { RunningService, RunningSystem } from '@comms/local-system';
 import {
   accepted,
   acceptedAtLeast,
+  asUser,
   createCounting,
   handledEvent,
   query,
@@ -15,6 +16,7 @@ import {
   tally,
   tapTopics,
   until,
+  userTokens,
   usersFor,
 } from './harness.js';
 import type { Attempt, HandledEvent, OrderLoad, TopicTap } from './harness.js';
@@ -50,6 +52,8 @@ beforeAll(async () => {
     ports: 'random',
     // Its own servers: the topics and the consumer group are the real names.
     infraEnv: { COMMS_INFRA: 'native' },
+    // Identity on: orders carry their users' tokens, the lag is read as the operator.
+    auth: true,
     replicas: { 'user-service': 2, 'order-service': 2, 'notification-service': 2 },
     // As in the fault suite: a busy two-core machine can stall a call past 300 ms.
     env: { RATE_LIMIT_PER_MINUTE: '0', USER_CALL_TIMEOUT_MS: '2000' },
@@ -91,6 +95,7 @@ const PARTITIONS = TOPIC_PARTITIONS.orders;
 /** The orders partitions an instance says it holds; none when it does not answer. */
 async function assigned(instance: RunningService): Promise<number[]> {
   const response = await fetch(`${instance.http}/consumer/lag`, {
+    headers: await asUser(system, 'operator', 'notification-service'),
     signal: AbortSignal.timeout(2_000),
   }).catch(() => undefined);
   if (response === undefined) return [];
@@ -160,7 +165,12 @@ describe(`scale-out (${PROFILE.name} profile)`, { concurrent: false }, () => {
   it('two notification-service instances, one SIGKILLed: its partitions move to the survivor, one confirmation per order', async () => {
     const before = await waitForAssignment(notifiers());
     const users = await usersFor(system, 'sokill');
-    const load = startOrderLoad({ url: orderUrls(), userIds: users, perSecond: rate });
+    const load = startOrderLoad({
+      url: orderUrls(),
+      userIds: users,
+      perSecond: rate,
+      token: userTokens(system),
+    });
     await acceptedAtLeast(load, rate * PROFILE.warmSeconds, 0, 'warm-up');
     const [survivor, victim] = notifiers();
     if (survivor === undefined || victim === undefined) throw new Error('two instances expected');
@@ -199,7 +209,12 @@ describe(`scale-out (${PROFILE.name} profile)`, { concurrent: false }, () => {
   it('a third notification-service instance joins under load: the rebalance loses and doubles nothing', async () => {
     const before = await waitForAssignment(notifiers());
     const users = await usersFor(system, 'sojoin');
-    const load = startOrderLoad({ url: orderUrls(), userIds: users, perSecond: rate });
+    const load = startOrderLoad({
+      url: orderUrls(),
+      userIds: users,
+      perSecond: rate,
+      token: userTokens(system),
+    });
     await acceptedAtLeast(load, rate * PROFILE.warmSeconds, 0, 'warm-up');
     const joining = now(load);
     const third = await system.addInstance('notification-service');
@@ -234,7 +249,12 @@ describe(`scale-out (${PROFILE.name} profile)`, { concurrent: false }, () => {
 
   it('two order-service instances, both relays running: no event published twice, none skipped', async () => {
     const users = await usersFor(system, 'sorelay');
-    const load = startOrderLoad({ url: orderUrls(), userIds: users, perSecond: rate });
+    const load = startOrderLoad({
+      url: orderUrls(),
+      userIds: users,
+      perSecond: rate,
+      token: userTokens(system),
+    });
     await acceptedAtLeast(
       load,
       rate * (PROFILE.warmSeconds + PROFILE.outageSeconds + PROFILE.afterSeconds),
@@ -267,17 +287,27 @@ describe(`scale-out (${PROFILE.name} profile)`, { concurrent: false }, () => {
     if (one === undefined || two === undefined) throw new Error('two instances expected');
     const users = await usersFor(system, 'sopay');
     const orders = rate * PROFILE.warmSeconds;
-    const load = startOrderLoad({ url: [one, two], userIds: users, perSecond: rate });
+    const load = startOrderLoad({
+      url: [one, two],
+      userIds: users,
+      perSecond: rate,
+      token: userTokens(system),
+    });
     await acceptedAtLeast(load, orders, 0, 'orders to pay');
     const created = (await load.stop()).filter((a) => a.outcome === 201);
-    const pay = (url: string, orderId: string) =>
-      fetch(`${url}/orders/${orderId}/pay`, { method: 'POST', headers: { 'if-match': '"1"' } })
+    // Each order paid by its own user, with the token the load used.
+    const pay = (url: string, orderId: string, as: { authorization?: string }) =>
+      fetch(`${url}/orders/${orderId}/pay`, {
+        method: 'POST',
+        headers: { 'if-match': '"1"', ...as },
+      })
         .then((r) => r.status)
         .catch(() => 0);
     const outcomes = await Promise.all(
       created.map(async (a) => {
         const id = a.orderId ?? '';
-        return (await Promise.all([pay(one, id), pay(two, id)])).sort((x, y) => x - y);
+        const as = await asUser(system, a.userId);
+        return (await Promise.all([pay(one, id, as), pay(two, id, as)])).sort((x, y) => x - y);
       }),
     );
     const ids = created.map((a) => a.orderId ?? '');
@@ -319,7 +349,12 @@ describe(`scale-out (${PROFILE.name} profile)`, { concurrent: false }, () => {
   it('two user-service instances, one SIGKILLed: orders keep being accepted through the other, no breaker opens', async () => {
     const users = await usersFor(system, 'sousers');
     const breakerBefore = breakerLines.length;
-    const load = startOrderLoad({ url: orderUrls(), userIds: users, perSecond: rate });
+    const load = startOrderLoad({
+      url: orderUrls(),
+      userIds: users,
+      perSecond: rate,
+      token: userTokens(system),
+    });
     await acceptedAtLeast(load, rate * PROFILE.warmSeconds, 0, 'warm-up');
     await system.stopService('user-service', 'SIGKILL', 1);
     const down = now(load);

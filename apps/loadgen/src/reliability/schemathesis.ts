@@ -20,9 +20,12 @@ const BIN = join(VENV, 'bin', 'schemathesis');
 async function run(
   command: string,
   args: readonly string[],
-  options: { cwd?: string; timeoutMs: number },
+  options: { cwd?: string; timeoutMs: number; env?: Readonly<Record<string, string>> },
 ): Promise<{ code: number | null; output: string }> {
-  const result = await runCommand(command, args, { ...options, env: RELIABILITY.toolEnv });
+  const result = await runCommand(command, args, {
+    ...options,
+    env: { ...RELIABILITY.toolEnv, ...options.env },
+  });
   return {
     code: result.code,
     output:
@@ -76,8 +79,27 @@ export interface FuzzResult {
   readonly failures: Readonly<Record<string, number>>;
   /** Errors that stopped cases from running (network errors, schema problems). */
   readonly errors: readonly string[];
+  /**
+   * Operations that answered nothing but 401 (schemathesis's "Authentication
+   * failed" warning): the token given was not accepted there.
+   */
+  readonly onlyUnauthorized: readonly string[];
   /** The tail of schemathesis's own output, for a failing test's message. */
   readonly output: string;
+}
+
+/** The operations schemathesis's "Authentication failed" warning lists under 401. */
+export function onlyUnauthorized(output: string): string[] {
+  const lines = output.split('\n');
+  const start = lines.findIndex((line) => /^\s*401 Unauthorized \(\d+ operations?\):/.test(line));
+  if (start < 0) return [];
+  const found: string[] = [];
+  for (const line of lines.slice(start + 1)) {
+    const item = /^\s+- (.+)$/.exec(line);
+    if (item === null) break;
+    found.push(item[1] ?? '');
+  }
+  return found;
 }
 
 interface JsonReport {
@@ -106,6 +128,15 @@ allow-x00 = false
 expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "422", "429", "5xx"]
 `;
 
+/** The variable the configuration reads the caller's token from. */
+const TOKEN_VARIABLE = 'COMMS_FUZZ_TOKEN';
+
+/** The token for the documents' bearer scheme (service-kit names it bearerAuth). */
+const BEARER_CONFIG = `
+[auth.openapi.bearerAuth]
+bearer = "\${${TOKEN_VARIABLE}}"
+`;
+
 /**
  * Fuzzes every operation of the OpenAPI document at `documentUrl` with all
  * of schemathesis's checks and all four phases (examples, coverage,
@@ -118,11 +149,23 @@ export async function fuzzOpenApi(options: {
   maxExamples: number;
   seed?: number;
   excludePaths?: readonly string[];
+  /**
+   * The caller's access token, given to schemathesis as the document's own
+   * bearer scheme (`bearerAuth`, `[auth.openapi.bearerAuth]`) rather than a
+   * plain `-H` header: so it sends the token only where an operation
+   * declares the scheme, and its ignored_auth check can take it away (or
+   * break it) to see each secured operation refuse the request. The token
+   * travels in the environment, not on the command line.
+   */
+  bearer?: string;
 }): Promise<FuzzResult> {
   const dir = await mkdtemp(join(tmpdir(), 'comms-fuzz-'));
   const report = join(dir, 'report.json');
   try {
-    await writeFile(join(dir, 'schemathesis.toml'), CONFIG);
+    await writeFile(
+      join(dir, 'schemathesis.toml'),
+      options.bearer === undefined ? CONFIG : `${CONFIG}${BEARER_CONFIG}`,
+    );
     const args = [
       '--no-color',
       '--config-file',
@@ -148,7 +191,11 @@ export async function fuzzOpenApi(options: {
       '--report-json-path',
       report,
     ];
-    const result = await run(options.bin, args, { cwd: dir, timeoutMs: 15 * 60_000 });
+    const result = await run(options.bin, args, {
+      cwd: dir,
+      timeoutMs: 15 * 60_000,
+      ...(options.bearer === undefined ? {} : { env: { [TOKEN_VARIABLE]: options.bearer } }),
+    });
     const parsed = JSON.parse(await readFile(report, 'utf8').catch(() => '{}')) as JsonReport;
     const failures: Record<string, number> = {};
     for (const failure of parsed.failures ?? [])
@@ -159,7 +206,8 @@ export async function fuzzOpenApi(options: {
       operations: parsed.operations?.tested ?? 0,
       failures,
       errors: (parsed.errors ?? []).map((e) => `${e.title ?? '?'} ×${String(e.count ?? 1)}`),
-      output: result.output.split('\n').slice(-80).join('\n'),
+      onlyUnauthorized: onlyUnauthorized(result.output),
+      output: result.output.split('\n').slice(-300).join('\n'),
     };
   } finally {
     await rm(dir, { recursive: true, force: true });
