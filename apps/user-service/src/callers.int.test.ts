@@ -13,7 +13,7 @@ import { loadConfig } from './config.js';
 import { startUserService } from './main.js';
 
 // Service identity with permissions: user-service with AUTH_ISSUER_URL set and the default
-// AUTH_CALLERS (order-service and notification-service read; the console reads and writes),
+// AUTH_CALLERS (order-service and notification-service read; the console and the tools read and write),
 // against the real issuer, PostgreSQL and Kafka.
 
 let issuer: RunningTokenIssuer;
@@ -128,7 +128,7 @@ describe('user-service REST: each caller does what AUTH_CALLERS lets it', () => 
       status: 403,
       challenge: /^Bearer realm="user-service", error="insufficient_scope"/,
       detail:
-        /permission 'users:write' is for console \(AUTH_CALLERS\); client 'order-service' may only users:read/,
+        /permission 'users:write' is for console, tools \(AUTH_CALLERS\); client 'order-service' may only users:read/,
     },
     {
       name: 'notification-service (read-only) deactivating a user',
