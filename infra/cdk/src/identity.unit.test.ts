@@ -231,15 +231,18 @@ describe('the services verify Cognito tokens (AUTH_PROFILE=cognito)', () => {
     },
   );
 
-  it('user-service accepts the app clients of its callers only', () => {
+  it('user-service accepts the app clients of its callers only, the services to read, the console to write too', () => {
     const callers = plain.envOf('user-service')['AUTH_CALLERS'];
+    const may = (client: string, what: string) => ({
+      'Fn::Join': ['', [ref(clientId(plain, client)), what]],
+    });
     expect(callers).toEqual({
       'Fn::Join': [
         ',',
         [
-          ref(clientId(plain, 'order-service')),
-          ref(clientId(plain, 'notification-service')),
-          ref(clientId(plain, 'console')),
+          may('order-service', ':read'),
+          may('notification-service', ':read'),
+          may('console', ':read+write'),
         ],
       ],
     });

@@ -44,10 +44,12 @@ export function identityOf(
     AUTH_REQUIRED_SCOPE: requiredScopeOf(name),
   };
   if (name === 'user-service') {
+    // What each may do, as user-service's default for the local clients: the two services read,
+    // the console reads and writes.
     environment['AUTH_CALLERS'] = Fn.join(',', [
-      identity.clientIds['order-service'],
-      identity.clientIds['notification-service'],
-      identity.clientIds.console,
+      Fn.join('', [identity.clientIds['order-service'], ':read']),
+      Fn.join('', [identity.clientIds['notification-service'], ':read']),
+      Fn.join('', [identity.clientIds.console, ':read+write']),
     ]);
     return { environment };
   }

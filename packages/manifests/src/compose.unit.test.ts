@@ -282,7 +282,7 @@ describe('identity under compose: the token issuer, and every service checking i
         pathToFileURL(join(ROOT, 'apps', app, 'dist', 'config.js')).href
       )) as {
         loadConfig: (env: Record<string, string>) => {
-          auth?: { issuer: string; callers?: readonly (string | { clientId?: string })[] };
+          auth?: { issuer: string; callers?: readonly unknown[] };
           identity?: { tokenUrl: string; clientId: string; clientSecret: string };
         };
       };
@@ -292,11 +292,13 @@ describe('identity under compose: the token issuer, and every service checking i
       if ('auth' in config || app !== 'notification-service')
         expect(config.auth?.issuer).toBe(ISSUER);
       if (app === 'user-service') {
-        const callers = (config.auth?.callers ?? []).map((c) =>
-          typeof c === 'string' ? c : c.clientId,
-        );
-        for (const caller of ['order-service', 'notification-service', 'console', 'tools'])
-          expect(callers).toContain(caller);
+        // Its default: the services read, the console and the tools (the demo registers users) write too.
+        expect(config.auth?.callers).toEqual([
+          { clientId: 'order-service', permissions: ['users:read'] },
+          { clientId: 'notification-service', permissions: ['users:read'] },
+          { clientId: 'console', permissions: ['users:read', 'users:write'] },
+          { clientId: 'tools', permissions: ['users:read', 'users:write'] },
+        ]);
         expect(config.identity).toBeUndefined();
       } else {
         const client = SERVICE_CLIENTS.find((c) => c.clientId === app);

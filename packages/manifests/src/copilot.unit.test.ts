@@ -36,8 +36,9 @@ const COGNITO_EXPORTS: Record<string, string> = {
   TokenIssuerUrl: COGNITO.issuer,
   TokenJwksUrl: `${COGNITO.issuer}/.well-known/jwks.json`,
   TokenEndpoint: COGNITO.tokenEndpoint,
-  ServiceCallers: ['OrderService', 'NotificationService', 'Console']
-    .map((c) => COGNITO.clients[c])
+  // What Copilot's !Sub makes of it: the two services read, the console reads and writes.
+  ServiceCallers: ['OrderService:read', 'NotificationService:read', 'Console:read+write']
+    .map((entry) => entry.replace(/^\w+/, (name) => COGNITO.clients[name] ?? name))
     .join(','),
   ...Object.fromEntries(
     Object.entries(COGNITO.clients).map(([name, id]) => [`${name}ClientId`, id]),
@@ -168,10 +169,11 @@ describe.each(SERVICE_NAMES)('the Copilot task of %s', (service) => {
     if (service !== 'order-service')
       expect(config.auth).toMatchObject({ profile: 'cognito', requiredScope: scopes[service] });
     if (service === 'user-service') {
-      expect(JSON.stringify(config.auth?.callers)).toContain(COGNITO.clients['OrderService']);
-      expect(JSON.stringify(config.auth?.callers)).toContain(
-        COGNITO.clients['NotificationService'],
-      );
+      expect(config.auth?.callers).toEqual([
+        { clientId: COGNITO.clients['OrderService'], permissions: ['users:read'] },
+        { clientId: COGNITO.clients['NotificationService'], permissions: ['users:read'] },
+        { clientId: COGNITO.clients['Console'], permissions: ['users:read', 'users:write'] },
+      ]);
       expect(config).not.toHaveProperty('identity.clientId');
     } else {
       const client = service === 'order-service' ? 'OrderService' : 'NotificationService';
