@@ -91,6 +91,7 @@ async function start(options: StartOptions): Promise<void> {
  order-service         ${services['order-service'].http}   gRPC ${services['order-service'].grpc ?? ''}${more('order-service')}
  user-service          ${services['user-service'].http}   gRPC ${services['user-service'].grpc ?? ''}${more('user-service')}
  notification-service  ${services['notification-service'].http}${more('notification-service')}
+ token issuer          ${system.issuer.url}   (oidc-provider; ${options.auth ? 'the services require its tokens' : 'not required: --no-auth'})
  OpenAPI UIs           <service>/docs
 
  Try:

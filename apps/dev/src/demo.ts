@@ -131,7 +131,7 @@ export async function runDemo(
   const users = new UserServiceClient(userGrpc, credentials.createInsecure());
   await step(
     'gRPC: ask user-service whether the user may order (ValidateUser)',
-    `user.v1.UserService/ValidateUser at ${userGrpc} {user_id: ${user.id}}`,
+    `user.v1.UserService/ValidateUser at ${userGrpc} {user_id: ${user.id}}  metadata authorization: Bearer <back office>`,
     () =>
       new Promise<ValidateUserResponse>((resolve, reject) =>
         users.validateUser(
@@ -218,7 +218,7 @@ export async function runDemo(
   const orders = new OrderServiceClient(orderGrpc, credentials.createInsecure());
   await step(
     'gRPC: place another order through order.v1.OrderService',
-    `order.v1.OrderService/CreateOrder at ${orderGrpc}`,
+    `order.v1.OrderService/CreateOrder at ${orderGrpc}  metadata authorization: Bearer <user>`,
     () =>
       new Promise<CreateOrderResponse>((resolve, reject) =>
         orders.createOrder(
@@ -250,10 +250,17 @@ export async function runDemo(
           JSON.parse(/data: (.+)/.exec(e)?.[1] ?? '{}') as {
             subject: string;
             recipientEmail: string;
+            actor?: string | null;
           },
       );
     },
-    (n) => n.map((x) => `"${x.subject}" to ${x.recipientEmail}`).join('; '),
+    (n) =>
+      n
+        .map(
+          (x) =>
+            `"${x.subject}" to ${x.recipientEmail}${typeof x.actor === 'string' ? ` (caused by ${x.actor})` : ''}`,
+        )
+        .join('; '),
   );
   controller.abort();
   await pump;
