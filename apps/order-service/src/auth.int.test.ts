@@ -605,6 +605,22 @@ describe('order-service gRPC with end-user authentication (AUTH_ISSUER_URL set)'
     expect(await streamCount()).toBe(streams);
   });
 
+  it('CreateOrder checks who calls, then the request, then the permission: an empty request is INVALID_ARGUMENT, as over REST', async () => {
+    const empty = () =>
+      new Promise<CreateOrderResponse>((resolve, reject) =>
+        client.createOrder(
+          { userId: '', items: [], idempotencyKey: '' },
+          metadata(tokens.a),
+          (e: ServiceError | null, r) => (e ? reject(e) : resolve(r)),
+        ),
+      );
+    await expect(empty()).rejects.toMatchObject({
+      code: status.INVALID_ARGUMENT,
+      details: expect.stringMatching(/userId must be a UUID/) as unknown,
+    });
+    await expect(create(undefined, '')).rejects.toMatchObject({ code: status.UNAUTHENTICATED });
+  });
+
   it('GetOrder answers user A on user B’s order NOT_FOUND, and refuses a call without a token', async () => {
     const other = await create(tokens.b, userB);
     await expect(get(tokens.a, other.orderId)).rejects.toMatchObject({

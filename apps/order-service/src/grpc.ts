@@ -16,7 +16,7 @@ import type { GrpcServer, Logger } from '@comms/service-kit';
 import { actorOf, createOrderAccess } from './access.js';
 import type { OrderAccess } from './access.js';
 import type { OrderStatus as Status } from './domain/order.js';
-import { OrderRejected } from './orders.js';
+import { checkNewOrder, OrderRejected } from './orders.js';
 import type { Orders } from './orders.js';
 
 const STATUS: Record<Status, OrderStatus> = {
@@ -42,6 +42,8 @@ export function buildGrpcServer(deps: {
   const implementation: OrderServiceServer = {
     createOrder: unary(async (request: CreateOrderRequest, call): Promise<CreateOrderResponse> => {
       const principal = await access.authenticate(authorizationOf(call));
+      // As over REST: who you are, then whether the request is well formed, then whether you may.
+      checkNewOrder(request);
       access.create(principal, request.userId);
       const actor = actorOf(principal);
       try {

@@ -13,7 +13,7 @@ import type { Pool, PoolClient, Statement } from '@comms/postgres';
 import { AppError } from '@comms/service-kit';
 import { toContract } from './contract-events.js';
 import { checkItems, decide } from './domain/decide.js';
-import type { OrderCommand } from './domain/decide.js';
+import type { CheckedLines, OrderCommand } from './domain/decide.js';
 import { evolve, initialState } from './domain/order.js';
 import type { Order, OrderLine, OrderStatus } from './domain/order.js';
 import { appendPart, readStream, runAppend } from './event-store.js';
@@ -60,6 +60,34 @@ function requireUuid(value: string, field: string): void {
       { field, message: 'must be a UUID' },
     ]);
   }
+}
+
+/**
+ * The checks of a new order that need nothing but the request: a UUID
+ * userId, decimal prices, positive quantities and a non-empty list.
+ * `create` runs them first; gRPC runs them before the permission check too,
+ * so a malformed request is INVALID_ARGUMENT over gRPC as it is 400 over
+ * REST (whose schema comes first), never PERMISSION_DENIED.
+ */
+export function checkNewOrder(input: {
+  readonly userId: string;
+  readonly items: readonly { productId: string; quantity: number; price: string }[];
+}): CheckedLines {
+  requireUuid(input.userId, 'userId');
+  const items: OrderLine[] = input.items.map((item, i) => {
+    let priceMinor: number;
+    try {
+      priceMinor = parseMoney(item.price);
+    } catch {
+      throw new AppError(
+        'INVALID_ARGUMENT',
+        `items[${i}].price must be a decimal string with at most two fraction digits, like "19.99"`,
+        [{ field: `items[${i}].price`, message: 'must be a decimal string like "19.99"' }],
+      );
+    }
+    return { productId: item.productId, quantity: item.quantity, priceMinor };
+  });
+  return checkItems(items);
 }
 
 const SOURCE = '/order-service';
@@ -206,20 +234,8 @@ export function createOrders(deps: {
       /** Who places it (`user:<sub>`); undefined when authentication is off. */
       actor?: string;
     }): Promise<Created> {
-      requireUuid(input.userId, 'userId');
-      const items: OrderLine[] = input.items.map((item, i) => {
-        let priceMinor: number;
-        try {
-          priceMinor = parseMoney(item.price);
-        } catch {
-          throw new AppError(
-            'INVALID_ARGUMENT',
-            `items[${i}].price must be a decimal string with at most two fraction digits, like "19.99"`,
-            [{ field: `items[${i}].price`, message: 'must be a decimal string like "19.99"' }],
-          );
-        }
-        return { productId: item.productId, quantity: item.quantity, priceMinor };
-      });
+      // Cheap checks first: a malformed order never costs a call to user-service.
+      const lines = checkNewOrder(input);
       const key = input.idempotencyKey;
       const requestHash = createHash('sha256')
         .update(JSON.stringify({ userId: input.userId, items: input.items }))
@@ -243,8 +259,6 @@ export function createOrders(deps: {
 
       const earlier = await replayed(pool);
       if (earlier !== undefined) return earlier;
-      // Cheap checks first: a malformed order never costs a call to user-service.
-      const lines = checkItems(items);
 
       const check = await validator.validate(input.userId);
       if (!check.valid) throw new OrderRejected(check.errorMessage);
