@@ -3,6 +3,7 @@ import type { KafkaMessage, logCreator as LogCreator, SASLOptions } from 'kafkaj
 import { mskIamToken } from '../connection.js';
 import type { KafkaAuth } from '../connection.js';
 import type { DriverFactory, DriverMessage } from '../driver.js';
+import { replacingProducer } from './producer-state.js';
 import type { KafkaConfig } from '../port.js';
 
 /**
@@ -118,18 +119,27 @@ export const kafkajsDriver: DriverFactory = (config, brokers) => {
       };
     },
     producer({ idempotent }) {
-      const producer = kafka.producer({
-        idempotent,
-        // An idempotent producer keeps order with one request in flight.
-        maxInFlightRequests: idempotent ? 1 : 5,
-        createPartitioner: Partitioners.DefaultPartitioner,
-      });
+      // Replaced when the broker no longer knows its idempotence state (producer-state.ts).
+      const producer = replacingProducer(
+        () =>
+          kafka.producer({
+            idempotent,
+            // An idempotent producer keeps order with one request in flight.
+            maxInFlightRequests: idempotent ? 1 : 5,
+            createPartitioner: Partitioners.DefaultPartitioner,
+          }),
+        (reason) =>
+          config.log?.({
+            level: 'warn',
+            message: `the broker lost this producer's state (${reason}): sending through a new producer`,
+          }),
+      );
       return {
         connect: () => producer.connect(),
         async send(topic, records) {
           await producer.send({ topic, acks: -1, messages: records.map((r) => ({ ...r })) });
         },
-        close: () => producer.disconnect(),
+        close: () => producer.close(),
       };
     },
     async consumer(options) {
