@@ -12,8 +12,7 @@ import {
   NonBlankText,
   Text,
 } from '@comms/contracts';
-import { bearerChallenge } from '@comms/auth';
-import type { Principal } from '@comms/auth';
+import { challengeOnError } from '@comms/auth';
 import type { FastifyRequest } from 'fastify';
 import { AppError, BEARER_SECURITY, createHttpApp, ProblemSchema } from '@comms/service-kit';
 import type { HttpApp, Logger, ReadinessChecks } from '@comms/service-kit';
@@ -145,30 +144,14 @@ export async function buildApp(deps: {
       description:
         "Applies when the service runs with AUTH_ISSUER_URL set (without it no route needs a token). An end user's OAuth 2.0 access token (JWT, audience urn:comms:order-service, AUTH_AUDIENCE) from the issuer, for example `npx comms-infra token --user <id>` locally. A user places, reads, pays and cancels their own orders; the role `operator` (AUTH_OPERATOR_ROLE) ships, rebuilds and reads any order. 401: no valid token (WWW-Authenticate says why); 403: the token lacks the permission named in `detail`; a user who is neither an order's owner nor an operator is answered 404, as for an unknown id. Health, metrics and /docs need no token.",
       required: access.enabled,
+      // Before the body is read, so an unauthenticated caller learns nothing about the request's shape.
+      authenticate: (authorization) => access.authenticate(authorization),
     },
   });
   const { orders } = deps;
-  const principals = new WeakMap<FastifyRequest, Principal>();
-  const who = (request: FastifyRequest) => principals.get(request);
-  if (access.enabled) {
-    // The routes that declare the bearer scheme, which is what the document
-    // says; before the body is read, so an unauthenticated caller learns
-    // nothing about the request's shape.
-    app.addHook('onRequest', async (request) => {
-      const security = (request.routeOptions.schema as { security?: unknown } | undefined)
-        ?.security;
-      if (!Array.isArray(security) || security.length === 0) return;
-      const principal = await access.authenticate(request.headers.authorization);
-      if (principal !== undefined) principals.set(request, principal);
-    });
-    // RFC 6750: a 401 or 403 says what the bearer token lacked.
-    app.addHook('onError', (_request, reply, error, done) => {
-      const challenge =
-        error instanceof AppError ? bearerChallenge(error, 'order-service') : undefined;
-      if (challenge !== undefined) reply.header('www-authenticate', challenge);
-      done();
-    });
-  }
+  const who = (request: FastifyRequest) => app.principalOf(request);
+  // RFC 6750: a 401 or 403 says what the bearer token lacked.
+  if (access.enabled) app.addHook('onError', challengeOnError('order-service'));
 
   app.post(
     '/orders',

@@ -5,14 +5,17 @@ import { kafkaConnectionFromEnv } from '@comms/kafka';
 import type { KafkaConnection } from '@comms/kafka';
 import { databaseUrlOf, parseDatabaseUrl } from '@comms/postgres';
 import {
+  bearerAuthEnv,
+  bearerAuthOf,
   grpcPortEnv,
+  operatorRoleEnv,
   outboxEnv,
   parseEnv,
   serviceEnv,
   serviceIdentityEnv,
   serviceIdentityOf,
 } from '@comms/service-kit';
-import type { ServiceIdentity } from '@comms/service-kit';
+import type { BearerAuth, ServiceIdentity } from '@comms/service-kit';
 
 const Env = Type.Object({
   ...serviceEnv({ database: 'orders', httpPort: 8082 }),
@@ -46,46 +49,20 @@ const Env = Type.Object({
     default: 20,
     description: 'connections the service opens to its database at most',
   }),
-  AUTH_ISSUER_URL: Type.Optional(
-    Type.String({
-      pattern: '^https?://[^\\s/]+(/\\S*[^\\s/])?$',
-      description:
-        "issuer of end users' access tokens, an http(s) URL without a trailing slash (the local one is http://127.0.0.1:8084); when set, the REST API requires a bearer token, unset it for none",
-    }),
-  ),
-  AUTH_AUDIENCE: Type.String({
-    minLength: 1,
-    default: 'urn:comms:order-service',
-    description: "the audience (resource indicator) order-service's access tokens must carry",
+  ...bearerAuthEnv({
+    service: 'order-service',
+    audience: 'urn:comms:order-service',
+    whenSet:
+      "REST /orders* and gRPC OrderService need an end user's bearer token (the operator role ships, rebuilds and reads any order)",
   }),
-  AUTH_JWKS_URL: Type.Optional(
-    Type.String({
-      pattern: '^https?://\\S+$',
-      description: "the issuer's JWKS, an http(s) URL; default <AUTH_ISSUER_URL>/jwks",
-    }),
-  ),
-  AUTH_OPERATOR_ROLE: Type.String({
-    minLength: 1,
-    default: 'operator',
-    description: 'the role claim value that may ship, rebuild and read any order',
-  }),
-  AUTH_KEYS_COOLDOWN_MS: Type.Integer({
-    minimum: 1000,
-    default: 30_000,
-    description:
-      "after fetching the issuer's keys, how long a token with an unknown kid is refused (401) before the keys are fetched again",
-  }),
+  ...operatorRoleEnv('may ship, rebuild and read any order'),
   ...serviceIdentityEnv('order-service'),
   ...outboxEnv(),
 });
 
-/** End-user authentication at the REST API; absent when AUTH_ISSUER_URL is unset. */
-export interface AuthConfig {
-  readonly issuer: string;
-  readonly audience: string;
-  readonly jwksUrl?: string;
+/** End-user authentication at REST and gRPC; absent when AUTH_ISSUER_URL is unset. */
+export interface AuthConfig extends BearerAuth {
   readonly operatorRole: string;
-  readonly keysCooldownMs: number;
 }
 
 /** order-service configuration, parsed and validated once at boot. */
@@ -116,6 +93,7 @@ export function loadConfig(
     parseDatabaseUrl(parsed.USERS_DATABASE_URL, 'USERS_DATABASE_URL');
   }
   const identity = serviceIdentityOf(parsed);
+  const bearer = bearerAuthOf(parsed);
   const { sets } = resolveAtStartup(
     [
       ['user-service', 'grpc', 'several'],
@@ -129,16 +107,7 @@ export function loadConfig(
     kafka: kafkaConnectionFromEnv(env),
     userServiceGrpc: sets['user-service/grpc'] ?? [],
     userServiceHttp: sets['user-service/http'] ?? [],
-    auth:
-      parsed.AUTH_ISSUER_URL === undefined
-        ? undefined
-        : {
-            issuer: parsed.AUTH_ISSUER_URL,
-            audience: parsed.AUTH_AUDIENCE,
-            ...(parsed.AUTH_JWKS_URL === undefined ? {} : { jwksUrl: parsed.AUTH_JWKS_URL }),
-            operatorRole: parsed.AUTH_OPERATOR_ROLE,
-            keysCooldownMs: parsed.AUTH_KEYS_COOLDOWN_MS,
-          },
+    auth: bearer === undefined ? undefined : { ...bearer, operatorRole: parsed.AUTH_OPERATOR_ROLE },
     identity,
   };
 }

@@ -64,12 +64,7 @@ export async function startOrderService(
     config.auth === undefined
       ? undefined
       : {
-          verifier: createTokenVerifier({
-            issuer: config.auth.issuer,
-            audience: config.auth.audience,
-            ...(config.auth.jwksUrl === undefined ? {} : { jwksUrl: config.auth.jwksUrl }),
-            keysCooldownMs: config.auth.keysCooldownMs,
-          }),
+          verifier: createTokenVerifier(config.auth),
           operatorRole: config.auth.operatorRole,
         },
   );

@@ -47,24 +47,17 @@ export async function buildApp(deps: {
       description:
         "Applies when the service runs with AUTH_ISSUER_URL set (without it no route needs a token). The calling service's own OAuth 2.0 access token (client credentials, JWT, audience urn:comms:user-service); AUTH_CALLERS says which services may call and whether each may read (GET) or also write (POST /users, POST /users/{id}/deactivate).",
       required: callers.enabled,
+      // Before the body is read. Reads and writes are separate permissions.
+      authenticate: (authorization, request) =>
+        callers.check(
+          authorization,
+          request.method === 'GET' || request.method === 'HEAD' ? 'users:read' : 'users:write',
+        ),
     },
   });
   const { users } = deps;
-  if (callers.enabled) {
-    // The routes that declare the bearer scheme, which is what the document
-    // says; before the body is read. Reads and writes are separate permissions.
-    app.addHook('onRequest', async (request) => {
-      const security = (request.routeOptions.schema as { security?: unknown } | undefined)
-        ?.security;
-      if (!Array.isArray(security) || security.length === 0) return;
-      await callers.check(
-        request.headers.authorization,
-        request.method === 'GET' || request.method === 'HEAD' ? 'users:read' : 'users:write',
-      );
-    });
-    // RFC 6750: a 401 or 403 says what the bearer token lacked.
-    app.addHook('onError', challengeOnError('user-service'));
-  }
+  // RFC 6750: a 401 or 403 says what the bearer token lacked.
+  if (callers.enabled) app.addHook('onError', challengeOnError('user-service'));
 
   app.post(
     '/users',

@@ -164,10 +164,8 @@ describe.each(SERVICE_NAMES)('the Copilot task of %s', (service) => {
       'notification-service': 'urn:comms:notification-service/notifications',
     };
     expect(env['AUTH_REQUIRED_SCOPE']).toBe(scopes[service]);
-    // Through service-kit's bearerAuthEnv, the verifier gets the profile and the scope. order-service
-    // still reads its AUTH_* variables itself (apps/order-service/src/config.ts), without them.
-    if (service !== 'order-service')
-      expect(config.auth).toMatchObject({ profile: 'cognito', requiredScope: scopes[service] });
+    // Through service-kit's bearerAuthEnv, every service's verifier gets the profile and the scope.
+    expect(config.auth).toMatchObject({ profile: 'cognito', requiredScope: scopes[service] });
     if (service === 'user-service') {
       expect(config.auth?.callers).toEqual([
         { clientId: COGNITO.clients['OrderService'], permissions: ['users:read'] },

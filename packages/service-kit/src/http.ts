@@ -57,8 +57,45 @@ export async function checkReadiness(checks: ReadinessChecks): Promise<Readiness
   return { status: ready ? 'ready' : 'not ready', checks: Object.fromEntries(results) };
 }
 
+/**
+ * Bearer access tokens at a service's own API (see {@link HttpAppOptions.bearerAuth}).
+ * `P` is what `authenticate` says the caller is (a principal).
+ */
+export interface BearerAuthOptions<P> {
+  /** The `bearerAuth` scheme's description in the document: say when it applies. */
+  readonly description: string;
+  /**
+   * Whether a token is needed (the service runs with an issuer). While it is
+   * false, routes that name the scheme also list the empty requirement, and
+   * `authenticate` does not run.
+   */
+  readonly required: boolean;
+  /**
+   * Runs for each request to a route whose schema names {@link BEARER_SECURITY},
+   * while `required` is true, as the request arrives (before its body is read
+   * or a stream opens), with its `Authorization` header and the request (for
+   * a check that depends on the method). It resolves with who is calling, or
+   * throws (UNAUTHENTICATED, PERMISSION_DENIED) and the request is answered
+   * with that problem document. The app's `principalOf(request)` reads what
+   * it resolved with.
+   */
+  readonly authenticate?: (
+    authorization: string | undefined,
+    request: FastifyRequest,
+  ) => Promise<P | undefined>;
+}
+
+/** What {@link createHttpApp} adds to the app: who each request authenticated as. */
+export interface PrincipalAccess<P> {
+  /**
+   * What `bearerAuth.authenticate` resolved with for this request; undefined
+   * when it did not run (a public route, authentication off) or resolved so.
+   */
+  principalOf(request: FastifyRequest): P | undefined;
+}
+
 /** Options for {@link createHttpApp}. */
-export interface HttpAppOptions {
+export interface HttpAppOptions<P = never> {
   readonly title: string;
   readonly version?: string;
   readonly description?: string;
@@ -79,9 +116,10 @@ export interface HttpAppOptions {
    * `schema.security: BEARER_SECURITY`, and their document gets 401 and 403.
    * While `required` is false (the service runs without an issuer) those
    * routes also list the empty requirement: a token is optional then, which
-   * is what they do, and what a fuzzer's auth check should expect.
+   * is what they do, and what a fuzzer's auth check should expect. With
+   * `authenticate`, those routes are authenticated as the document says.
    */
-  readonly bearerAuth?: { readonly description: string; readonly required: boolean };
+  readonly bearerAuth?: BearerAuthOptions<P>;
 }
 
 /** `schema.security` of a route that needs a bearer access token (see {@link HttpAppOptions.bearerAuth}). */
@@ -248,7 +286,9 @@ const UNLIMITED = /^\/(healthz|readyz|metrics|docs)(\/|\?|$)/;
  * `/metrics` (Prometheus), and the OpenAPI document at `/docs/json` with a
  * browsable UI at `/docs`.
  */
-export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
+export async function createHttpApp<P = never>(
+  options: HttpAppOptions<P>,
+): Promise<HttpApp & PrincipalAccess<P>> {
   const app = Fastify({
     loggerInstance: options.logger,
     bodyLimit: options.bodyLimit ?? 64 * 1024,
@@ -422,6 +462,23 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
     });
   }
 
+  // The routes that declare the bearer scheme are the ones authenticated, so
+  // the document and the behaviour cannot disagree; on request, so a caller
+  // without a token learns nothing about the body it would need.
+  const principals = new WeakMap<FastifyRequest, P>();
+  const authenticate =
+    options.bearerAuth?.required === true ? options.bearerAuth.authenticate : undefined;
+  if (authenticate !== undefined) {
+    app.addHook('onRequest', async (request) => {
+      const security = (request.routeOptions.schema as { security?: unknown } | undefined)
+        ?.security;
+      if (!Array.isArray(security) || security.length === 0) return;
+      const principal = await authenticate(request.headers.authorization, request);
+      if (principal !== undefined) principals.set(request, principal);
+    });
+  }
+  const principalOf = (request: FastifyRequest): P | undefined => principals.get(request);
+
   // Every documented route says what service-kit itself may answer, and
   // that errors come as problem documents; registered before the routes.
   const tokenOptional = options.bearerAuth?.required === false;
@@ -476,5 +533,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
     return reply.status(ready ? 200 : 503).send({ status, checks });
   });
 
-  return app;
+  // A decoration, so plugins see it too (and fastify refuses a second one).
+  app.decorate('principalOf', principalOf);
+  return app as HttpApp & PrincipalAccess<P>;
 }

@@ -267,6 +267,60 @@ describe('HTTP conventions', () => {
     },
   );
 
+  it.each([true, false])(
+    'authenticates the routes that name the bearer scheme, before the body, and hands the handler its principal (required: %s)',
+    async (required) => {
+      const calls: string[] = [];
+      const http = await createHttpApp({
+        title: 'test',
+        logger: pino({ level: 'silent' }),
+        readiness: {},
+        bearerAuth: {
+          description: 'when AUTH_ISSUER_URL is set',
+          required,
+          authenticate: (authorization, request) => {
+            calls.push(`${request.method} ${request.url} ${authorization ?? '-'}`);
+            if (authorization !== 'Bearer good')
+              return Promise.reject(new AppError('UNAUTHENTICATED', 'no valid token'));
+            return Promise.resolve({ subject: 'ada' });
+          },
+        },
+      });
+      const Body = Type.Object({ name: Type.String() }, { additionalProperties: false });
+      http.post('/mine', { schema: { security: BEARER_SECURITY, body: Body } }, (request) => ({
+        caller: http.principalOf(request)?.subject ?? null,
+      }));
+      http.get('/open', (request) => ({ caller: http.principalOf(request)?.subject ?? null }));
+      await http.ready();
+      const mine = (authorization?: string) =>
+        http.inject({
+          method: 'POST',
+          url: '/mine',
+          headers: authorization === undefined ? {} : { authorization },
+          payload: { name: 'x' },
+        });
+      const open = await http.inject({
+        method: 'GET',
+        url: '/open',
+        headers: { authorization: 'Bearer good' },
+      });
+      expect(open.json()).toEqual({ caller: null });
+      if (!required) {
+        // No issuer: nothing is checked, and nobody is named.
+        expect((await mine()).json()).toEqual({ caller: null });
+        expect(calls).toEqual([]);
+        return;
+      }
+      expect((await mine('Bearer good')).json()).toEqual({ caller: 'ada' });
+      // Refused before the body is read: a bad body without a token is 401, not 400.
+      const refused = await http.inject({ method: 'POST', url: '/mine', payload: { nope: 1 } });
+      expect(refused.statusCode).toBe(401);
+      expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(refused.json()).toMatchObject({ code: 'UNAUTHENTICATED', detail: 'no valid token' });
+      expect(calls).toEqual(['POST /mine Bearer good', 'POST /mine -']);
+    },
+  );
+
   it('reports readiness per dependency and serves the OpenAPI document', async () => {
     expect((await (await app(true)).inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(
       200,

@@ -20,7 +20,14 @@ export {
 } from './config.js';
 export type { AuthProfile, BearerAuth, ServiceIdentity } from './config.js';
 export { BEARER_SECURITY, createHttpApp, ProblemSchema } from './http.js';
-export type { HttpApp, HttpAppOptions, Readiness, ReadinessChecks } from './http.js';
+export type {
+  BearerAuthOptions,
+  HttpApp,
+  HttpAppOptions,
+  PrincipalAccess,
+  Readiness,
+  ReadinessChecks,
+} from './http.js';
 export { startService } from './bootstrap.js';
 export { databaseAdapter, outboxPublishing, telemetryAdapter } from './adapters.js';
 export type { OutboxPublishing } from './adapters.js';
