@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { credentials } from '@grpc/grpc-js';
+import { credentials, Metadata } from '@grpc/grpc-js';
 import type { ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OrderServiceClient, OrderStatus, UserServiceClient } from '@comms/contracts/grpc';
@@ -15,6 +15,7 @@ import type { SpanRecord } from '@comms/testing';
 import { markdownReport, svgChart } from './bench/report.js';
 import { ORDER_SERVICE_POOL } from './bench/cases.js';
 import { CASES, runBenchmarks } from './bench/run.js';
+import { bearer } from '@comms/auth';
 import { startSystem } from '@comms/local-system';
 import type { RunningSystem } from '@comms/local-system';
 
@@ -36,6 +37,8 @@ beforeAll(async () => {
   spansDir = await mkdtemp(join(tmpdir(), 'comms-spans-'));
   system = await startSystem({
     ports: 'random',
+    // Identity on, as under npm start: every call below carries a token.
+    auth: true,
     infraEnv: { DATABASE_URL: databaseUrl, KAFKA_BROKERS: kafkaBrokers },
     onLine: (service, line) => logs.push(`${service} ${line}`),
     log: (line) => systemLog.push(line),
@@ -65,11 +68,26 @@ const post = (url: string, body?: unknown, headers: Record<string, string> = {})
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
 
+/** An end user's bearer header for `api` (default order-service), from the local issuer. */
+const asUser = async (
+  userId: string,
+  api: 'order-service' | 'notification-service' = 'order-service',
+) => bearer(await system.tokens.user(userId, api));
+/** gRPC metadata with a bearer token. */
+const metadataOf = (headers: { authorization: string }) => {
+  const metadata = new Metadata();
+  metadata.set('authorization', headers.authorization);
+  return metadata;
+};
+/** The repository's back office (client `tools`), which registers users. */
+const asTools = async () => bearer(await system.tokens.service('tools', 'user-service'));
+
 async function register(name: string): Promise<string> {
-  const response = await post(`${system.services['user-service'].http}/users`, {
-    name,
-    email: `${name.toLowerCase().replace(/\W/g, '.')}.${Date.now()}@example.com`,
-  });
+  const response = await post(
+    `${system.services['user-service'].http}/users`,
+    { name, email: `${name.toLowerCase().replace(/\W/g, '.')}.${Date.now()}@example.com` },
+    await asTools(),
+  );
   expect(response.status).toBe(201);
   return (await json<{ id: string }>(response)).id;
 }
@@ -122,7 +140,7 @@ async function orderInTrace(name: string) {
   const created = await post(
     `${system.services['order-service'].http}/orders`,
     { userId, items: [{ productId: 'tape', quantity: 1, price: '3.00' }] },
-    { traceparent: caller.traceparent },
+    { traceparent: caller.traceparent, ...(await asUser(userId)) },
   );
   expect(created.status).toBe(201);
   return caller;
@@ -132,12 +150,14 @@ describe('observability', () => {
   it('one trace follows an order from REST through gRPC, PostgreSQL, the outbox and Kafka to the consumer, and every service logs its trace id', async () => {
     const caller = await orderInTrace('Alan Turing');
 
-    // The consumer's span ends after its handler's work: once it is written, the trace is whole.
+    // The consumer's span ends after its handler's work, and the publish's once Kafka acked it
+    // (which may come after the consumer got the message): with both written, the trace is whole.
     const trace = await waitForSpans(
       spansDir,
       (all) => {
         const mine = all.filter((s) => s.traceId === caller.traceId);
-        return mine.some((s) => s.service === 'notification-service' && s.kind === 'CONSUMER')
+        return mine.some((s) => s.service === 'notification-service' && s.kind === 'CONSUMER') &&
+          mine.some((s) => s.kind === 'PRODUCER' && s.name === 'send orders')
           ? mine
           : undefined;
       },
@@ -209,14 +229,16 @@ describe('observability', () => {
 
   it('/metrics shows requests per route and RPC, and the outbox backlog and consumer lag rising under load and draining after', async () => {
     const userId = await register('Margaret Hamilton');
+    const token = await asUser(userId);
     let loading = true;
     let accepted = 0;
     const load = Array.from({ length: 12 }, async () => {
       while (loading) {
-        const response = await post(`${system.services['order-service'].http}/orders`, {
-          userId,
-          items: [{ productId: 'core-rope', quantity: 1, price: '1.00' }],
-        }).catch(() => undefined);
+        const response = await post(
+          `${system.services['order-service'].http}/orders`,
+          { userId, items: [{ productId: 'core-rope', quantity: 1, price: '1.00' }] },
+          token,
+        ).catch(() => undefined);
         if (response?.status === 201) accepted += 1;
         await response?.body?.cancel();
       }
@@ -328,13 +350,18 @@ describe('the whole system', () => {
 
   it('REST user -> gRPC validation -> REST and gRPC orders -> Kafka -> notifications, live over SSE', async () => {
     const userId = await register('Grace Hopper');
+    const tools = await asTools();
+    const token = await asUser(userId);
+    const notificationsToken = await asUser(userId, 'notification-service');
 
     const users = new UserServiceClient(
       system.services['user-service'].grpc ?? '',
       credentials.createInsecure(),
     );
     const validation = await new Promise<ValidateUserResponse>((resolve, reject) =>
-      users.validateUser({ userId }, (e: ServiceError | null, r) => (e ? reject(e) : resolve(r))),
+      users.validateUser({ userId }, metadataOf(tools), (e: ServiceError | null, r) =>
+        e ? reject(e) : resolve(r),
+      ),
     );
     users.close();
     expect(validation).toEqual({ valid: true, userName: 'Grace Hopper', errorMessage: '' });
@@ -343,10 +370,9 @@ describe('the whole system', () => {
     const controller = new AbortController();
     const stream = await fetch(
       `${system.services['notification-service'].http}/notifications/stream?userId=${userId}`,
-      {
-        signal: controller.signal,
-      },
+      { headers: notificationsToken, signal: controller.signal },
     );
+    expect(stream.status).toBe(200);
     const reader = (stream.body as ReadableStream<Uint8Array>).getReader();
     let sse = '';
     const pump = (async () => {
@@ -358,10 +384,11 @@ describe('the whole system', () => {
       }
     })();
 
-    const created = await post(`${system.services['order-service'].http}/orders`, {
-      userId,
-      items: [{ productId: 'compiler', quantity: 2, price: '49.95' }],
-    });
+    const created = await post(
+      `${system.services['order-service'].http}/orders`,
+      { userId, items: [{ productId: 'compiler', quantity: 2, price: '49.95' }] },
+      token,
+    );
     expect(created.status).toBe(201);
     const order = await json<{ orderId: string; userName: string; totalAmount: string }>(created);
     expect(order).toMatchObject({ userName: 'Grace Hopper', totalAmount: '99.90' });
@@ -377,6 +404,7 @@ describe('the whole system', () => {
           items: [{ productId: 'manual', quantity: 1, price: '0.10' }],
           idempotencyKey: '',
         },
+        metadataOf(token),
         (e: ServiceError | null, r) => (e ? reject(e) : resolve(r)),
       ),
     );
@@ -406,6 +434,7 @@ describe('the whole system', () => {
         const page = await json<{ items: { kind: string; recipientEmail: string }[] }>(
           await fetch(
             `${system.services['notification-service'].http}/notifications?userId=${userId}`,
+            { headers: notificationsToken },
           ),
         );
         return page.items.length >= 3 ? page : undefined;
@@ -423,21 +452,29 @@ describe('the whole system', () => {
   it('event sourcing: commands with versions, the history, notifications per event, and a rebuild equal to the live model', async () => {
     const userId = await register('Barbara Liskov');
     const base = system.services['order-service'].http;
+    const owner = await asUser(userId);
+    // The owner pays; shipping is the operator's (user `operator` at the local issuer).
+    const operator = await asUser('operator');
     const { orderId } = await json<{ orderId: string }>(
-      await post(`${base}/orders`, {
-        userId,
-        items: [{ productId: 'book', quantity: 1, price: '10.00' }],
-      }),
+      await post(
+        `${base}/orders`,
+        { userId, items: [{ productId: 'book', quantity: 1, price: '10.00' }] },
+        owner,
+      ),
     );
     expect(
-      (await post(`${base}/orders/${orderId}/pay`, undefined, { 'if-match': '"1"' })).status,
+      (await post(`${base}/orders/${orderId}/pay`, undefined, { 'if-match': '"1"', ...owner }))
+        .status,
     ).toBe(200);
     expect(
-      (await post(`${base}/orders/${orderId}/ship`, undefined, { 'if-match': '"1"' })).status,
+      (await post(`${base}/orders/${orderId}/ship`, undefined, { 'if-match': '"1"', ...operator }))
+        .status,
     ).toBe(409);
-    expect((await post(`${base}/orders/${orderId}/ship`, { expectedVersion: 2 })).status).toBe(200);
+    expect(
+      (await post(`${base}/orders/${orderId}/ship`, { expectedVersion: 2 }, operator)).status,
+    ).toBe(200);
     const history = await json<{ events: { type: string; version: number }[] }>(
-      await fetch(`${base}/orders/${orderId}/events`),
+      await fetch(`${base}/orders/${orderId}/events`, { headers: owner }),
     );
     expect(history.events.map((e) => e.type)).toEqual([
       'order.created.v1',
@@ -450,6 +487,7 @@ describe('the whole system', () => {
         const listed = await json<{ items: { kind: string }[] }>(
           await fetch(
             `${system.services['notification-service'].http}/notifications?userId=${userId}`,
+            { headers: await asUser(userId, 'notification-service') },
           ),
         );
         const kinds = listed.items.map((n) => n.kind).sort();
@@ -472,18 +510,22 @@ describe('the whole system', () => {
     expect(await system.stopService('order-service')).toBe(0);
     await system.startService('order-service', { USER_VALIDATION: 'shared-db' });
     const base = system.services['order-service'].http;
-    const created = await post(`${base}/orders`, {
-      userId,
-      items: [{ productId: 'pen', quantity: 1, price: '1.00' }],
-    });
+    const created = await post(
+      `${base}/orders`,
+      { userId, items: [{ productId: 'pen', quantity: 1, price: '1.00' }] },
+      await asUser(userId),
+    );
     expect(created.status).toBe(201);
     expect(await json<{ userName: string }>(created)).toMatchObject({
       userName: 'Edsger Dijkstra',
     });
-    const unknown = await post(`${base}/orders`, {
-      userId: '00000000-0000-4000-8000-000000000000',
-      items: [{ productId: 'pen', quantity: 1, price: '1.00' }],
-    });
+    // Signed in at the issuer, but user-service has never heard of them.
+    const stranger = '00000000-0000-4000-8000-000000000000';
+    const unknown = await post(
+      `${base}/orders`,
+      { userId: stranger, items: [{ productId: 'pen', quantity: 1, price: '1.00' }] },
+      await asUser(stranger),
+    );
     expect(unknown.status).toBe(422);
     expect(
       logs.some((l) => l.startsWith('order-service') && l.includes('"mode":"shared-db"')),
@@ -516,12 +558,14 @@ describe('supervision (as under npm start)', () => {
       ),
     );
     const userId = await register('Barbara Liskov');
+    const token = await asUser(userId);
     const created = await waitFor(
       async () => {
-        const response = await post(`${system.services['order-service'].http}/orders`, {
-          userId,
-          items: [{ productId: 'chalk', quantity: 1, price: '0.50' }],
-        });
+        const response = await post(
+          `${system.services['order-service'].http}/orders`,
+          { userId, items: [{ productId: 'chalk', quantity: 1, price: '0.50' }] },
+          token,
+        );
         return response.status === 201 ? response : undefined;
       },
       {
