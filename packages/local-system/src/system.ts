@@ -245,7 +245,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   const ports = {} as Record<ServiceName, { http: number; grpc: number }>;
   for (const name of names) ports[name] = initial[name][0] ?? { http: 0, grpc: 0 };
   const users = initial['user-service'];
-  const auth = options.auth ?? false;
+  const auth = options.auth ?? true;
   const secretOf = (clientId: string) =>
     SERVICE_CLIENTS.find((client) => client.clientId === clientId)?.clientSecret ?? '';
   /** A caller's own identity at the issuer (client credentials), when identity is on. */
