@@ -9,8 +9,9 @@ import { AppError } from '@comms/service-kit';
  * lag and the DLQ, and re-drive it. Any other service token is refused:
  * services other than the console have no business here. With no verifier
  * (AUTH_ISSUER_URL unset) every check passes, as before. Every refusal is
- * PERMISSION_DENIED naming the permission. A principal of `undefined`
- * means authentication is off.
+ * PERMISSION_DENIED naming the permission. A stream lives no longer than
+ * its token (`untilExpiry`). A principal of `undefined` means
+ * authentication is off.
  */
 export interface NotificationAccess {
   /** True when callers must present a token. */
@@ -26,7 +27,19 @@ export interface NotificationAccess {
   readable(principal: Principal | undefined, userId: string | undefined): string | undefined;
   /** The operator routes (`permission`: `consumer-lag:read`, `dlq:read`, `dlq:redrive`). */
   operate(principal: Principal | undefined, permission: string): void;
+  /**
+   * A stream lives as long as its token: calls `expired` once, at the
+   * principal's `expiresAt`, and returns what cancels that (call it when the
+   * stream ends otherwise, so no timer outlives it). A token already past its
+   * `expiresAt` (the verifier lets it through within its clock tolerance) is
+   * refused here, UNAUTHENTICATED, instead of opening a stream that would end
+   * at once. With authentication off nothing is scheduled.
+   */
+  untilExpiry(principal: Principal | undefined, expired: () => void): () => void;
 }
+
+/** setTimeout's longest delay (2^31 - 1 ms, about 24.8 days); a longer wait re-arms. */
+const MAX_TIMER_MS = 2_147_483_647;
 
 /** Builds the rules; `auth` undefined turns them off. */
 export function createNotificationAccess(
@@ -44,6 +57,7 @@ export function createNotificationAccess(
       authenticate: () => Promise.resolve(undefined),
       readable: (_principal, userId) => userId,
       operate: () => undefined,
+      untilExpiry: () => () => undefined,
     };
   const { verifier, operatorRole, operatorClients } = auth;
   const operators = `the role '${operatorRole}' or the client${operatorClients.length === 1 ? '' : 's'} ${operatorClients.join(', ')}`;
@@ -83,6 +97,31 @@ export function createNotificationAccess(
           'PERMISSION_DENIED',
           `permission '${permission}' is for ${operators}; ${who(caller)} is neither`,
         );
+    },
+    untilExpiry(principal, expired) {
+      const { expiresAt } = known(principal);
+      if (expiresAt <= Date.now())
+        throw new AppError(
+          'UNAUTHENTICATED',
+          `the access token expired at ${new Date(expiresAt).toISOString()}; a stream needs a token that has not`,
+        );
+      // Always through a timer, never at once: the caller has not opened the stream yet.
+      const wait = () => Math.min(Math.max(expiresAt - Date.now(), 0), MAX_TIMER_MS);
+      let timer: NodeJS.Timeout | undefined;
+      const arm = () => {
+        timer = setTimeout(() => {
+          if (Date.now() < expiresAt) arm();
+          else {
+            timer = undefined;
+            expired();
+          }
+        }, wait());
+      };
+      arm();
+      return () => {
+        clearTimeout(timer);
+        timer = undefined;
+      };
     },
   };
 }

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Principal, TokenVerifier } from '@comms/auth';
 import { AppError } from '@comms/service-kit';
 import { createNotificationAccess } from './access.js';
@@ -86,5 +86,59 @@ describe('who may use the operator routes', () => {
     expect(off.enabled).toBe(false);
     expect(off.readable(undefined, 'b')).toBe('b');
     expect(refusal(() => off.operate(undefined, 'dlq:read'))).toBe('allowed');
+  });
+});
+
+describe('how long a stream lives', () => {
+  afterEach(() => vi.useRealTimers());
+  const expiringIn = (ms: number): Principal => ({ ...user('a'), expiresAt: Date.now() + ms });
+
+  it('given a token that expires in 30 s, then `expired` runs once at its expiry, not before', () => {
+    vi.useFakeTimers();
+    const expired = vi.fn();
+    access.untilExpiry(expiringIn(30_000), expired);
+    vi.advanceTimersByTime(29_999);
+    expect(expired).not.toHaveBeenCalled();
+    vi.advanceTimersByTime(1);
+    expect(expired).toHaveBeenCalledTimes(1);
+    vi.advanceTimersByTime(60_000);
+    expect(expired).toHaveBeenCalledTimes(1);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('given a stream that ends first (client gone, shutdown), when cancelled, then no timer is left', () => {
+    vi.useFakeTimers();
+    const expired = vi.fn();
+    const cancel = access.untilExpiry(expiringIn(30_000), expired);
+    expect(vi.getTimerCount()).toBe(1);
+    cancel();
+    expect(vi.getTimerCount()).toBe(0);
+    vi.advanceTimersByTime(60_000);
+    expect(expired).not.toHaveBeenCalled();
+  });
+
+  it('given a token longer-lived than setTimeout can wait (~24.8 days), then it still runs at expiry, not at once', () => {
+    vi.useFakeTimers();
+    const expired = vi.fn();
+    const days30 = 30 * 86_400_000;
+    access.untilExpiry(expiringIn(days30), expired);
+    vi.advanceTimersByTime(days30 - 1);
+    expect(expired).not.toHaveBeenCalled();
+    vi.advanceTimersByTime(1);
+    expect(expired).toHaveBeenCalledTimes(1);
+  });
+
+  it('given a token already past its expiry (within the clock tolerance), then UNAUTHENTICATED and nothing scheduled', () => {
+    vi.useFakeTimers();
+    expect(refusal(() => access.untilExpiry(expiringIn(-1_000), vi.fn()))).toMatch(
+      /^UNAUTHENTICATED: the access token expired at .*; a stream needs a token that has not$/,
+    );
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('given authentication off, then nothing is scheduled', () => {
+    vi.useFakeTimers();
+    createNotificationAccess(undefined).untilExpiry(undefined, vi.fn())();
+    expect(vi.getTimerCount()).toBe(0);
   });
 });

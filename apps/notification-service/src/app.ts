@@ -191,6 +191,9 @@ function selectNotifications(
 const KEEP_ALIVE_MS = 15_000;
 /** Stored notifications a resumed stream reads from the database at a time. */
 const REPLAY_PAGE = 500;
+/** What a stream's last event says when its token expires. */
+const TOKEN_EXPIRED =
+  'the access token expired; reconnect with Last-Event-ID and a fresh token to resume';
 
 /** Builds notification-service's HTTP app without listening. */
 export async function buildApp(deps: {
@@ -283,11 +286,12 @@ export async function buildApp(deps: {
         summary:
           'Server-Sent Events: each new notification as it is stored (event: notification, id: its id). With Last-Event-ID, the stored ones after that id come first.',
         description:
-          "With a token: checked when the stream opens (a refusal is a problem document, never a stream); an end user's stream carries only their own notifications, an operator's everyone's.",
+          'With a token: checked when the stream opens (a refusal is a problem document, never a stream); an end user\'s stream carries only their own notifications, an operator\'s everyone\'s. The stream lives as long as its token: at the token\'s expiry (`exp`) it sends one last event, `event: token-expired` with `data: {"expiredAt": <RFC 3339>, "detail": <text>}` and no id, and ends the response. The client reconnects with a fresh token and `Last-Event-ID` (the id of the last notification it received) and gets what was stored meanwhile; the expired token gets 401 (`error="invalid_token"`), also within the verifier\'s clock tolerance. Without AUTH_ISSUER_URL a stream runs until the client leaves or the service stops.',
         security: BEARER_SECURITY,
         response: {
           200: {
-            description: 'The stream: `event: notification`, `id: <id>`, `data: <notification JSON>`',
+            description:
+              'The stream: `event: notification`, `id: <id>`, `data: <notification JSON>`; with a token, a last `event: token-expired` as it expires',
             content: { 'text/event-stream': { schema: Type.String() } },
           },
         },
@@ -307,10 +311,20 @@ export async function buildApp(deps: {
     },
     async (request, reply) => {
       const { orderId } = request.query;
-      // The token is checked once, as the stream opens (onRequest): a refusal is a problem document.
+      // The token is checked as the stream opens (onRequest): a refusal is a problem document.
       const userId = access.readable(who(request), request.query.userId);
       const lastEventId = request.headers['last-event-id'];
       const stream = reply.sse;
+      // It ends when the token expires: one last `token-expired` event, then the end of the
+      // response; the client reconnects with Last-Event-ID and a fresh token.
+      const stopExpiry = access.untilExpiry(who(request), () => {
+        if (!stream.isConnected) return;
+        const expiredAt = new Date(who(request)?.expiresAt ?? Date.now()).toISOString();
+        reply.raw.write(
+          `event: token-expired\ndata: ${JSON.stringify({ expiredAt, detail: TOKEN_EXPIRED })}\n\n`,
+        );
+        stream.close();
+      });
       const wanted = (n: Notification) =>
         (userId === undefined || n.userId === userId) &&
         (orderId === undefined || n.orderId === orderId);
@@ -333,10 +347,11 @@ export async function buildApp(deps: {
       });
       streams.add(stream);
       stream.onClose(() => {
+        stopExpiry();
         unsubscribe();
         streams.delete(stream);
       });
-      // The stream outlives this handler; it ends when the client leaves or the server closes.
+      // The stream outlives this handler; it ends when the client leaves, the server closes or the token expires.
       stream.keepAlive();
       stream.sendHeaders();
       // A comment right away hands the client the response head; the plugin
