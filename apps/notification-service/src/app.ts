@@ -286,7 +286,7 @@ export async function buildApp(deps: {
         summary:
           'Server-Sent Events: each new notification as it is stored (event: notification, id: its id). With Last-Event-ID, the stored ones after that id come first.',
         description:
-          'With a token: checked when the stream opens (a refusal is a problem document, never a stream); an end user\'s stream carries only their own notifications, an operator\'s everyone\'s. The stream lives as long as its token: at the token\'s expiry (`exp`) it sends one last event, `event: token-expired` with `data: {"expiredAt": <RFC 3339>, "detail": <text>}` and no id, and ends the response. The client reconnects with a fresh token and `Last-Event-ID` (the id of the last notification it received) and gets what was stored meanwhile; the expired token gets 401 (`error="invalid_token"`), also within the verifier\'s clock tolerance. Without AUTH_ISSUER_URL a stream runs until the client leaves or the service stops.',
+          'With a token: checked when the stream opens (a refusal is a problem document, never a stream); an end user\'s stream carries only their own notifications, an operator\'s everyone\'s. The stream lives as long as its token: at the token\'s expiry (`exp`) it sends one last event, `event: token-expired` with `data: {"expiredAt": <RFC 3339>, "detail": <text>}` and `id:` where to resume (the last notification sent, or for a stream that sent none its Last-Event-ID or the newest id stored as it opened), and ends the response. The client reconnects with a fresh token and `Last-Event-ID` and gets what was stored meanwhile; the expired token gets 401 (`error="invalid_token"`), also within the verifier\'s clock tolerance. Without AUTH_ISSUER_URL a stream runs until the client leaves or the service stops.',
         security: BEARER_SECURITY,
         response: {
           200: {
@@ -315,23 +315,29 @@ export async function buildApp(deps: {
       const userId = access.readable(who(request), request.query.userId);
       const lastEventId = request.headers['last-event-id'];
       const stream = reply.sse;
+      // Where a reconnect resumes: the last notification sent, else the Last-Event-ID this
+      // stream resumed from, else the newest id stored as it opened (read below), so that
+      // the forced reconnect of a stream that sent nothing misses nothing either.
+      let resumeAfter = lastEventId === '' ? undefined : lastEventId;
       // It ends when the token expires: one last `token-expired` event, then the end of the
       // response; the client reconnects with Last-Event-ID and a fresh token.
       const stopExpiry = access.untilExpiry(who(request), () => {
         if (!stream.isConnected) return;
         const expiredAt = new Date(who(request)?.expiresAt ?? Date.now()).toISOString();
+        const id = resumeAfter === undefined ? '' : `id: ${resumeAfter}\n`;
         reply.raw.write(
-          `event: token-expired\ndata: ${JSON.stringify({ expiredAt, detail: TOKEN_EXPIRED })}\n\n`,
+          `event: token-expired\n${id}data: ${JSON.stringify({ expiredAt, detail: TOKEN_EXPIRED })}\n\n`,
         );
         stream.close();
       });
       const wanted = (n: Notification) =>
         (userId === undefined || n.userId === userId) &&
         (orderId === undefined || n.orderId === orderId);
-      const send = (n: Notification) =>
-        stream.isConnected
-          ? stream.send({ id: n.id, event: 'notification', data: n })
-          : Promise.resolve();
+      const send = (n: Notification) => {
+        if (!stream.isConnected) return Promise.resolve();
+        resumeAfter = n.id;
+        return stream.send({ id: n.id, event: 'notification', data: n });
+      };
 
       // A resumed stream replays what was stored after Last-Event-ID while
       // live notifications wait in `held`; then the held ones the replay did
@@ -357,7 +363,21 @@ export async function buildApp(deps: {
       // A comment right away hands the client the response head; the plugin
       // has no call for comments, and would send nothing until the first event.
       reply.raw.write(': connected\n\n');
-      if (!resuming) return;
+      if (!resuming) {
+        // After subscribing: what is stored from here on comes live, so resuming after the
+        // newest id now skips nothing this stream would have shown. Needed only when it can
+        // expire; failing, the last event goes without an id.
+        if (access.enabled)
+          void deps.pool
+            .query<{ id: string | null }>('SELECT max(id)::text AS id FROM notifications')
+            .then((result) => {
+              resumeAfter ??= result.rows[0]?.id ?? '0';
+            })
+            .catch((error: unknown) =>
+              request.log.warn({ err: error }, 'the stream has no resume point for its expiry'),
+            );
+        return;
+      }
       try {
         let after = lastEventId;
         for (;;) {

@@ -24,6 +24,7 @@ let secured: Awaited<ReturnType<typeof startNotificationService>>;
 let open: Awaited<ReturnType<typeof startNotificationService>>;
 const topics = { users: uniqueName('users'), orders: uniqueName('orders'), dlq: uniqueName('dlq') };
 const userA = randomUUID();
+const userB = randomUUID();
 
 const publish = (topic: string, ...events: AnyEvent[]) =>
   producer.send(
@@ -47,9 +48,8 @@ const orderCreated = (userId: string) => {
   });
 };
 
-const signIn = async () =>
-  (await signInAsUser({ issuerUrl: issuer.url, userId: userA, api: 'notification-service' }))
-    .accessToken;
+const signIn = async (userId = userA) =>
+  (await signInAsUser({ issuerUrl: issuer.url, userId, api: 'notification-service' })).accessToken;
 
 /** The token's `exp`, in milliseconds (read, not verified: the service verifies it). */
 const expiryOf = (token: string) =>
@@ -131,10 +131,10 @@ const notificationsIn = (blocks: Block[]) =>
     .map((b) => ({ id: b.id, ...(JSON.parse(b.data) as { eventId: string }) }));
 
 /** Waits until the auth-off service lists a notification made from `eventId`. */
-const stored = (eventId: string) =>
+const stored = (eventId: string, userId = userA) =>
   waitFor(
     async () => {
-      const response = await fetch(`${open.http.url}/notifications?userId=${userA}&limit=200`);
+      const response = await fetch(`${open.http.url}/notifications?userId=${userId}&limit=200`);
       const { items } = (await response.json()) as { items: { eventId: string }[] };
       return items.some((n) => n.eventId === eventId) ? true : undefined;
     },
@@ -162,7 +162,7 @@ beforeAll(async () => {
     USERS_TOPIC: topics.users,
     ORDERS_TOPIC: topics.orders,
     DLQ_TOPIC: topics.dlq,
-    // Nobody listens there: recipients come from the user event this test sends.
+    // Nobody listens there: recipients come from the user events this test sends.
     USER_SERVICE_HTTP_URL: 'http://127.0.0.1:9',
   };
   // Only the secured one consumes (its group); the open one reads the same database.
@@ -185,16 +185,18 @@ beforeAll(async () => {
     });
   await publish(
     topics.users,
-    createEvent('user.registered.v1', {
-      source: '/user-service',
-      subject: userA,
-      data: {
-        userId: userA,
-        name: 'Ada',
-        email: `${uniqueName('ada')}@example.com`,
-        registeredAt: new Date().toISOString(),
-      },
-    }),
+    ...[userA, userB].map((userId) =>
+      createEvent('user.registered.v1', {
+        source: '/user-service',
+        subject: userId,
+        data: {
+          userId,
+          name: 'Ada',
+          email: `${uniqueName('reader')}@example.com`,
+          registeredAt: new Date().toISOString(),
+        },
+      }),
+    ),
   );
 }, 120_000);
 
@@ -234,7 +236,7 @@ describe('a stream lives as long as its token', () => {
       expect(endedAt - expiresAt).toBeLessThan(3_000);
       const last = stream.blocks().at(-1);
       expect(last?.event).toBe('token-expired');
-      expect(last?.id).toBeUndefined();
+      expect(last?.id, 'the resume point: the last notification sent').toBe(delivered.id);
       expect(JSON.parse(last?.data ?? '{}')).toEqual({
         expiredAt: new Date(expiresAt).toISOString(),
         detail: expect.stringMatching(/reconnect with Last-Event-ID and a fresh token/) as unknown,
@@ -280,6 +282,38 @@ describe('a stream lives as long as its token', () => {
     } finally {
       stream.close();
       unlimited.close();
+    }
+  }, 60_000);
+
+  it('gives a stream that sent nothing a resume point: its reconnect misses nothing stored in the gap', async () => {
+    const quiet = await openStream(secured.http.url, await signIn(userB));
+    try {
+      expect(quiet.response.status).toBe(200);
+      await waitFor(() => (quiet.ended() ? true : undefined), {
+        timeoutMs: TTL_S * 1000 + 10_000,
+        message: 'the quiet stream was still open after its token expired',
+      });
+      const last = quiet.blocks().at(-1);
+      expect(last?.event).toBe('token-expired');
+      expect(notificationsIn(quiet.blocks())).toEqual([]);
+      expect(last?.id, 'the newest id stored as the stream opened').toMatch(/^[0-9]+$/);
+
+      const inGap = orderCreated(userB);
+      await publish(topics.orders, inGap);
+      await stored(inGap.id, userB);
+      const resumed = await openStream(secured.http.url, await signIn(userB), last?.id);
+      try {
+        expect(resumed.response.status).toBe(200);
+        await waitFor(() => (notificationsIn(resumed.blocks()).length > 0 ? true : undefined), {
+          timeoutMs: 30_000,
+          message: 'the resumed quiet stream replayed nothing',
+        });
+        expect(notificationsIn(resumed.blocks()).map((n) => n.eventId)).toEqual([inGap.id]);
+      } finally {
+        resumed.close();
+      }
+    } finally {
+      quiet.close();
     }
   }, 60_000);
 });
