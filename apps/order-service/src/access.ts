@@ -1,6 +1,5 @@
 import { assertRole, assertUser } from '@comms/auth';
 import type { Principal, TokenVerifier } from '@comms/auth';
-import { formatActor } from '@comms/contracts';
 import { AppError } from '@comms/service-kit';
 // A caller with no right to an order gets exactly what an unknown id gets.
 import { orderNotFound } from './orders.js';
@@ -57,28 +56,6 @@ export interface OrderAccess {
   ): Promise<void>;
   /** Rebuilding a read-model row: an operator. */
   rebuild(principal: Principal | undefined): void;
-}
-
-/**
- * The CloudEvents `actor` of a caller: `user:<sub>` for an end user,
- * `service:<client id>` for a service's own token, undefined when
- * authentication is off. Never the token.
- */
-export function actorOf(principal: Principal | undefined): string | undefined {
-  if (principal === undefined) return undefined;
-  const actor =
-    principal.kind === 'user'
-      ? { kind: 'user' as const, id: principal.subject }
-      : { kind: 'service' as const, id: principal.clientId };
-  try {
-    return formatActor(actor);
-  } catch (error) {
-    // A verified token whose subject cannot be recorded: refuse the change rather than lose who made it.
-    throw new AppError(
-      'PERMISSION_DENIED',
-      `the token's ${actor.kind === 'user' ? 'sub' : 'client_id'} cannot be recorded as who made the change: ${(error as Error).message}`,
-    );
-  }
 }
 
 /** Builds the access rules; `auth` undefined turns them off. */

@@ -1,7 +1,8 @@
+import { actorOf } from '@comms/auth';
 import type { Principal, TokenVerifier } from '@comms/auth';
 import { AppError } from '@comms/service-kit';
 import { describe, expect, it } from 'vitest';
-import { actorOf, createOrderAccess } from './access.js';
+import { createOrderAccess } from './access.js';
 
 // The rules alone; the tokens they get are real in auth.int.test.ts.
 const refuse = (): Promise<Principal> => Promise.reject(new Error('no token in a unit test'));
@@ -42,20 +43,6 @@ async function codeOf(work: () => Promise<unknown>): Promise<string | undefined>
     return error instanceof AppError ? `${error.code}: ${error.message}` : String(error);
   }
 }
-
-describe('actorOf', () => {
-  it('names a user by sub and a service by client id, and nobody when authentication is off', () => {
-    expect(actorOf(ada)).toBe('user:ada');
-    expect(actorOf(console_)).toBe('service:console');
-    expect(actorOf(undefined)).toBeUndefined();
-  });
-
-  it('refuses a subject no consumer could read rather than record it wrong', () => {
-    expect(() => actorOf(principal({ subject: 'x'.repeat(256) }))).toThrow(
-      /cannot be recorded as who made the change/,
-    );
-  });
-});
 
 describe('given a user who is neither the owner nor an operator', () => {
   it('when they read the order, then it is not found, as an unknown id is', async () => {

@@ -4,12 +4,9 @@ import type { ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findFreePort, signInAsUser, startTokenIssuer } from '@comms/infra';
 import type { RunningTokenIssuer } from '@comms/infra';
-import { parseKafkaEvent, TOPICS } from '@comms/contracts';
-import type { AnyEvent } from '@comms/contracts';
+import { TOPICS } from '@comms/contracts';
 import { OrderServiceClient } from '@comms/contracts/grpc';
 import type { CreateOrderResponse } from '@comms/contracts/grpc';
-import { createKafka } from '@comms/kafka';
-import type { KafkaClient, KafkaConsumer } from '@comms/kafka';
 import { createPool } from '@comms/postgres';
 import type { HttpApp } from '@comms/service-kit';
 import {
@@ -17,9 +14,9 @@ import {
   startServiceProcess,
   testInfra,
   uniqueName,
-  waitFor,
+  watchEvents,
 } from '@comms/testing';
-import type { ServiceProcess, TestDatabase } from '@comms/testing';
+import type { ServiceProcess, TestDatabase, WatchedEvents } from '@comms/testing';
 import { loadConfig } from './config.js';
 import { startOrderService } from './main.js';
 import { rebuildReadModel } from './projection.js';
@@ -39,10 +36,8 @@ let userService: ServiceProcess;
 let userHttp: string;
 let secured: Awaited<ReturnType<typeof startOrderService>>;
 let open: Awaited<ReturnType<typeof startOrderService>>;
-let kafka: KafkaClient;
-let consumer: KafkaConsumer;
 /** Every event on the orders topic, as its raw value and as parsed. */
-const published: { value: string; event: AnyEvent }[] = [];
+let watched: WatchedEvents;
 let userA: string;
 let userB: string;
 const tokens = { a: '', b: '', operator: '' };
@@ -102,26 +97,7 @@ beforeAll(async () => {
   });
   open = await startOrderService({ ...loadConfig(env(openDb.url)), PORT: 0, GRPC_PORT: 0 });
 
-  kafka = createKafka({
-    brokers: kafkaBrokers.split(','),
-    clientId: 'actor-test',
-    client: kafkaClient,
-  });
-  const admin = await kafka.admin();
-  await admin.ensureTopics([{ topic: TOPICS.orders, partitions: 3 }]);
-  await admin.close();
-  consumer = await kafka.consumer({ groupId: uniqueName('actor-events'), topics: [TOPICS.orders] });
-  await consumer.run((message) => {
-    // As a consumer reads it: either content mode, validated, `actor` included.
-    // The topic is shared with other suites: what is not this file's order is skipped below.
-    try {
-      const event = parseKafkaEvent(message.value, message.headers);
-      published.push({ value: message.value?.toString('utf8') ?? '', event });
-    } catch {
-      // Not an event this test could have caused.
-    }
-    return Promise.resolve();
-  });
+  watched = await watchEvents(TOPICS.orders, { partitions: 3 });
 
   userA = await newUser('Ada');
   userB = await newUser('Brian');
@@ -132,7 +108,7 @@ beforeAll(async () => {
 }, 90_000);
 
 afterAll(async () => {
-  await consumer?.close();
+  await watched?.close();
   await secured?.stop();
   await open?.stop();
   await userService?.stop();
@@ -183,15 +159,7 @@ async function history(
 }
 
 /** The order's events as they reached the orders topic, once `count` have. */
-async function onKafka(orderId: string, count: number) {
-  return waitFor(
-    () => {
-      const mine = published.filter((p) => p.event.subject === orderId);
-      return mine.length >= count ? mine : undefined;
-    },
-    { timeoutMs: 30_000, message: `fewer than ${count} events of order ${orderId} reached Kafka` },
-  );
-}
+const onKafka = (orderId: string, count: number) => watched.ofSubject(orderId, count);
 
 describe('with authentication on, each event records who caused it', () => {
   it('a user’s create and pay, the operator’s ship: stored, shown, and published as actor', async () => {

@@ -12,11 +12,11 @@ import {
   NonBlankText,
   Text,
 } from '@comms/contracts';
-import { challengeOnError } from '@comms/auth';
+import { actorOf, challengeOnError } from '@comms/auth';
 import type { FastifyRequest } from 'fastify';
 import { AppError, BEARER_SECURITY, createHttpApp, ProblemSchema } from '@comms/service-kit';
 import type { HttpApp, Logger, ReadinessChecks } from '@comms/service-kit';
-import { actorOf, createOrderAccess } from './access.js';
+import { createOrderAccess } from './access.js';
 import type { OrderAccess } from './access.js';
 import type { OrderView, Orders } from './orders.js';
 

@@ -10,10 +10,10 @@ import type {
   GetOrderRequest,
   OrderServiceServer,
 } from '@comms/contracts/grpc';
-import { authorizationOf } from '@comms/auth';
+import { actorOf, authorizationOf } from '@comms/auth';
 import { createGrpcServer, unary } from '@comms/service-kit';
 import type { GrpcServer, Logger } from '@comms/service-kit';
-import { actorOf, createOrderAccess } from './access.js';
+import { createOrderAccess } from './access.js';
 import type { OrderAccess } from './access.js';
 import type { OrderStatus as Status } from './domain/order.js';
 import { checkNewOrder, OrderRejected } from './orders.js';

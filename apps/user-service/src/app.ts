@@ -1,6 +1,6 @@
 import Type from 'typebox';
 import { NonBlankText } from '@comms/contracts';
-import { challengeOnError } from '@comms/auth';
+import { actorOf, challengeOnError } from '@comms/auth';
 import { BEARER_SECURITY, createHttpApp, ProblemSchema } from '@comms/service-kit';
 import type { HttpApp, Logger, ReadinessChecks } from '@comms/service-kit';
 import { createCallerCheck } from './callers.js';
@@ -85,7 +85,8 @@ export async function buildApp(deps: {
       },
     },
     async (request, reply) => {
-      const user = await users.create(request.body);
+      const actor = actorOf(app.principalOf(request));
+      const user = await users.create({ ...request.body, actor });
       return reply.status(201).header('location', `/users/${user.id}`).send(view(user));
     },
   );
@@ -154,7 +155,10 @@ export async function buildApp(deps: {
         response: { 200: UserView, ...errors },
       },
     },
-    async (request) => view(await users.deactivate(request.params.id)),
+    async (request) => {
+      const actor = actorOf(app.principalOf(request));
+      return view(await users.deactivate(request.params.id, { actor }));
+    },
   );
 
   return app;

@@ -1,5 +1,5 @@
 import { assertService } from '@comms/auth';
-import type { TokenVerifier } from '@comms/auth';
+import type { Principal, TokenVerifier } from '@comms/auth';
 import { AppError } from '@comms/service-kit';
 
 /** What a caller may do: read users (GetUser, ValidateUser, ListUsers) or write them (create, deactivate). */
@@ -47,15 +47,21 @@ export function parseCallers(text: string): Caller[] {
  */
 export interface CallerCheck {
   readonly enabled: boolean;
-  /** Checks an `Authorization` value for `permission`. */
-  check(authorization: string | undefined, permission: CallerPermission): Promise<void>;
+  /**
+   * Checks an `Authorization` value for `permission`; resolves with the
+   * calling service's principal (undefined when the check is off).
+   */
+  check(
+    authorization: string | undefined,
+    permission: CallerPermission,
+  ): Promise<Principal | undefined>;
 }
 
 /** Builds the check; `auth` undefined turns it off. */
 export function createCallerCheck(
   auth: { readonly verifier: TokenVerifier; readonly callers: readonly Caller[] } | undefined,
 ): CallerCheck {
-  if (auth === undefined) return { enabled: false, check: () => Promise.resolve() };
+  if (auth === undefined) return { enabled: false, check: () => Promise.resolve(undefined) };
   const { verifier, callers } = auth;
   const ids = callers.map((caller) => caller.clientId);
   return {
@@ -71,6 +77,7 @@ export function createCallerCheck(
           `permission '${permission}' is for ${holders.length === 0 ? 'no caller' : holders.map((one) => one.clientId).join(', ')} (AUTH_CALLERS); client '${principal.clientId}' may only ${caller?.permissions.join(', ') ?? 'nothing'}`,
         );
       }
+      return principal;
     },
   };
 }

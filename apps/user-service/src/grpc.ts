@@ -13,7 +13,7 @@ import type {
   UserServiceServer,
   ValidateUserRequest,
 } from '@comms/contracts/grpc';
-import { authorizationOf } from '@comms/auth';
+import { actorOf, authorizationOf } from '@comms/auth';
 import { AppError, createGrpcServer, unary } from '@comms/service-kit';
 import type { GrpcServer, Logger } from '@comms/service-kit';
 import { createCallerCheck } from './callers.js';
@@ -41,12 +41,18 @@ export function buildGrpcServer(deps: {
 }): GrpcServer {
   const { users, logger } = deps;
   const callers = deps.callers ?? createCallerCheck(undefined);
-  /** A handler that runs once the caller holds `permission`. */
+  /**
+   * A handler that runs once the caller holds `permission`, given who the
+   * caller is as an event's actor (`service:<client id>`; none when off).
+   */
   const guarded =
-    <Req, Res>(permission: CallerPermission, handler: (request: Req) => Promise<Res>) =>
+    <Req, Res>(
+      permission: CallerPermission,
+      handler: (request: Req, caller: { readonly actor: string | undefined }) => Promise<Res>,
+    ) =>
     async (request: Req, call: { readonly metadata?: { get(key: string): unknown[] } }) => {
-      await callers.check(authorizationOf(call), permission);
-      return handler(request);
+      const actor = actorOf(await callers.check(authorizationOf(call), permission));
+      return handler(request, { actor });
     };
   const implementation: UserServiceServer = {
     getUser: unary(
@@ -60,8 +66,8 @@ export function buildGrpcServer(deps: {
       logger,
     ),
     createUser: unary(
-      guarded('users:write', async (request: CreateUserRequest) => ({
-        user: toProto(await users.create({ name: request.name, email: request.email })),
+      guarded('users:write', async (request: CreateUserRequest, caller) => ({
+        user: toProto(await users.create({ name: request.name, email: request.email, ...caller })),
       })),
       logger,
     ),
@@ -78,8 +84,8 @@ export function buildGrpcServer(deps: {
       logger,
     ),
     deactivateUser: unary(
-      guarded('users:write', async (request: DeactivateUserRequest) => ({
-        user: toProto(await users.deactivate(request.userId)),
+      guarded('users:write', async (request: DeactivateUserRequest, caller) => ({
+        user: toProto(await users.deactivate(request.userId, caller)),
       })),
       logger,
     ),

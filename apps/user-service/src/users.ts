@@ -160,7 +160,12 @@ export function createUsers(deps: {
   };
 
   return {
-    async create(input: { name: string; email: string }): Promise<User> {
+    /** `actor`: who registers the user (`service:<client id>`), recorded on its event; none when off. */
+    async create(input: {
+      name: string;
+      email: string;
+      actor?: string | undefined;
+    }): Promise<User> {
       const { name, email } = checkNewUser(input);
       const id = randomUUID();
       const at = now();
@@ -177,6 +182,7 @@ export function createUsers(deps: {
             subject: id,
             time: at,
             data: { userId: id, name, email, registeredAt: at.toISOString() },
+            ...(input.actor === undefined ? {} : { actor: input.actor }),
           });
           await enqueue(client, [outboxMessage(event)]);
           return user;
@@ -223,8 +229,11 @@ export function createUsers(deps: {
       };
     },
 
-    /** Idempotent: deactivating an inactive user changes nothing and emits nothing. */
-    async deactivate(id: string): Promise<User> {
+    /**
+     * Idempotent: deactivating an inactive user changes nothing and emits
+     * nothing. `actor`, as for {@link create}, goes on the event.
+     */
+    async deactivate(id: string, options: { actor?: string | undefined } = {}): Promise<User> {
       requireUuid(id, 'id');
       const user = await withTransaction(pool, async (client) => {
         const row = await find(client, id, true);
@@ -240,6 +249,7 @@ export function createUsers(deps: {
           subject: id,
           time: at,
           data: { userId: id, deactivatedAt: at.toISOString() },
+          ...(options.actor === undefined ? {} : { actor: options.actor }),
         });
         await enqueue(client, [outboxMessage(event)]);
         return toUser({ ...row, status: 'inactive' });

@@ -1,4 +1,4 @@
-import { AppError } from '@comms/contracts';
+import { AppError, formatActor } from '@comms/contracts';
 
 /** Who is calling, from a verified access token. */
 export interface Principal {
@@ -51,4 +51,30 @@ export function assertService(
       'PERMISSION_DENIED',
       `permission '${permission}' is for the services ${clients.join(', ')}; got the ${principal.kind} token of client '${principal.clientId}'`,
     );
+}
+
+/**
+ * The CloudEvents `actor` of a caller: `user:<sub>` for an end user,
+ * `service:<client id>` for a service's own token, undefined when
+ * authentication is off. Never the token. Throws PERMISSION_DENIED when
+ * the token's subject or client id cannot be an actor (too long, not
+ * printable ASCII): the change is refused rather than recorded wrong.
+ */
+export function actorOf(
+  principal: Pick<Principal, 'kind' | 'subject' | 'clientId'> | undefined,
+): string | undefined {
+  if (principal === undefined) return undefined;
+  const actor =
+    principal.kind === 'user'
+      ? { kind: 'user' as const, id: principal.subject }
+      : { kind: 'service' as const, id: principal.clientId };
+  try {
+    return formatActor(actor);
+  } catch (error) {
+    // A verified token whose subject cannot be recorded: refuse the change rather than lose who made it.
+    throw new AppError(
+      'PERMISSION_DENIED',
+      `the token's ${actor.kind === 'user' ? 'sub' : 'client_id'} cannot be recorded as who made the change: ${(error as Error).message}`,
+    );
+  }
 }

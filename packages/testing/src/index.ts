@@ -2,6 +2,8 @@ export { createTestDatabase, testInfra, uniqueName, waitFor } from './infra.js';
 export { describeExit, launch } from '@comms/infra';
 export type { LaunchedProcess, LaunchOptions } from '@comms/infra';
 export type { TestDatabase, WaitForOptions } from './infra.js';
+export { watchEvents } from './events.js';
+export type { PublishedEvent, WatchedEvents } from './events.js';
 export { startServiceProcess } from './process.js';
 export type { ServiceProcess } from './process.js';
 export { listGrpcServices } from './grpc.js';

@@ -64,7 +64,8 @@ function eventHeaders(): Json {
 
 /** Who sets `actor` on each topic's events, and when. */
 const ACTORS = {
-  [TOPICS.users]: 'user-service does not set it yet, so consumers must expect it absent.',
+  [TOPICS.users]:
+    'user-service sets it to the calling service, `service:<client id>` (the back office `service:tools`, the console `service:console`), on every event a caller with its own client-credentials token caused (REST or gRPC); absent when it runs without caller authentication (AUTH_ISSUER_URL unset).',
   [TOPICS.orders]:
     'order-service sets it on every event a caller with a token caused (REST or gRPC; an operator shipping is `user:<operator sub>`); absent when it runs without authentication (AUTH_ISSUER_URL unset).',
 } as const;
