@@ -3,7 +3,6 @@ import type { SSEReplyInterface } from '@fastify/sse';
 import Type from 'typebox';
 import type { FastifyRequest } from 'fastify';
 import { challengeOnError } from '@comms/auth';
-import type { Principal } from '@comms/auth';
 import type { KafkaConsumer } from '@comms/kafka';
 import type { Pool } from '@comms/postgres';
 import { AppError, BEARER_SECURITY, createHttpApp } from '@comms/service-kit';
@@ -218,23 +217,13 @@ export async function buildApp(deps: {
       description:
         "Applies when the service runs with AUTH_ISSUER_URL set (without it no route needs a token). An OAuth 2.0 access token (JWT, audience urn:comms:notification-service): an end user's reads their own notifications; the operator role's, or the own token of a client in AUTH_OPERATOR_CLIENTS (the console's backend), reads everyone's, the consumer lag and the DLQ, and re-drives it.",
       required: access.enabled,
+      // Before the body is read and before a stream opens.
+      authenticate: (authorization) => access.authenticate(authorization),
     },
   });
-  const principals = new WeakMap<FastifyRequest, Principal>();
-  const who = (request: FastifyRequest) => principals.get(request);
-  if (access.enabled) {
-    // The routes that declare the bearer scheme, which is what the document says:
-    // checked before the body is read and before a stream opens.
-    app.addHook('onRequest', async (request) => {
-      const security = (request.routeOptions.schema as { security?: unknown } | undefined)
-        ?.security;
-      if (!Array.isArray(security) || security.length === 0) return;
-      const principal = await access.authenticate(request.headers.authorization);
-      if (principal !== undefined) principals.set(request, principal);
-    });
-    // RFC 6750: a 401 or 403 says what the bearer token lacked.
-    app.addHook('onError', challengeOnError('notification-service'));
-  }
+  const who = (request: FastifyRequest) => app.principalOf(request);
+  // RFC 6750: a 401 or 403 says what the bearer token lacked.
+  if (access.enabled) app.addHook('onError', challengeOnError('notification-service'));
   const ListQuery = Type.Object(
     {
       userId: Type.Optional(Uuid),
