@@ -99,10 +99,10 @@ async function start(options: StartOptions): Promise<void> {
 ${
   options.auth
     ? `   curl -si '${services['order-service'].http}/orders?userId=ada'    (401: the services want tokens)
-   ADMIN=$(npx comms-infra token --client tools --api user-service)
+   ADMIN=$(npm run -s token -- --client tools --api user-service)
    curl -s -XPOST ${services['user-service'].http}/users -H "authorization: Bearer $ADMIN" \\
         -H 'content-type: application/json' -d '{"name":"Ada","email":"ada@example.com"}'
-   npx comms-infra token --user <id>  (a user's token for order-service; README, "Quick start")`
+   npm run -s token -- --user <id>  (a user's token for order-service; README, "Quick start")`
     : `   curl -s -XPOST ${services['user-service'].http}/users -H 'content-type: application/json' \\
         -d '{"name":"Ada","email":"ada@example.com"}'
    (--no-auth: every service is open)`

@@ -103,12 +103,12 @@ describe('the local system with identity on', () => {
     const start = readme.indexOf('```sh\n', marker) + '```sh\n'.length;
     const block = readme.slice(start, readme.indexOf('```', start));
     expect(marker).toBeGreaterThan(0);
-    expect(block).toMatch(/comms-infra token --client tools/);
+    expect(block).toMatch(/npm run -s token -- --client tools/);
     // Only the addresses differ from npm start's (random ports here), and the email is new per run.
     const script = block
       .replaceAll('localhost:8081', services['user-service'].http.replace('http://', ''))
       .replaceAll('localhost:8082', services['order-service'].http.replace('http://', ''))
-      .replaceAll('npx comms-infra token', `npx comms-infra token --issuer ${issuer.url}`)
+      .replaceAll('npm run -s token --', `npm run -s token -- --issuer ${issuer.url}`)
       .replaceAll('ada@example.com', `ada.${String(Date.now())}@example.com`);
     const { stdout } = await promisify(execFile)('bash', ['-euo', 'pipefail', '-c', script], {
       cwd: root,
