@@ -266,7 +266,8 @@ describe(`fault injection (${PROFILE.name} profile)`, { concurrent: false }, () 
     let uncommitted = 0;
     let tries = 0;
     try {
-      while (uncommitted === 0 && tries < 30) {
+      // The window is short (a batch commits right after its two statements): try often.
+      while (uncommitted === 0 && tries < 100) {
         tries += 1;
         const base = await storedCount();
         load.burst(30);
