@@ -1,8 +1,6 @@
 import { assertRole, assertUser } from '@comms/auth';
 import type { Principal, TokenVerifier } from '@comms/auth';
 import { AppError } from '@comms/service-kit';
-// A caller with no right to an order gets exactly what an unknown id gets.
-import { orderNotFound } from './orders.js';
 
 /** A command on an existing order. */
 export type OrderAction = 'pay' | 'cancel' | 'ship';
@@ -18,12 +16,14 @@ interface Owned {
  * operator role ships, rebuilds and reads any order. Service tokens act for
  * no user and are refused. With no verifier (AUTH_ISSUER_URL unset) every
  * check passes, as before. A refusal is PERMISSION_DENIED naming the
- * permission, but for one case: a user who is neither the order's owner nor
- * an operator is told the order does not exist (NOT_FOUND, word for word
- * what an unknown id gets), so trying ids teaches nobody which orders exist.
- * What does not depend on the order (a user's token, the operator role to
- * ship) is checked before the order is loaded, so it answers the same for
- * every id too. A principal of `undefined` means authentication is off.
+ * permission. A user who is not an operator and names an order that is not
+ * theirs gets the same PERMISSION_DENIED, word for word, whether the order
+ * belongs to someone else or does not exist at all ("user 'u' has no order
+ * 'id'", true of both), so trying ids teaches nobody which orders exist; only
+ * the owner and the operator ever see NOT_FOUND. What does not depend on the
+ * order (a user's token, the operator role to ship) is checked before the
+ * order is loaded, so it answers the same for every id too. A principal of
+ * `undefined` means authentication is off.
  */
 export interface OrderAccess {
   /** True when callers must present a token. */
@@ -36,7 +36,8 @@ export interface OrderAccess {
   list(principal: Principal | undefined, userId: string): void;
   /**
    * Reading order `orderId`, which `load` fetches (NOT_FOUND when there is
-   * none): the owner or an operator; anyone else gets that same NOT_FOUND.
+   * none): the owner or an operator. Any other user gets PERMISSION_DENIED,
+   * the same for someone else's order and for an id that names none.
    */
   read<T extends Owned>(
     principal: Principal | undefined,
@@ -44,9 +45,11 @@ export interface OrderAccess {
     load: () => Promise<T>,
   ): Promise<T>;
   /**
-   * pay and cancel: the owner (an operator, who may read the order, is told
-   * PERMISSION_DENIED; anyone else NOT_FOUND); ship: an operator, checked
-   * before the order is loaded. Off, `load` is not called.
+   * pay and cancel: the owner (an operator, who may read the order and so
+   * learns whether it exists, gets NOT_FOUND for an unknown id and
+   * PERMISSION_DENIED for someone's order; any other user PERMISSION_DENIED
+   * for both); ship: an operator, checked before the order is loaded. Off,
+   * `load` is not called.
    */
   act(
     principal: Principal | undefined,
@@ -80,6 +83,30 @@ export function createOrderAccess(
     return principal;
   };
   const isOperator = (caller: Principal) => caller.roles.includes(operatorRole);
+  // What a user who is not an operator hears for an order that is not theirs,
+  // whether it is someone else's or no one's: the same words, true of both.
+  const notTheirs = (permission: string, caller: Principal, orderId: string, who: string) =>
+    new AppError(
+      'PERMISSION_DENIED',
+      `permission '${permission}' is for ${who}; user '${caller.subject}' has no order '${orderId}'`,
+    );
+  /** Loads the order for a user who is not an operator: an unknown id is refused as another's order is. */
+  const loadAs = async <T extends Owned>(
+    caller: Principal,
+    load: () => Promise<T>,
+    refusal: () => AppError,
+  ): Promise<T> => {
+    if (isOperator(caller)) return load();
+    let order: T;
+    try {
+      order = await load();
+    } catch (error) {
+      if (error instanceof AppError && error.code === 'NOT_FOUND') throw refusal();
+      throw error;
+    }
+    if (order.userId !== caller.subject) throw refusal();
+    return order;
+  };
   return {
     enabled: true,
     authenticate: (authorization) => verifier.authenticate(authorization),
@@ -102,9 +129,14 @@ export function createOrderAccess(
     },
     async read(principal, orderId, load) {
       const caller = user(principal, 'orders:read');
-      const order = await load();
-      if (caller.subject === order.userId || isOperator(caller)) return order;
-      throw orderNotFound(orderId);
+      return loadAs(caller, load, () =>
+        notTheirs(
+          'orders:read',
+          caller,
+          orderId,
+          `the order's owner or the role '${operatorRole}'`,
+        ),
+      );
     },
     async act(principal, action, orderId, load) {
       const permission = `orders:${action}`;
@@ -114,15 +146,15 @@ export function createOrderAccess(
         assertRole(caller, operatorRole, permission);
         return;
       }
-      const order = await load();
+      const order = await loadAs(caller, load, () =>
+        notTheirs(permission, caller, orderId, "the order's owner"),
+      );
       if (caller.subject === order.userId) return;
       // Paying and cancelling stay the owner's; an operator may know the order exists.
-      if (isOperator(caller))
-        throw new AppError(
-          'PERMISSION_DENIED',
-          `permission '${permission}' is for the order's owner; user '${caller.subject}' is not`,
-        );
-      throw orderNotFound(orderId);
+      throw new AppError(
+        'PERMISSION_DENIED',
+        `permission '${permission}' is for the order's owner; user '${caller.subject}' is not`,
+      );
     },
     rebuild: (principal) =>
       assertRole(user(principal, 'orders:rebuild'), operatorRole, 'orders:rebuild'),

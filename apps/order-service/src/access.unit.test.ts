@@ -44,20 +44,26 @@ async function codeOf(work: () => Promise<unknown>): Promise<string | undefined>
   }
 }
 
+/** A load of an id that names no order, as the store answers it. */
+const nobodys = () => Promise.reject(new AppError('NOT_FOUND', `order ${ORDER} not found`));
+
 describe('given a user who is neither the owner nor an operator', () => {
-  it('when they read the order, then it is not found, as an unknown id is', async () => {
+  it('when they read the order, then the permission is refused, as for an unknown id', async () => {
     const { load } = brians();
-    expect(await codeOf(() => access.read(ada, ORDER, load))).toBe(
-      `NOT_FOUND: order ${ORDER} not found`,
-    );
+    const refusal = `PERMISSION_DENIED: permission 'orders:read' is for the order's owner or the role 'operator'; user 'ada' has no order '${ORDER}'`;
+    expect(await codeOf(() => access.read(ada, ORDER, load))).toBe(refusal);
+    expect(await codeOf(() => access.read(ada, ORDER, nobodys))).toBe(refusal);
   });
 
-  it.each(['pay', 'cancel'] as const)('when they %s it, then it is not found', async (action) => {
-    const { load } = brians();
-    expect(await codeOf(() => access.act(ada, action, ORDER, load))).toBe(
-      `NOT_FOUND: order ${ORDER} not found`,
-    );
-  });
+  it.each(['pay', 'cancel'] as const)(
+    'when they %s it, then the permission is refused, as for an unknown id',
+    async (action) => {
+      const { load } = brians();
+      const refusal = `PERMISSION_DENIED: permission 'orders:${action}' is for the order's owner; user 'ada' has no order '${ORDER}'`;
+      expect(await codeOf(() => access.act(ada, action, ORDER, load))).toBe(refusal);
+      expect(await codeOf(() => access.act(ada, action, ORDER, nobodys))).toBe(refusal);
+    },
+  );
 
   it('when they ship it, then the role is refused before the order is even loaded', async () => {
     const { load, calls } = brians();
@@ -86,6 +92,12 @@ describe('given the operator', () => {
       /^PERMISSION_DENIED: permission 'orders:pay' is for the order's owner/,
     );
     await expect(access.act(operator, 'ship', ORDER, load)).resolves.toBeUndefined();
+  });
+
+  it('is told an unknown id is not found', async () => {
+    const notFound = `NOT_FOUND: order ${ORDER} not found`;
+    expect(await codeOf(() => access.read(operator, ORDER, nobodys))).toBe(notFound);
+    expect(await codeOf(() => access.act(operator, 'pay', ORDER, nobodys))).toBe(notFound);
   });
 });
 

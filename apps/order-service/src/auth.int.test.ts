@@ -234,14 +234,17 @@ describe('order-service REST with end-user authentication (AUTH_ISSUER_URL set)'
     readonly url: (own: string, other: string) => string;
     readonly token: () => string | undefined;
     readonly body?: () => unknown;
-    /** 404: a user who is neither owner nor operator is told the order does not exist. */
-    readonly status: 401 | 403 | 404;
-    /** undefined: no WWW-Authenticate at all (a 404 must not hint at a permission). */
-    readonly challenge: RegExp | undefined;
+    readonly status: 401 | 403;
+    readonly challenge: RegExp;
     readonly detail: RegExp;
   }
 
-  const NOT_FOUND = /^order [0-9a-f-]{36} not found$/;
+  /** What user A hears for an order that is not theirs: the same as for an id that names none. */
+  const notTheirs = (permission: string, who: string) =>
+    new RegExp(
+      `^permission '${permission}' is for ${who}; user '[^']+' has no order '[0-9a-f-]{36}'$`,
+    );
+  const OWNER_OR_OPERATOR = "the order's owner or the role 'operator'";
 
   const refusals: readonly Refused[] = [
     {
@@ -316,17 +319,17 @@ describe('order-service REST with end-user authentication (AUTH_ISSUER_URL set)'
       name: 'user A reading user B’s order',
       url: (_own, other) => `/orders/${other}`,
       token: () => tokens.a,
-      status: 404,
-      challenge: undefined,
-      detail: NOT_FOUND,
+      status: 403,
+      challenge: /error="insufficient_scope"/,
+      detail: notTheirs('orders:read', OWNER_OR_OPERATOR),
     },
     {
       name: 'user A reading user B’s events',
       url: (_own, other) => `/orders/${other}/events`,
       token: () => tokens.a,
-      status: 404,
-      challenge: undefined,
-      detail: NOT_FOUND,
+      status: 403,
+      challenge: /error="insufficient_scope"/,
+      detail: notTheirs('orders:read', OWNER_OR_OPERATOR),
     },
     {
       name: 'user A listing user B’s orders',
@@ -341,18 +344,18 @@ describe('order-service REST with end-user authentication (AUTH_ISSUER_URL set)'
       method: 'POST',
       url: (_own, other) => `/orders/${other}/pay`,
       token: () => tokens.a,
-      status: 404,
-      challenge: undefined,
-      detail: NOT_FOUND,
+      status: 403,
+      challenge: /error="insufficient_scope"/,
+      detail: notTheirs('orders:pay', "the order's owner"),
     },
     {
       name: 'user A cancelling user B’s order',
       method: 'POST',
       url: (_own, other) => `/orders/${other}/cancel`,
       token: () => tokens.a,
-      status: 404,
-      challenge: undefined,
-      detail: NOT_FOUND,
+      status: 403,
+      challenge: /error="insufficient_scope"/,
+      detail: notTheirs('orders:cancel', "the order's owner"),
     },
     {
       name: 'the operator paying someone’s order',
@@ -410,9 +413,7 @@ describe('order-service REST with end-user authentication (AUTH_ISSUER_URL set)'
       });
       expect(response.statusCode, response.body).toBe(refusal.status);
       expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
-      if (refusal.challenge === undefined)
-        expect(response.headers['www-authenticate']).toBeUndefined();
-      else expect(response.headers['www-authenticate']).toMatch(refusal.challenge);
+      expect(response.headers['www-authenticate']).toMatch(refusal.challenge);
       expect(response.json<{ detail: string }>().detail).toMatch(refusal.detail);
       expect(await streamCount()).toBe(streams);
       const after = await Promise.all(
@@ -429,7 +430,8 @@ describe('order-service REST with end-user authentication (AUTH_ISSUER_URL set)'
 
   // Review finding: a non-owner got 403 for an order that exists and 404 for
   // one that does not, so trying ids told them which orders exist. Whatever
-  // the caller may not touch must answer exactly as an unknown id does.
+  // the caller may not touch must answer exactly as an unknown id does: 403,
+  // in the same words.
   describe('a caller who may not touch an order learns nothing of whether it exists', () => {
     let other: string;
     beforeAll(async () => {
@@ -459,27 +461,27 @@ describe('order-service REST with end-user authentication (AUTH_ISSUER_URL set)'
     };
 
     it.each([
-      { who: 'user A', token: () => tokens.a, method: 'GET', path: '/orders/:id', status: 404 },
+      { who: 'user A', token: () => tokens.a, method: 'GET', path: '/orders/:id', status: 403 },
       {
         who: 'user A',
         token: () => tokens.a,
         method: 'GET',
         path: '/orders/:id/events',
-        status: 404,
+        status: 403,
       },
       {
         who: 'user A',
         token: () => tokens.a,
         method: 'POST',
         path: '/orders/:id/pay',
-        status: 404,
+        status: 403,
       },
       {
         who: 'user A',
         token: () => tokens.a,
         method: 'POST',
         path: '/orders/:id/cancel',
-        status: 404,
+        status: 403,
       },
       {
         who: 'user A',
@@ -621,11 +623,11 @@ describe('order-service gRPC with end-user authentication (AUTH_ISSUER_URL set)'
     await expect(create(undefined, '')).rejects.toMatchObject({ code: status.UNAUTHENTICATED });
   });
 
-  it('GetOrder answers user A on user B’s order NOT_FOUND, and refuses a call without a token', async () => {
+  it('GetOrder refuses user A on user B’s order PERMISSION_DENIED, and a call without a token', async () => {
     const other = await create(tokens.b, userB);
     await expect(get(tokens.a, other.orderId)).rejects.toMatchObject({
-      code: status.NOT_FOUND,
-      details: `order ${other.orderId} not found`,
+      code: status.PERMISSION_DENIED,
+      details: `permission 'orders:read' is for the order's owner or the role 'operator'; user '${userA}' has no order '${other.orderId}'`,
     });
     await expect(get(undefined, other.orderId)).rejects.toMatchObject({
       code: status.UNAUTHENTICATED,
@@ -642,7 +644,10 @@ describe('order-service gRPC with end-user authentication (AUTH_ISSUER_URL set)'
       return { code: error?.code, details: error?.details.replaceAll(orderId, ':id') };
     };
     const existing = await refusal(other.orderId);
-    expect(existing).toEqual({ code: status.NOT_FOUND, details: 'order :id not found' });
+    expect(existing).toEqual({
+      code: status.PERMISSION_DENIED,
+      details: `permission 'orders:read' is for the order's owner or the role 'operator'; user '${userA}' has no order ':id'`,
+    });
     expect(existing).toEqual(await refusal(unknown));
   });
 });
