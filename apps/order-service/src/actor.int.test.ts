@@ -2,24 +2,18 @@ import { createRequire } from 'node:module';
 import { credentials, Metadata } from '@grpc/grpc-js';
 import type { ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findFreePort, signInAsUser, startTokenIssuer } from '@comms/infra';
+import { signInAsUser, startTokenIssuer } from '@comms/infra';
 import type { RunningTokenIssuer } from '@comms/infra';
 import { TOPICS } from '@comms/contracts';
 import { OrderServiceClient } from '@comms/contracts/grpc';
 import type { CreateOrderResponse } from '@comms/contracts/grpc';
 import { createPool } from '@comms/postgres';
 import type { HttpApp } from '@comms/service-kit';
-import {
-  createTestDatabase,
-  startServiceProcess,
-  testInfra,
-  uniqueName,
-  watchEvents,
-} from '@comms/testing';
-import type { ServiceProcess, TestDatabase, WatchedEvents } from '@comms/testing';
-import { loadConfig } from './config.js';
-import { startOrderService } from './main.js';
+import { createTestDatabase, startUserServiceProcess, watchEvents } from '@comms/testing';
+import type { TestDatabase, TestUserService, WatchedEvents } from '@comms/testing';
+import type { startOrderService } from './main.js';
 import { rebuildReadModel } from './projection.js';
+import { startTestOrderService } from './test-support.js';
 
 // Who caused each event, end to end: the token's subject is stored with the
 // event, shown by GET /orders/:id/events and published as the CloudEvents
@@ -29,11 +23,9 @@ import { rebuildReadModel } from './projection.js';
 const USER_SERVICE = createRequire(import.meta.url).resolve('@comms/user-service');
 
 let issuer: RunningTokenIssuer;
-let usersDb: TestDatabase;
 let securedDb: TestDatabase;
 let openDb: TestDatabase;
-let userService: ServiceProcess;
-let userHttp: string;
+let userService: TestUserService;
 let secured: Awaited<ReturnType<typeof startOrderService>>;
 let open: Awaited<ReturnType<typeof startOrderService>>;
 /** Every event on the orders topic, as its raw value and as parsed. */
@@ -44,63 +36,26 @@ const tokens = { a: '', b: '', operator: '' };
 /** The operator's `sub`, as the issuer put it in the token. */
 let operatorSub: string;
 
-async function newUser(name: string): Promise<string> {
-  const response = await fetch(`${userHttp}/users`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ name, email: `${uniqueName('actor')}@example.com` }),
-  });
-  expect(response.status).toBe(201);
-  return ((await response.json()) as { id: string }).id;
-}
-
 const subjectOf = (token: string): string =>
   (JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as { sub: string })
     .sub;
 
 beforeAll(async () => {
-  const { kafkaBrokers, kafkaClient } = testInfra();
   issuer = await startTokenIssuer({ port: 'random' });
-  usersDb = await createTestDatabase('actor_users');
   securedDb = await createTestDatabase('actor_orders');
   openDb = await createTestDatabase('actor_orders_open');
-  const [httpPort, grpcPort] = [await findFreePort(), await findFreePort()];
-  userHttp = `http://127.0.0.1:${httpPort}`;
-  userService = await startServiceProcess({
-    entry: USER_SERVICE,
-    env: {
-      HOST: '127.0.0.1',
-      PORT: String(httpPort),
-      GRPC_PORT: String(grpcPort),
-      DATABASE_URL: usersDb.url,
-      KAFKA_BROKERS: kafkaBrokers,
-      KAFKA_CLIENT: kafkaClient,
-      LOG_LEVEL: 'warn',
-    },
-    healthUrl: `${userHttp}/healthz`,
+  userService = await startUserServiceProcess({ entry: USER_SERVICE, database: 'actor_users' });
+  secured = await startTestOrderService({
+    databaseUrl: securedDb.url,
+    userService,
+    env: { AUTH_ISSUER_URL: issuer.url },
   });
-  const env = (databaseUrl: string) => ({
-    DATABASE_URL: databaseUrl,
-    KAFKA_BROKERS: kafkaBrokers,
-    KAFKA_CLIENT: kafkaClient,
-    LOG_LEVEL: 'silent',
-    USER_SERVICE_GRPC_ADDR: `127.0.0.1:${grpcPort}`,
-    USER_SERVICE_HTTP_URL: userHttp,
-    USER_CALL_TIMEOUT_MS: '5000',
-    OUTBOX_POLL_MS: '10',
-    RATE_LIMIT_PER_MINUTE: '0',
-  });
-  secured = await startOrderService({
-    ...loadConfig({ ...env(securedDb.url), AUTH_ISSUER_URL: issuer.url }),
-    PORT: 0,
-    GRPC_PORT: 0,
-  });
-  open = await startOrderService({ ...loadConfig(env(openDb.url)), PORT: 0, GRPC_PORT: 0 });
+  open = await startTestOrderService({ databaseUrl: openDb.url, userService });
 
   watched = await watchEvents(TOPICS.orders, { partitions: 3 });
 
-  userA = await newUser('Ada');
-  userB = await newUser('Brian');
+  userA = (await userService.register('Ada')).id;
+  userB = (await userService.register('Brian')).id;
   tokens.a = (await signInAsUser({ issuerUrl: issuer.url, userId: userA })).accessToken;
   tokens.b = (await signInAsUser({ issuerUrl: issuer.url, userId: userB })).accessToken;
   tokens.operator = (await signInAsUser({ issuerUrl: issuer.url, userId: 'operator' })).accessToken;
@@ -115,7 +70,6 @@ afterAll(async () => {
   await issuer?.stop();
   await securedDb?.drop();
   await openDb?.drop();
-  await usersDb?.drop();
 });
 
 const items = [{ productId: 'book', quantity: 1, price: '19.99' }];

@@ -4,31 +4,23 @@ import { credentials, Metadata, status } from '@grpc/grpc-js';
 import type { ServiceError } from '@grpc/grpc-js';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  findFreePort,
-  RESOURCES,
-  SERVICE_CLIENTS,
-  signInAsUser,
-  startTokenIssuer,
-} from '@comms/infra';
+import { signInAsUser, startTokenIssuer, tokenForClient } from '@comms/infra';
 import type { RunningTokenIssuer } from '@comms/infra';
 import { OrderServiceClient, OrderStatus } from '@comms/contracts/grpc';
 import type { CreateOrderResponse } from '@comms/contracts/grpc';
 import type { HttpApp } from '@comms/service-kit';
-import { createTestDatabase, startServiceProcess, testInfra, uniqueName } from '@comms/testing';
-import type { ServiceProcess, TestDatabase } from '@comms/testing';
-import { loadConfig } from './config.js';
-import { startOrderService } from './main.js';
+import { createTestDatabase, startUserServiceProcess } from '@comms/testing';
+import type { TestDatabase, TestUserService } from '@comms/testing';
+import type { startOrderService } from './main.js';
+import { startTestOrderService } from './test-support.js';
 
 // order-service with AUTH_ISSUER_URL set, against the real issuer, PostgreSQL, Kafka and user-service.
 
 const USER_SERVICE = createRequire(import.meta.url).resolve('@comms/user-service');
 
 let issuer: RunningTokenIssuer;
-let usersDb: TestDatabase;
 let ordersDb: TestDatabase;
-let userService: ServiceProcess;
-let userHttp: string;
+let userService: TestUserService;
 let service: Awaited<ReturnType<typeof startOrderService>>;
 let app: HttpApp;
 let userA: string;
@@ -41,70 +33,25 @@ const tokens: Record<'a' | 'b' | 'operator' | 'console' | 'toUsers', string> = {
   toUsers: '',
 };
 
-async function newUser(name: string): Promise<string> {
-  const response = await fetch(`${userHttp}/users`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ name, email: `${uniqueName('buyer')}@example.com` }),
-  });
-  expect(response.status).toBe(201);
-  return ((await response.json()) as { id: string }).id;
-}
-
-async function clientToken(clientId: string, resource: string): Promise<string> {
-  const secret = SERVICE_CLIENTS.find((c) => c.clientId === clientId)?.clientSecret ?? '';
-  const response = await fetch(`${issuer.url}/token`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`,
-    },
-    body: new URLSearchParams({ grant_type: 'client_credentials', resource }).toString(),
-  });
-  return ((await response.json()) as { access_token: string }).access_token;
-}
-
 beforeAll(async () => {
-  const { kafkaBrokers, kafkaClient } = testInfra();
   issuer = await startTokenIssuer({ port: 'random' });
-  usersDb = await createTestDatabase('auth_users');
   ordersDb = await createTestDatabase('auth_orders');
-  const [httpPort, grpcPort] = [await findFreePort(), await findFreePort()];
-  userHttp = `http://127.0.0.1:${httpPort}`;
-  userService = await startServiceProcess({
-    entry: USER_SERVICE,
-    env: {
-      HOST: '127.0.0.1',
-      PORT: String(httpPort),
-      GRPC_PORT: String(grpcPort),
-      DATABASE_URL: usersDb.url,
-      KAFKA_BROKERS: kafkaBrokers,
-      KAFKA_CLIENT: kafkaClient,
-      LOG_LEVEL: 'warn',
-    },
-    healthUrl: `${userHttp}/healthz`,
+  userService = await startUserServiceProcess({ entry: USER_SERVICE, database: 'auth_users' });
+  service = await startTestOrderService({
+    databaseUrl: ordersDb.url,
+    userService,
+    env: { AUTH_ISSUER_URL: issuer.url },
   });
-  const config = loadConfig({
-    DATABASE_URL: ordersDb.url,
-    KAFKA_BROKERS: kafkaBrokers,
-    KAFKA_CLIENT: kafkaClient,
-    LOG_LEVEL: 'silent',
-    USER_SERVICE_GRPC_ADDR: `127.0.0.1:${grpcPort}`,
-    USER_SERVICE_HTTP_URL: userHttp,
-    USER_CALL_TIMEOUT_MS: '5000',
-    OUTBOX_POLL_MS: '10',
-    RATE_LIMIT_PER_MINUTE: '0',
-    AUTH_ISSUER_URL: issuer.url,
-  });
-  service = await startOrderService({ ...config, PORT: 0, GRPC_PORT: 0 });
   app = service.app;
-  userA = await newUser('Ada');
-  userB = await newUser('Brian');
+  userA = (await userService.register('Ada')).id;
+  userB = (await userService.register('Brian')).id;
   tokens.a = (await signInAsUser({ issuerUrl: issuer.url, userId: userA })).accessToken;
   tokens.b = (await signInAsUser({ issuerUrl: issuer.url, userId: userB })).accessToken;
   tokens.operator = (await signInAsUser({ issuerUrl: issuer.url, userId: 'operator' })).accessToken;
-  tokens.console = await clientToken('console', RESOURCES['order-service']);
-  tokens.toUsers = await clientToken('order-service', RESOURCES['user-service']);
+  const clientToken = async (clientId: string, api: 'order-service' | 'user-service') =>
+    (await tokenForClient({ issuerUrl: issuer.url, clientId, api })).accessToken;
+  tokens.console = await clientToken('console', 'order-service');
+  tokens.toUsers = await clientToken('order-service', 'user-service');
 }, 90_000);
 
 afterAll(async () => {
@@ -112,7 +59,6 @@ afterAll(async () => {
   await userService?.stop();
   await issuer?.stop();
   await ordersDb?.drop();
-  await usersDb?.drop();
 });
 
 const items = [{ productId: 'book', quantity: 1, price: '19.99' }];

@@ -1,76 +1,41 @@
 import { createRequire } from 'node:module';
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findFreePort, signInAsUser, startTokenIssuer } from '@comms/infra';
+import { signInAsUser, startTokenIssuer } from '@comms/infra';
 import type { RunningTokenIssuer } from '@comms/infra';
 import type { HttpApp } from '@comms/service-kit';
-import {
-  createTestDatabase,
-  startServiceProcess,
-  testInfra,
-  uniqueName,
-  waitFor,
-} from '@comms/testing';
-import type { ServiceProcess, TestDatabase } from '@comms/testing';
-import { loadConfig } from './config.js';
-import { startOrderService } from './main.js';
+import { createTestDatabase, startUserServiceProcess, waitFor } from '@comms/testing';
+import type { TestDatabase, TestUserService } from '@comms/testing';
+import type { startOrderService } from './main.js';
+import { startTestOrderService } from './test-support.js';
 
 // The token issuer stops while order-service (AUTH_ISSUER_URL set) serves users.
 
 const USER_SERVICE = createRequire(import.meta.url).resolve('@comms/user-service');
 
 let issuer: RunningTokenIssuer;
-let usersDb: TestDatabase;
 let ordersDb: TestDatabase;
-let userService: ServiceProcess;
-let userHttp: string;
+let userService: TestUserService;
 let service: Awaited<ReturnType<typeof startOrderService>>;
 let app: HttpApp;
 let userId: string;
 
 beforeAll(async () => {
-  const { kafkaBrokers, kafkaClient } = testInfra();
   issuer = await startTokenIssuer({ port: 'random' });
-  usersDb = await createTestDatabase('outage_users');
   ordersDb = await createTestDatabase('outage_orders');
-  const [httpPort, grpcPort] = [await findFreePort(), await findFreePort()];
-  userHttp = `http://127.0.0.1:${httpPort}`;
-  userService = await startServiceProcess({
-    entry: USER_SERVICE,
+  userService = await startUserServiceProcess({ entry: USER_SERVICE, database: 'outage_users' });
+  service = await startTestOrderService({
+    databaseUrl: ordersDb.url,
+    userService,
     env: {
-      HOST: '127.0.0.1',
-      PORT: String(httpPort),
-      GRPC_PORT: String(grpcPort),
-      DATABASE_URL: usersDb.url,
-      KAFKA_BROKERS: kafkaBrokers,
-      KAFKA_CLIENT: kafkaClient,
-      LOG_LEVEL: 'warn',
+      AUTH_ISSUER_URL: issuer.url,
+      // The least the verifier allows (default 30 s): within it an unknown kid is 401
+      // without asking the issuer, after it the issuer is asked, so the outage shows in a second.
+      AUTH_KEYS_COOLDOWN_MS: '1000',
     },
-    healthUrl: `${userHttp}/healthz`,
   });
-  const config = loadConfig({
-    DATABASE_URL: ordersDb.url,
-    KAFKA_BROKERS: kafkaBrokers,
-    KAFKA_CLIENT: kafkaClient,
-    LOG_LEVEL: 'silent',
-    USER_SERVICE_GRPC_ADDR: `127.0.0.1:${grpcPort}`,
-    USER_SERVICE_HTTP_URL: userHttp,
-    USER_CALL_TIMEOUT_MS: '5000',
-    OUTBOX_POLL_MS: '10',
-    RATE_LIMIT_PER_MINUTE: '0',
-    AUTH_ISSUER_URL: issuer.url,
-    // The least the verifier allows (default 30 s): within it an unknown kid is 401
-    // without asking the issuer, after it the issuer is asked, so the outage shows in a second.
-    AUTH_KEYS_COOLDOWN_MS: '1000',
-  });
-  service = await startOrderService({ ...config, PORT: 0, GRPC_PORT: 0 });
   app = service.app;
-  const response = await fetch(`${userHttp}/users`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ name: 'Ada', email: `${uniqueName('buyer')}@example.com` }),
-  });
-  userId = ((await response.json()) as { id: string }).id;
+  userId = (await userService.register('Ada')).id;
 }, 90_000);
 
 afterAll(async () => {
@@ -78,7 +43,6 @@ afterAll(async () => {
   await userService?.stop();
   await issuer?.stop();
   await ordersDb?.drop();
-  await usersDb?.drop();
 });
 
 const items = [{ productId: 'book', quantity: 1, price: '19.99' }];

@@ -7,7 +7,6 @@ import { parseEvent, TOPICS } from '@comms/contracts';
 import type { AnyEvent } from '@comms/contracts';
 import { OrderServiceClient, OrderStatus } from '@comms/contracts/grpc';
 import type { CreateOrderRequest, CreateOrderResponse } from '@comms/contracts/grpc';
-import { findFreePort } from '@comms/infra';
 import { createKafka } from '@comms/kafka';
 import type { KafkaClient, KafkaConsumer } from '@comms/kafka';
 import { createPool, migrate } from '@comms/postgres';
@@ -15,27 +14,24 @@ import type { Pool } from '@comms/postgres';
 import type { HttpApp } from '@comms/service-kit';
 import {
   createTestDatabase,
-  startServiceProcess,
+  startUserServiceProcess,
   testInfra,
   uniqueName,
   waitFor,
 } from '@comms/testing';
-import type { ServiceProcess, TestDatabase } from '@comms/testing';
-import { loadConfig } from './config.js';
+import type { TestDatabase, TestUserService } from '@comms/testing';
 import { startOrderService } from './main.js';
 import { MIGRATIONS } from './migrations.js';
 import { rebuildReadModel } from './projection.js';
+import { startTestOrderService, testConfig } from './test-support.js';
 import type { ValidationMode } from './user-validation.js';
 
 const USER_SERVICE = createRequire(import.meta.url).resolve('@comms/user-service');
 
-let usersDb: TestDatabase;
 let ordersDb: TestDatabase;
 let pool: Pool;
 let kafka: KafkaClient;
-let userService: ServiceProcess;
-let userHttp: string;
-let userGrpc: string;
+let userService: TestUserService;
 let readerUrl: string;
 let consumer: KafkaConsumer;
 const published: AnyEvent[] = [];
@@ -48,27 +44,21 @@ const instances: Instance[] = [];
 // second, and a breaker opened by stalls would fail unrelated tests. The
 // user-service-down test sets the production deadline.
 async function instance(mode: ValidationMode = 'grpc', timeoutMs = 5_000): Promise<Instance> {
-  const config = loadConfig({
-    DATABASE_URL: ordersDb.url,
-    KAFKA_BROKERS: testInfra().kafkaBrokers,
-    KAFKA_CLIENT: testInfra().kafkaClient,
-    LOG_LEVEL: 'silent',
-    USER_VALIDATION: mode,
-    USERS_DATABASE_URL: readerUrl,
-    USER_SERVICE_GRPC_ADDR: userGrpc,
-    USER_SERVICE_HTTP_URL: userHttp,
-    USER_CALL_TIMEOUT_MS: String(timeoutMs),
-    OUTBOX_POLL_MS: '10',
-    RATE_LIMIT_PER_MINUTE: '0',
+  const created = await startTestOrderService({
+    databaseUrl: ordersDb.url,
+    userService,
+    env: {
+      USER_VALIDATION: mode,
+      USERS_DATABASE_URL: readerUrl,
+      USER_CALL_TIMEOUT_MS: String(timeoutMs),
+    },
   });
-  const created = await startOrderService({ ...config, PORT: 0, GRPC_PORT: 0 });
   instances.push(created);
   return created;
 }
 
 beforeAll(async () => {
   const { databaseUrl, kafkaBrokers } = testInfra();
-  usersDb = await createTestDatabase('order_users');
   ordersDb = await createTestDatabase('orders');
   // The read-only role of the shared-database style (cluster-wide, so maybe there already).
   const admin = new pg.Client({ connectionString: databaseUrl });
@@ -78,27 +68,12 @@ beforeAll(async () => {
     "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'users_reader') THEN CREATE ROLE users_reader LOGIN PASSWORD 'users_reader'; END IF; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$",
   );
   await admin.end();
-  const reader = new URL(usersDb.url);
+  // After the role: user-service's migration grants it the directory view when it exists.
+  userService = await startUserServiceProcess({ entry: USER_SERVICE, database: 'order_users' });
+  const reader = new URL(userService.db.url);
   reader.username = 'users_reader';
   reader.password = 'users_reader';
   readerUrl = reader.toString();
-
-  const [httpPort, grpcPort] = [await findFreePort(), await findFreePort()];
-  userHttp = `http://127.0.0.1:${httpPort}`;
-  userGrpc = `127.0.0.1:${grpcPort}`;
-  userService = await startServiceProcess({
-    entry: USER_SERVICE,
-    env: {
-      HOST: '127.0.0.1',
-      PORT: String(httpPort),
-      GRPC_PORT: String(grpcPort),
-      DATABASE_URL: usersDb.url,
-      KAFKA_BROKERS: kafkaBrokers,
-      KAFKA_CLIENT: testInfra().kafkaClient,
-      LOG_LEVEL: 'warn',
-    },
-    healthUrl: `${userHttp}/healthz`,
-  });
 
   pool = createPool({ url: ordersDb.url, max: 20 });
   await migrate(pool, MIGRATIONS);
@@ -125,17 +100,10 @@ afterAll(async () => {
   await userService.stop();
   await pool.end();
   await ordersDb.drop();
-  await usersDb.drop();
 });
 
 async function newUser(name = 'Ada Lovelace'): Promise<string> {
-  const response = await fetch(`${userHttp}/users`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ name, email: `${uniqueName('buyer')}@example.com` }),
-  });
-  expect(response.status).toBe(201);
-  return ((await response.json()) as { id: string }).id;
+  return (await userService.register(name)).id;
 }
 
 const items = [
@@ -199,7 +167,7 @@ describe.each<ValidationMode>(['grpc', 'rest', 'shared-db'])('validation over %s
 
   it('rejects an inactive user', async () => {
     const userId = await newUser();
-    await fetch(`${userHttp}/users/${userId}/deactivate`, { method: 'POST' });
+    await fetch(`${userService.httpUrl}/users/${userId}/deactivate`, { method: 'POST' });
     const response = await placeOrder(app, userId);
     expect(response.statusCode).toBe(422);
     expect(response.json<{ detail: string }>().detail).toMatch(/inactive/);
@@ -444,7 +412,7 @@ describe('user-service down', () => {
   it('answers 503 fast without creating the order, then recovers by itself', async () => {
     const { app } = await instance('grpc', 300);
     const userId = await newUser();
-    await userService.stop();
+    await userService.process.stop();
     try {
       const before = await streamCount();
       for (let i = 0; i < 8; i++) {
@@ -456,7 +424,7 @@ describe('user-service down', () => {
       }
       expect(await streamCount()).toBe(before);
     } finally {
-      await userService.restart();
+      await userService.process.restart();
     }
     const recovered = await waitFor(
       async () => {
@@ -477,34 +445,20 @@ describe('several user-service instances', () => {
   it.each<ValidationMode>(['grpc', 'rest'])(
     'over %s, keeps accepting orders through the other when one is stopped',
     async (mode) => {
-      const [httpPort, grpcPort] = [await findFreePort(), await findFreePort()];
-      const secondHttp = `http://127.0.0.1:${httpPort}`;
-      const second = await startServiceProcess({
+      const second = await startUserServiceProcess({
         entry: USER_SERVICE,
-        env: {
-          HOST: '127.0.0.1',
-          PORT: String(httpPort),
-          GRPC_PORT: String(grpcPort),
-          DATABASE_URL: usersDb.url,
-          KAFKA_BROKERS: testInfra().kafkaBrokers,
-          KAFKA_CLIENT: testInfra().kafkaClient,
-          LOG_LEVEL: 'warn',
-        },
-        healthUrl: `${secondHttp}/healthz`,
+        database: userService.db,
       });
       try {
         // Both instances in the lists, the first first: a client that took
         // only the first address would lose user-service with it.
-        const config = loadConfig({
-          DATABASE_URL: ordersDb.url,
-          KAFKA_BROKERS: testInfra().kafkaBrokers,
-          KAFKA_CLIENT: testInfra().kafkaClient,
-          LOG_LEVEL: 'silent',
-          USER_VALIDATION: mode,
-          USER_SERVICE_GRPC_ADDR: `${userGrpc},127.0.0.1:${grpcPort}`,
-          USER_SERVICE_HTTP_URL: `${userHttp},${secondHttp}`,
-          USER_CALL_TIMEOUT_MS: '2000',
-          RATE_LIMIT_PER_MINUTE: '0',
+        const config = testConfig({
+          databaseUrl: ordersDb.url,
+          userService: {
+            grpcAddress: `${userService.grpcAddress},${second.grpcAddress}`,
+            httpUrl: `${userService.httpUrl},${second.httpUrl}`,
+          },
+          env: { USER_VALIDATION: mode, USER_CALL_TIMEOUT_MS: '2000' },
         });
         expect(config.userServiceGrpc).toHaveLength(2);
         const balanced = await startOrderService({ ...config, PORT: 0, GRPC_PORT: 0 });
@@ -513,14 +467,14 @@ describe('several user-service instances', () => {
         // Both instances serve: a few orders reach each.
         for (let i = 0; i < 4; i++)
           expect((await placeOrder(balanced.app, userId)).statusCode).toBe(201);
-        await userService.stop();
+        await userService.process.stop();
         try {
           const answers: number[] = [];
           for (let i = 0; i < 10; i++)
             answers.push((await placeOrder(balanced.app, userId)).statusCode);
           expect(answers).toEqual(Array.from({ length: 10 }, () => 201));
         } finally {
-          await userService.restart();
+          await userService.process.restart();
         }
       } finally {
         await second.stop();

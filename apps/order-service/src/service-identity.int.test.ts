@@ -4,18 +4,12 @@ import type { ServiceError } from '@grpc/grpc-js';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UserServiceClient } from '@comms/contracts/grpc';
-import {
-  findFreePort,
-  RESOURCES,
-  SERVICE_CLIENTS,
-  signInAsUser,
-  startTokenIssuer,
-} from '@comms/infra';
+import { RESOURCES, SERVICE_CLIENTS, signInAsUser, startTokenIssuer } from '@comms/infra';
 import type { RunningTokenIssuer } from '@comms/infra';
-import { createTestDatabase, startServiceProcess, testInfra, uniqueName } from '@comms/testing';
-import type { ServiceProcess, TestDatabase } from '@comms/testing';
-import { loadConfig } from './config.js';
-import { startOrderService } from './main.js';
+import { createTestDatabase, startUserServiceProcess } from '@comms/testing';
+import type { TestDatabase, TestUserService } from '@comms/testing';
+import type { startOrderService } from './main.js';
+import { startTestOrderService } from './test-support.js';
 import type { ValidationMode } from './user-validation.js';
 
 // Service identity: user-service (AUTH_ISSUER_URL set, only order-service allowed) and
@@ -27,9 +21,8 @@ const secretOf = (clientId: string) =>
   SERVICE_CLIENTS.find((c) => c.clientId === clientId)?.clientSecret ?? '';
 
 let issuer: RunningTokenIssuer;
-let usersDb: TestDatabase;
 let ordersDb: TestDatabase;
-let userService: ServiceProcess;
+let userService: TestUserService;
 let userHttp: string;
 let userGrpc: string;
 const instances: Awaited<ReturnType<typeof startOrderService>>[] = [];
@@ -47,28 +40,15 @@ async function clientToken(clientId: string, secret = secretOf(clientId)): Promi
 }
 
 beforeAll(async () => {
-  const { kafkaBrokers, kafkaClient } = testInfra();
   issuer = await startTokenIssuer({ port: 'random' });
-  usersDb = await createTestDatabase('identity_users');
   ordersDb = await createTestDatabase('identity_orders');
-  const [httpPort, grpcPort] = [await findFreePort(), await findFreePort()];
-  userHttp = `http://127.0.0.1:${httpPort}`;
-  userGrpc = `127.0.0.1:${grpcPort}`;
-  userService = await startServiceProcess({
+  userService = await startUserServiceProcess({
     entry: USER_SERVICE,
-    env: {
-      HOST: '127.0.0.1',
-      PORT: String(httpPort),
-      GRPC_PORT: String(grpcPort),
-      DATABASE_URL: usersDb.url,
-      KAFKA_BROKERS: kafkaBrokers,
-      KAFKA_CLIENT: kafkaClient,
-      LOG_LEVEL: 'warn',
-      AUTH_ISSUER_URL: issuer.url,
-      AUTH_CALLERS: 'order-service',
-    },
-    healthUrl: `${userHttp}/healthz`,
+    database: 'identity_users',
+    env: { AUTH_ISSUER_URL: issuer.url, AUTH_CALLERS: 'order-service' },
   });
+  userHttp = userService.httpUrl;
+  userGrpc = userService.grpcAddress;
 }, 90_000);
 
 afterAll(async () => {
@@ -76,37 +56,18 @@ afterAll(async () => {
   await userService?.stop();
   await issuer?.stop();
   await ordersDb?.drop();
-  await usersDb?.drop();
 });
 
 async function newUser(): Promise<string> {
-  const response = await fetch(`${userHttp}/users`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      authorization: `Bearer ${await clientToken('order-service')}`,
-    },
-    body: JSON.stringify({ name: 'Ada', email: `${uniqueName('buyer')}@example.com` }),
-  });
-  expect(response.status).toBe(201);
-  return ((await response.json()) as { id: string }).id;
+  return (await userService.register('Ada', { token: await clientToken('order-service') })).id;
 }
 
 async function orderService(mode: ValidationMode, identity: Record<string, string>) {
-  const config = loadConfig({
-    DATABASE_URL: ordersDb.url,
-    KAFKA_BROKERS: testInfra().kafkaBrokers,
-    KAFKA_CLIENT: testInfra().kafkaClient,
-    LOG_LEVEL: 'silent',
-    USER_VALIDATION: mode,
-    USER_SERVICE_GRPC_ADDR: userGrpc,
-    USER_SERVICE_HTTP_URL: userHttp,
-    USER_CALL_TIMEOUT_MS: '5000',
-    OUTBOX_POLL_MS: '10',
-    RATE_LIMIT_PER_MINUTE: '0',
-    ...identity,
+  const started = await startTestOrderService({
+    databaseUrl: ordersDb.url,
+    userService,
+    env: { USER_VALIDATION: mode, ...identity },
   });
-  const started = await startOrderService({ ...config, PORT: 0, GRPC_PORT: 0 });
   instances.push(started);
   return started.app;
 }

@@ -5,7 +5,6 @@ import {
   GRPC_SERVICE_NAMES,
   OrderServiceService,
 } from '@comms/contracts/grpc';
-import { findFreePort } from '@comms/infra';
 import { createLogger } from '@comms/service-kit';
 import type { HttpApp } from '@comms/service-kit';
 import {
@@ -13,15 +12,14 @@ import {
   describeGrpcTextInputs,
   describeRestTextInputs,
   openApiDocument,
-  startServiceProcess,
-  testInfra,
+  startUserServiceProcess,
   uniqueName,
 } from '@comms/testing';
-import type { RestRequestParts, ServiceProcess, TestDatabase } from '@comms/testing';
+import type { RestRequestParts, TestDatabase, TestUserService } from '@comms/testing';
 import { buildApp } from './app.js';
-import { loadConfig } from './config.js';
-import { startOrderService } from './main.js';
+import type { startOrderService } from './main.js';
 import type { Orders } from './orders.js';
+import { startTestOrderService } from './test-support.js';
 
 /**
  * Every text input of order-service, REST and gRPC, found from the service's
@@ -34,9 +32,8 @@ import type { Orders } from './orders.js';
 const USER_SERVICE = createRequire(import.meta.url).resolve('@comms/user-service');
 const logger = createLogger('order-text-test', 'silent');
 
-let usersDb: TestDatabase;
 let ordersDb: TestDatabase;
-let userService: ServiceProcess;
+let userService: TestUserService;
 let service: Awaited<ReturnType<typeof startOrderService>>;
 let app: HttpApp;
 let grpcAddress: string;
@@ -44,40 +41,13 @@ let userId: string;
 let orderId: string;
 
 beforeAll(async () => {
-  const { kafkaBrokers } = testInfra();
-  usersDb = await createTestDatabase('order_text_users');
   ordersDb = await createTestDatabase('order_text');
-  const [httpPort, grpcPort] = [await findFreePort(), await findFreePort()];
-  userService = await startServiceProcess({
+  userService = await startUserServiceProcess({
     entry: USER_SERVICE,
-    env: {
-      HOST: '127.0.0.1',
-      PORT: String(httpPort),
-      GRPC_PORT: String(grpcPort),
-      DATABASE_URL: usersDb.url,
-      KAFKA_BROKERS: kafkaBrokers,
-      KAFKA_CLIENT: testInfra().kafkaClient,
-      LOG_LEVEL: 'warn',
-    },
-    healthUrl: `http://127.0.0.1:${httpPort}/healthz`,
+    database: 'order_text_users',
   });
-  const registered = await fetch(`http://127.0.0.1:${httpPort}/users`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ name: 'Text Buyer', email: `${uniqueName('buyer')}@example.com` }),
-  });
-  userId = ((await registered.json()) as { id: string }).id;
-
-  const config = loadConfig({
-    DATABASE_URL: ordersDb.url,
-    KAFKA_BROKERS: kafkaBrokers,
-    KAFKA_CLIENT: testInfra().kafkaClient,
-    LOG_LEVEL: 'silent',
-    USER_SERVICE_GRPC_ADDR: `127.0.0.1:${grpcPort}`,
-    USER_CALL_TIMEOUT_MS: '5000',
-    RATE_LIMIT_PER_MINUTE: '0',
-  });
-  service = await startOrderService({ ...config, PORT: 0, GRPC_PORT: 0 });
+  userId = (await userService.register('Text Buyer')).id;
+  service = await startTestOrderService({ databaseUrl: ordersDb.url, userService });
   app = service.app;
   grpcAddress = service.grpc?.address ?? '';
   const created = await app.inject({
@@ -93,7 +63,6 @@ afterAll(async () => {
   expect(await service.stop()).toBe(0);
   await userService.stop();
   await ordersDb.drop();
-  await usersDb.drop();
 });
 
 const item = { productId: 'book', quantity: 1, price: '9.99' };

@@ -23,8 +23,8 @@ export { createTokenIssuer } from './token-issuer.js';
 export type { TokenIssuer, TokenIssuerOptions } from './token-issuer.js';
 export { startTokenIssuer } from './token-issuer-process.js';
 export type { RunningTokenIssuer, StartTokenIssuerOptions } from './token-issuer-process.js';
-export { signInAsUser } from '@comms/identity';
-export type { SignInOptions, UserToken } from '@comms/identity';
+export { signInAsUser, tokenForClient } from '@comms/identity';
+export type { ClientTokenOptions, SignInOptions, UserToken } from '@comms/identity';
 export {
   OPERATOR_ROLE,
   RESOURCE_SCOPES,

@@ -42,3 +42,5 @@ export {
 } from './text-inputs.js';
 export type { FieldPath, InjectableApp, RestRequestParts, RestTextInput } from './text-inputs.js';
 export { describeOpenApiContract, openApiPaths } from './openapi-contract.js';
+export { startUserServiceProcess } from './user-service.js';
+export type { TestUserService, TestUserServiceOptions } from './user-service.js';
