@@ -1,8 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEvent } from '@comms/contracts';
-import type { AnyEvent } from '@comms/contracts';
-import { RESOURCES, SERVICE_CLIENTS, signInAsUser, startTokenIssuer } from '@comms/infra';
+import { signInAsUser, startTokenIssuer, tokenForClient } from '@comms/infra';
 import type { RunningTokenIssuer } from '@comms/infra';
 import { createKafka } from '@comms/kafka';
 import type { KafkaProducer } from '@comms/kafka';
@@ -11,6 +9,7 @@ import { createTestDatabase, testInfra, uniqueName, waitFor } from '@comms/testi
 import type { TestDatabase } from '@comms/testing';
 import { loadConfig } from './config.js';
 import { startNotificationService } from './main.js';
+import { orderCreated, publishEvents, userRegistered } from './test-support.js';
 
 // notification-service with AUTH_ISSUER_URL set, against the real issuer, PostgreSQL and Kafka:
 // users read their own notifications, the operator and the console everything.
@@ -30,54 +29,6 @@ const tokens: Record<'a' | 'b' | 'operator' | 'console' | 'aForOrders', string> 
   console: '',
   aForOrders: '',
 };
-
-async function clientToken(clientId: string, resource: string): Promise<string> {
-  const secret = SERVICE_CLIENTS.find((c) => c.clientId === clientId)?.clientSecret ?? '';
-  const response = await fetch(`${issuer.url}/token`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`,
-    },
-    body: new URLSearchParams({ grant_type: 'client_credentials', resource }).toString(),
-  });
-  expect(response.status).toBe(200);
-  return ((await response.json()) as { access_token: string }).access_token;
-}
-
-const registered = (userId: string, name: string) =>
-  createEvent('user.registered.v1', {
-    source: '/user-service',
-    subject: userId,
-    data: {
-      userId,
-      name,
-      email: `${uniqueName('reader')}@example.com`,
-      registeredAt: new Date().toISOString(),
-    },
-  });
-
-const orderCreated = (userId: string) => {
-  const orderId = randomUUID();
-  return createEvent('order.created.v1', {
-    source: '/order-service',
-    subject: orderId,
-    data: {
-      orderId,
-      userId,
-      userName: 'someone',
-      items: [{ productId: 'book', quantity: 1, price: '19.99' }],
-      totalAmount: '19.99',
-      createdAt: new Date().toISOString(),
-    },
-  });
-};
-
-const publish = (topic: string, ...events: AnyEvent[]) =>
-  producer.send(
-    topic,
-    events.map((event) => ({ key: event.subject, value: JSON.stringify(event) })),
-  );
 
 const bearer = (token: string | undefined) =>
   token === undefined ? {} : { authorization: `Bearer ${token}` };
@@ -142,13 +93,24 @@ beforeAll(async () => {
     await signInAsUser({ issuerUrl: issuer.url, userId: 'operator', api })
   ).accessToken;
   tokens.aForOrders = (await signInAsUser({ issuerUrl: issuer.url, userId: userA })).accessToken;
-  tokens.console = await clientToken('console', RESOURCES['notification-service']);
+  tokens.console = (
+    await tokenForClient({
+      issuerUrl: issuer.url,
+      clientId: 'console',
+      api: 'notification-service',
+    })
+  ).accessToken;
 
   const [a, b] = [orderCreated(userA), orderCreated(userB)];
   orderOfA = a.data.orderId;
   orderOfB = b.data.orderId;
-  await publish(topics.users, registered(userA, 'Ada'), registered(userB, 'Brian'));
-  await publish(topics.orders, a, b);
+  await publishEvents(
+    producer,
+    topics.users,
+    userRegistered(userA, { name: 'Ada' }),
+    userRegistered(userB, { name: 'Brian' }),
+  );
+  await publishEvents(producer, topics.orders, a, b);
   await storedFor(`userId=${userA}`, 2);
   await storedFor(`userId=${userB}`, 2);
 }, 120_000);
@@ -381,9 +343,9 @@ describe('the live feed with authentication', () => {
       expect(own.response.headers.get('content-type')).toMatch(/^text\/event-stream/);
       const [ofB, ofA] = [orderCreated(userB), orderCreated(userA)];
       // B's first: by the time A's arrives, B's would have too, had it been let through.
-      await publish(topics.orders, ofB);
+      await publishEvents(producer, topics.orders, ofB);
       await storedFor(`orderId=${ofB.data.orderId}`, 1);
-      await publish(topics.orders, ofA);
+      await publishEvents(producer, topics.orders, ofA);
       await waitFor(() => (own.notifications().length > 0 ? true : undefined), {
         timeoutMs: 30_000,
         message: 'user A’s stream delivered nothing',

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEvent } from '@comms/contracts';
 import type { AnyEvent } from '@comms/contracts';
 import { findFreePort } from '@comms/infra';
 import { createKafka } from '@comms/kafka';
@@ -11,12 +10,12 @@ import type { Pool } from '@comms/postgres';
 import { createLogger } from '@comms/service-kit';
 import {
   createTestDatabase,
-  startServiceProcess,
+  startUserServiceProcess,
   testInfra,
   uniqueName,
   waitFor,
 } from '@comms/testing';
-import type { ServiceProcess, TestDatabase } from '@comms/testing';
+import type { TestDatabase, TestUserService } from '@comms/testing';
 import { loadConfig } from './config.js';
 import { DLQ_HEADERS, startConsumer } from './consumer.js';
 import { startNotificationService } from './main.js';
@@ -24,16 +23,16 @@ import { MIGRATIONS } from './migrations.js';
 import { createProcessor, FEED_CHANNEL } from './processor.js';
 import type { Outcome, Processor } from './processor.js';
 import { createRecipients, upsertContact } from './recipients.js';
+import { orderCreated, userRegistered } from './test-support.js';
 
 const USER_SERVICE = createRequire(import.meta.url).resolve('@comms/user-service');
 const logger = createLogger('notification-test', 'silent');
 
 let db: TestDatabase;
-let usersDb: TestDatabase;
 let pool: Pool;
 let kafka: KafkaClient;
 let producer: KafkaProducer;
-let userService: ServiceProcess;
+let userService: TestUserService;
 let userHttp: string;
 let processor: Processor;
 const topics = { users: uniqueName('users'), orders: uniqueName('orders'), dlq: uniqueName('dlq') };
@@ -68,7 +67,6 @@ async function consume(
 beforeAll(async () => {
   const { kafkaBrokers } = testInfra();
   db = await createTestDatabase('notifications');
-  usersDb = await createTestDatabase('notification_users');
   pool = createPool({ url: db.url, max: 15 });
   await migrate(pool, MIGRATIONS);
   kafka = createKafka({
@@ -81,20 +79,11 @@ beforeAll(async () => {
   await admin.close();
   producer = await kafka.producer();
 
-  const [port, grpcPort] = [await findFreePort(), await findFreePort()];
-  userHttp = `http://127.0.0.1:${port}`;
-  userService = await startServiceProcess({
+  userService = await startUserServiceProcess({
     entry: USER_SERVICE,
-    env: {
-      PORT: String(port),
-      GRPC_PORT: String(grpcPort),
-      DATABASE_URL: usersDb.url,
-      KAFKA_BROKERS: kafkaBrokers,
-      KAFKA_CLIENT: testInfra().kafkaClient,
-      LOG_LEVEL: 'warn',
-    },
-    healthUrl: `${userHttp}/healthz`,
+    database: 'notification_users',
   });
+  userHttp = userService.httpUrl;
   const recipients = createRecipients({ pool, userServiceUrl: userHttp, timeoutMs: 500 });
   processor = createProcessor({ pool, recipients });
 }, 90_000);
@@ -105,37 +94,7 @@ afterAll(async () => {
   await userService.stop();
   await pool.end();
   await db.drop();
-  await usersDb.drop();
 });
-
-function registered(userId = randomUUID(), name = 'Ada Lovelace') {
-  return createEvent('user.registered.v1', {
-    source: '/user-service',
-    subject: userId,
-    data: {
-      userId,
-      name,
-      email: `${uniqueName('ada')}@example.com`,
-      registeredAt: new Date().toISOString(),
-    },
-  });
-}
-
-function orderCreated(userId: string) {
-  const orderId = randomUUID();
-  return createEvent('order.created.v1', {
-    source: '/order-service',
-    subject: orderId,
-    data: {
-      orderId,
-      userId,
-      userName: 'someone',
-      items: [{ productId: 'book', quantity: 1, price: '19.99' }],
-      totalAmount: '19.99',
-      createdAt: new Date().toISOString(),
-    },
-  });
-}
 
 async function publish(
   topic: string,
@@ -223,13 +182,13 @@ describe('notification-service consumer', () => {
 
   it('gives one notification for an event delivered twice', async () => {
     const userId = randomUUID();
-    const event = registered(userId);
+    const event = userRegistered(userId);
     await publish(topics.users, event);
     await publish(topics.users, event);
     // Same user, so same key and partition: once the sentinel is handled, both
     // copies before it have been too. Another key could land on a partition
     // that is read first.
-    const sentinel = registered(userId);
+    const sentinel = userRegistered(userId);
     await publish(topics.users, sentinel);
     await waitForNotification(sentinel.id);
     expect(await notificationsFor(event.id)).toEqual([
@@ -245,9 +204,9 @@ describe('notification-service consumer', () => {
     });
     await publish(topics.orders, {
       key: 'future',
-      value: JSON.stringify({ ...registered(), type: 'user.registered.v7' }),
+      value: JSON.stringify({ ...userRegistered(), type: 'user.registered.v7' }),
     });
-    const good = registered();
+    const good = userRegistered();
     await publish(topics.users, good);
     await waitForNotification(good.id);
 
@@ -268,12 +227,7 @@ describe('notification-service consumer', () => {
   });
 
   it('finds the recipient of an order that arrives before its user event, through user-service', async () => {
-    const response = await fetch(`${userHttp}/users`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'Early Bird', email: 'early.bird@example.com' }),
-    });
-    const user = (await response.json()) as { id: string };
+    const user = await userService.register('Early Bird', { email: 'early.bird@example.com' });
     const order = orderCreated(user.id);
     await publish(topics.orders, order);
     expect(await waitForNotification(order.id)).toEqual([
@@ -282,12 +236,7 @@ describe('notification-service consumer', () => {
   });
 
   it('asks the user-service instances in turn, so a lookup that failed on one is answered by the next', async () => {
-    const response = await fetch(`${userHttp}/users`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'Two Ways', email: `${uniqueName('two')}@example.com` }),
-    });
-    const user = (await response.json()) as { id: string };
+    const user = await userService.register('Two Ways');
     // The first instance listed is gone (nothing listens on its port).
     const gone = `http://127.0.0.1:${String(await findFreePort())}`;
     const recipients = createRecipients({
@@ -304,7 +253,7 @@ describe('notification-service consumer', () => {
   });
 
   it('keeps an order whose user nobody knows yet, and notifies once the user event arrives', async () => {
-    const user = registered(randomUUID(), 'Late Larry');
+    const user = userRegistered(randomUUID(), { name: 'Late Larry' });
     const order = orderCreated(user.data.userId);
     await publish(topics.orders, order);
     await waitFor(
@@ -330,7 +279,7 @@ describe('notification-service consumer', () => {
 
   it('pushes a notification made from a Kafka event to a Server-Sent Events client', async () => {
     const port = service.http.port;
-    const user = registered(randomUUID(), 'Streaming Sam');
+    const user = userRegistered(randomUUID(), { name: 'Streaming Sam' });
     const controller = new AbortController();
     try {
       const response = await fetch(
@@ -385,7 +334,7 @@ describe('failure handling', () => {
     // to retry; the consumer is closed meanwhile, so the offset is never
     // committed and Kafka delivers the message again, to the next consumer.
     const userId = randomUUID();
-    const event = registered(userId);
+    const event = userRegistered(userId);
     let crashed = false;
     const crashing = createProcessor({
       pool,
@@ -416,7 +365,7 @@ describe('failure handling', () => {
     };
     await consume({ processor: recording });
     // Same key and partition, so the redelivered copy is handled before it.
-    const sentinel = registered(userId);
+    const sentinel = userRegistered(userId);
     await publish(topics.users, sentinel);
     await waitForNotification(sentinel.id);
     // Redelivered, recognised as handled already, and not notified again.
@@ -426,7 +375,7 @@ describe('failure handling', () => {
   }, 90_000);
 
   it('dead-letters a message whose handler keeps failing, then continues', async () => {
-    const doomed = registered();
+    const doomed = userRegistered();
     const failing: Processor = {
       ...processor,
       handle: (event) =>
@@ -436,7 +385,7 @@ describe('failure handling', () => {
     };
     await consume({ processor: failing, maxAttempts: 3 });
     await publish(topics.users, doomed);
-    const next = registered();
+    const next = userRegistered();
     await publish(topics.users, next);
     await waitForNotification(next.id);
     const dead = await readDlq(3);
@@ -460,7 +409,7 @@ describe('failure handling', () => {
       },
       { timeoutMs: 30_000, message: 'partitions were not split' },
     );
-    const events = Array.from({ length: 60 }, () => registered());
+    const events = Array.from({ length: 60 }, () => userRegistered());
     for (const event of events.slice(0, 30)) await publish(topics.users, event);
     const stopping = one.close();
     for (const event of events.slice(30)) await publish(topics.users, event);

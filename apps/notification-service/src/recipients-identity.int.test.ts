@@ -1,12 +1,12 @@
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTokenClient, credentialFor } from '@comms/auth';
-import { findFreePort, RESOURCES, SERVICE_CLIENTS, startTokenIssuer } from '@comms/infra';
+import { RESOURCES, SERVICE_CLIENTS, startTokenIssuer } from '@comms/infra';
 import type { RunningTokenIssuer } from '@comms/infra';
 import { createPool, migrate } from '@comms/postgres';
 import type { Pool } from '@comms/postgres';
-import { createTestDatabase, startServiceProcess, testInfra, uniqueName } from '@comms/testing';
-import type { ServiceProcess, TestDatabase } from '@comms/testing';
+import { createTestDatabase, startUserServiceProcess } from '@comms/testing';
+import type { TestDatabase, TestUserService } from '@comms/testing';
 import { MIGRATIONS } from './migrations.js';
 import { createRecipients, RecipientUnknown } from './recipients.js';
 
@@ -17,10 +17,9 @@ const USERS = RESOURCES['user-service'];
 const SECRET = SERVICE_CLIENTS.find((c) => c.clientId === 'notification-service')?.clientSecret;
 
 let issuer: RunningTokenIssuer;
-let usersDb: TestDatabase;
 let db: TestDatabase;
 let pool: Pool;
-let userService: ServiceProcess;
+let userService: TestUserService;
 let userHttp: string;
 
 const tokens = () =>
@@ -31,29 +30,16 @@ const tokens = () =>
   });
 
 beforeAll(async () => {
-  const { kafkaBrokers, kafkaClient } = testInfra();
   issuer = await startTokenIssuer({ port: 'random' });
-  usersDb = await createTestDatabase('recipients_users');
   db = await createTestDatabase('recipients');
   pool = createPool({ url: db.url, max: 2 });
   await migrate(pool, MIGRATIONS);
-  const [httpPort, grpcPort] = [await findFreePort(), await findFreePort()];
-  userHttp = `http://127.0.0.1:${httpPort}`;
-  userService = await startServiceProcess({
+  userService = await startUserServiceProcess({
     entry: USER_SERVICE,
-    env: {
-      HOST: '127.0.0.1',
-      PORT: String(httpPort),
-      GRPC_PORT: String(grpcPort),
-      DATABASE_URL: usersDb.url,
-      KAFKA_BROKERS: kafkaBrokers,
-      KAFKA_CLIENT: kafkaClient,
-      LOG_LEVEL: 'warn',
-      AUTH_ISSUER_URL: issuer.url,
-      AUTH_CALLERS: 'notification-service',
-    },
-    healthUrl: `${userHttp}/healthz`,
+    database: 'recipients_users',
+    env: { AUTH_ISSUER_URL: issuer.url, AUTH_CALLERS: 'notification-service' },
   });
+  userHttp = userService.httpUrl;
 }, 90_000);
 
 afterAll(async () => {
@@ -61,21 +47,10 @@ afterAll(async () => {
   await issuer?.stop();
   await pool?.end();
   await db?.drop();
-  await usersDb?.drop();
 });
 
 async function newUser(): Promise<{ id: string; email: string }> {
-  const email = `${uniqueName('reader')}@example.com`;
-  const response = await fetch(`${userHttp}/users`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      authorization: `Bearer ${await tokens().getToken(USERS)}`,
-    },
-    body: JSON.stringify({ name: 'Grace', email }),
-  });
-  expect(response.status).toBe(201);
-  return { id: ((await response.json()) as { id: string }).id, email };
+  return userService.register('Grace', { token: await tokens().getToken(USERS) });
 }
 
 describe('contact lookup with service identity', () => {

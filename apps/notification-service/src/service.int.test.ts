@@ -3,7 +3,6 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEvent } from '@comms/contracts';
 import type { AnyEvent } from '@comms/contracts';
 import { findFreePort } from '@comms/infra';
 import { createKafka } from '@comms/kafka';
@@ -18,6 +17,7 @@ import {
 } from '@comms/testing';
 import type { ServiceProcess, TestDatabase } from '@comms/testing';
 import { MIGRATIONS } from './migrations.js';
+import { orderCreated, userRegistered } from './test-support.js';
 
 const SERVER = fileURLToPath(new URL('../dist/server.js', import.meta.url));
 
@@ -159,36 +159,6 @@ async function list(query: string): Promise<NotificationView[]> {
   return ((await response.json()) as { items: NotificationView[] }).items;
 }
 
-function registered(userId = randomUUID(), actor?: string) {
-  return createEvent('user.registered.v1', {
-    source: '/user-service',
-    subject: userId,
-    ...(actor === undefined ? {} : { actor }),
-    data: {
-      userId,
-      name: 'Grace Hopper',
-      email: `${uniqueName('grace')}@example.com`,
-      registeredAt: new Date().toISOString(),
-    },
-  });
-}
-
-function orderCreated(userId: string, orderId = randomUUID(), actor?: string) {
-  return createEvent('order.created.v1', {
-    source: '/order-service',
-    subject: orderId,
-    ...(actor === undefined ? {} : { actor }),
-    data: {
-      orderId,
-      userId,
-      userName: 'Grace Hopper',
-      items: [{ productId: 'compiler', quantity: 1, price: '42.00' }],
-      totalAmount: '42.00',
-      createdAt: new Date().toISOString(),
-    },
-  });
-}
-
 async function publish(...events: AnyEvent[]) {
   for (const event of events)
     await producer.send(event.type.startsWith('order.') ? topics.orders : topics.users, [
@@ -207,7 +177,7 @@ const waitForList = (query: string, count: number) =>
 
 describe('what a notification is about', () => {
   it('names its order (or user) as fields in the list, the filter and the live stream', async () => {
-    const user = registered();
+    const user = userRegistered();
     const userId = user.data.userId;
     const [first, second] = [orderCreated(userId), orderCreated(userId)];
     const everything = await openStream(`/notifications/stream?userId=${userId}`);
@@ -300,8 +270,8 @@ describe('what a notification is about', () => {
 describe('who caused it', () => {
   it("shows each event's actor on the list and the live stream, and null for an event that names none", async () => {
     const userId = randomUUID();
-    const user = registered(userId, 'service:console');
-    const ordered = orderCreated(userId, randomUUID(), `user:${userId}`);
+    const user = userRegistered(userId, { actor: 'service:console' });
+    const ordered = orderCreated(userId, { actor: `user:${userId}` });
     const anonymous = orderCreated(userId);
     const stream = await openStream(`/notifications/stream?userId=${userId}`);
     // The user event is stored on its own, the order events by the batch path.
@@ -325,7 +295,7 @@ describe('who caused it', () => {
 
 describe('resuming a stream', () => {
   it('sends what was stored after Last-Event-ID, then live notifications, each once', async () => {
-    const user = registered();
+    const user = userRegistered();
     const userId = user.data.userId;
     const missed = [orderCreated(userId), orderCreated(userId)];
     await publish(user, ...missed);

@@ -1,7 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEvent } from '@comms/contracts';
-import type { AnyEvent } from '@comms/contracts';
 import { signInAsUser, startTokenIssuer } from '@comms/infra';
 import type { RunningTokenIssuer } from '@comms/infra';
 import { createKafka } from '@comms/kafka';
@@ -10,6 +8,7 @@ import { createTestDatabase, testInfra, uniqueName, waitFor } from '@comms/testi
 import type { TestDatabase } from '@comms/testing';
 import { loadConfig } from './config.js';
 import { startNotificationService } from './main.js';
+import { orderCreated, publishEvents, userRegistered } from './test-support.js';
 
 // A stream lives as long as its token: against a real issuer whose tokens last a few
 // seconds, a stream ends by itself at its token's expiry, the expired token is refused,
@@ -25,28 +24,6 @@ let open: Awaited<ReturnType<typeof startNotificationService>>;
 const topics = { users: uniqueName('users'), orders: uniqueName('orders'), dlq: uniqueName('dlq') };
 const userA = randomUUID();
 const userB = randomUUID();
-
-const publish = (topic: string, ...events: AnyEvent[]) =>
-  producer.send(
-    topic,
-    events.map((event) => ({ key: event.subject, value: JSON.stringify(event) })),
-  );
-
-const orderCreated = (userId: string) => {
-  const orderId = randomUUID();
-  return createEvent('order.created.v1', {
-    source: '/order-service',
-    subject: orderId,
-    data: {
-      orderId,
-      userId,
-      userName: 'Ada',
-      items: [{ productId: 'book', quantity: 1, price: '19.99' }],
-      totalAmount: '19.99',
-      createdAt: new Date().toISOString(),
-    },
-  });
-};
 
 const signIn = async (userId = userA) =>
   (await signInAsUser({ issuerUrl: issuer.url, userId, api: 'notification-service' })).accessToken;
@@ -183,20 +160,10 @@ beforeAll(async () => {
       timeoutMs: 30_000,
       message: 'the consumer did not join',
     });
-  await publish(
+  await publishEvents(
+    producer,
     topics.users,
-    ...[userA, userB].map((userId) =>
-      createEvent('user.registered.v1', {
-        source: '/user-service',
-        subject: userId,
-        data: {
-          userId,
-          name: 'Ada',
-          email: `${uniqueName('reader')}@example.com`,
-          registeredAt: new Date().toISOString(),
-        },
-      }),
-    ),
+    ...[userA, userB].map((userId) => userRegistered(userId, { name: 'Ada' })),
   );
 }, 120_000);
 
@@ -220,7 +187,7 @@ describe('a stream lives as long as its token', () => {
       expect(unlimited.response.status).toBe(200);
 
       const first = orderCreated(userA);
-      await publish(topics.orders, first);
+      await publishEvents(producer, topics.orders, first);
       const delivered = await waitFor(
         () => notificationsIn(stream.blocks()).find((n) => n.eventId === first.id),
         { timeoutMs: 30_000, message: 'the stream did not deliver the first notification' },
@@ -244,7 +211,7 @@ describe('a stream lives as long as its token', () => {
 
       // Stored while the client was away.
       const missed = orderCreated(userA);
-      await publish(topics.orders, missed);
+      await publishEvents(producer, topics.orders, missed);
       await stored(missed.id);
 
       // The expired token is refused, also within the verifier's clock tolerance.
@@ -299,7 +266,7 @@ describe('a stream lives as long as its token', () => {
       expect(last?.id, 'the newest id stored as the stream opened').toMatch(/^[0-9]+$/);
 
       const inGap = orderCreated(userB);
-      await publish(topics.orders, inGap);
+      await publishEvents(producer, topics.orders, inGap);
       await stored(inGap.id, userB);
       const resumed = await openStream(secured.http.url, await signIn(userB), last?.id);
       try {

@@ -2,7 +2,8 @@ import { credentials, Metadata, status } from '@grpc/grpc-js';
 import type { ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UserServiceClient } from '@comms/contracts/grpc';
-import { RESOURCES, SERVICE_CLIENTS, startTokenIssuer } from '@comms/infra';
+import { startTokenIssuer, tokenForClient } from '@comms/infra';
+import type { ResourceName } from '@comms/infra';
 import type { RunningTokenIssuer } from '@comms/infra';
 import { createPool } from '@comms/postgres';
 import type { Pool } from '@comms/postgres';
@@ -29,20 +30,6 @@ const tokens: Record<'console' | 'orders' | 'notifications' | 'otherAudience', s
   otherAudience: '',
 };
 
-async function clientToken(clientId: string, resource: string): Promise<string> {
-  const secret = SERVICE_CLIENTS.find((c) => c.clientId === clientId)?.clientSecret ?? '';
-  const response = await fetch(`${issuer.url}/token`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`,
-    },
-    body: new URLSearchParams({ grant_type: 'client_credentials', resource }).toString(),
-  });
-  expect(response.status).toBe(200);
-  return ((await response.json()) as { access_token: string }).access_token;
-}
-
 beforeAll(async () => {
   const { kafkaBrokers, kafkaClient } = testInfra();
   issuer = await startTokenIssuer({ port: 'random' });
@@ -58,11 +45,12 @@ beforeAll(async () => {
   service = await startUserService({ ...config, PORT: 0, GRPC_PORT: 0 });
   app = service.app;
   grpc = new UserServiceClient(service.grpc?.address ?? '', credentials.createInsecure());
-  const users = RESOURCES['user-service'];
-  tokens.console = await clientToken('console', users);
-  tokens.orders = await clientToken('order-service', users);
-  tokens.notifications = await clientToken('notification-service', users);
-  tokens.otherAudience = await clientToken('console', RESOURCES['order-service']);
+  const clientToken = async (clientId: string, api: ResourceName = 'user-service') =>
+    (await tokenForClient({ issuerUrl: issuer.url, clientId, api })).accessToken;
+  tokens.console = await clientToken('console');
+  tokens.orders = await clientToken('order-service');
+  tokens.notifications = await clientToken('notification-service');
+  tokens.otherAudience = await clientToken('console', 'order-service');
 }, 90_000);
 
 afterAll(async () => {
