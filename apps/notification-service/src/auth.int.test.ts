@@ -2,14 +2,19 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signInAsUser, startTokenIssuer, tokenForClient } from '@comms/infra';
 import type { RunningTokenIssuer } from '@comms/infra';
-import { createKafka } from '@comms/kafka';
 import type { KafkaProducer } from '@comms/kafka';
 import type { HttpApp } from '@comms/service-kit';
-import { createTestDatabase, testInfra, uniqueName, waitFor } from '@comms/testing';
+import { createTestDatabase, waitFor } from '@comms/testing';
 import type { TestDatabase } from '@comms/testing';
-import { loadConfig } from './config.js';
-import { startNotificationService } from './main.js';
-import { orderCreated, publishEvents, userRegistered } from './test-support.js';
+import type { startNotificationService } from './main.js';
+import {
+  connectToTopics,
+  orderCreated,
+  publishEvents,
+  startTestNotificationService,
+  suiteTopics,
+  userRegistered,
+} from './test-support.js';
 
 // notification-service with AUTH_ISSUER_URL set, against the real issuer, PostgreSQL and Kafka:
 // users read their own notifications, the operator and the console everything.
@@ -19,7 +24,7 @@ let db: TestDatabase;
 let producer: KafkaProducer;
 let service: Awaited<ReturnType<typeof startNotificationService>>;
 let app: HttpApp;
-const topics = { users: uniqueName('users'), orders: uniqueName('orders'), dlq: uniqueName('dlq') };
+const topics = suiteTopics();
 const userA = randomUUID();
 const userB = randomUUID();
 const tokens: Record<'a' | 'b' | 'operator' | 'console' | 'aForOrders', string> = {
@@ -55,37 +60,11 @@ let orderOfA: string;
 let orderOfB: string;
 
 beforeAll(async () => {
-  const { kafkaBrokers, kafkaClient } = testInfra();
   issuer = await startTokenIssuer({ port: 'random' });
   db = await createTestDatabase('notification_auth');
-  const kafka = createKafka({
-    brokers: kafkaBrokers.split(','),
-    clientId: 'auth-test',
-    client: kafkaClient,
-  });
-  const admin = await kafka.admin();
-  await admin.ensureTopics(Object.values(topics).map((topic) => ({ topic, partitions: 3 })));
-  await admin.close();
-  producer = await kafka.producer();
-  const config = loadConfig({
-    DATABASE_URL: db.url,
-    KAFKA_BROKERS: kafkaBrokers,
-    KAFKA_CLIENT: kafkaClient,
-    LOG_LEVEL: 'silent',
-    USERS_TOPIC: topics.users,
-    ORDERS_TOPIC: topics.orders,
-    DLQ_TOPIC: topics.dlq,
-    CONSUMER_GROUP: uniqueName('notifications'),
-    // Nobody listens there: recipients come from the user events this test sends.
-    USER_SERVICE_HTTP_URL: 'http://127.0.0.1:9',
-    AUTH_ISSUER_URL: issuer.url,
-  });
-  service = await startNotificationService({ ...config, PORT: 0 });
+  ({ producer } = await connectToTopics(topics, { clientId: 'auth-test' }));
+  service = await startTestNotificationService(db.url, topics, { AUTH_ISSUER_URL: issuer.url });
   app = service.app;
-  await waitFor(async () => ((await service.ready()).status === 'ready' ? true : undefined), {
-    timeoutMs: 30_000,
-    message: 'the consumer did not join',
-  });
   const api = 'notification-service';
   tokens.a = (await signInAsUser({ issuerUrl: issuer.url, userId: userA, api })).accessToken;
   tokens.b = (await signInAsUser({ issuerUrl: issuer.url, userId: userB, api })).accessToken;

@@ -8,13 +8,12 @@ import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLOUDEVENTS_CONTENT_TYPE, createEvent, DLQ_HEADERS } from '@comms/contracts';
 import { findFreePort } from '@comms/infra';
-import { createKafka } from '@comms/kafka';
 import type { IncomingMessage, KafkaClient, KafkaConsumer, KafkaProducer } from '@comms/kafka';
 import { createTestDatabase, testInfra, uniqueName, waitFor } from '@comms/testing';
 import type { TestDatabase } from '@comms/testing';
-import { loadConfig } from './config.js';
 import { handlingOf } from './handled-events.js';
-import { startNotificationService } from './main.js';
+import type { startNotificationService } from './main.js';
+import { connectToTopics, startTestNotificationService, suiteTopics } from './test-support.js';
 
 /** kcat, a Kafka client from outside the project (Debian package `kcat`), if installed. */
 const KCAT = (() => {
@@ -40,7 +39,7 @@ let dlqReader: KafkaConsumer;
 const deadLettered: IncomingMessage[] = [];
 let service: Awaited<ReturnType<typeof startNotificationService>>;
 let published: [string, Published][];
-const topics = { users: uniqueName('users'), orders: uniqueName('orders'), dlq: uniqueName('dlq') };
+const topics = suiteTopics();
 
 beforeAll(async () => {
   const baseline = JSON.parse(await readFile(BASELINE, 'utf8')) as {
@@ -48,41 +47,19 @@ beforeAll(async () => {
   };
   published = Object.entries(baseline.events);
   db = await createTestDatabase('notification_contract');
-  const { kafkaBrokers } = testInfra();
-  kafka = createKafka({
-    brokers: kafkaBrokers.split(','),
-    clientId: 'contract-test',
-    client: testInfra().kafkaClient,
-  });
-  const admin = await kafka.admin();
-  await admin.ensureTopics(Object.values(topics).map((topic) => ({ topic, partitions: 3 })));
-  await admin.close();
-  producer = await kafka.producer();
+  ({ kafka, producer } = await connectToTopics(topics, { clientId: 'contract-test' }));
   dlqReader = await kafka.consumer({ groupId: uniqueName('dlq-reader'), topics: [topics.dlq] });
   await dlqReader.run((message) => {
     deadLettered.push(message);
     return Promise.resolve();
   });
-  const config = loadConfig({
-    DATABASE_URL: db.url,
-    KAFKA_BROKERS: kafkaBrokers,
-    KAFKA_CLIENT: testInfra().kafkaClient,
-    LOG_LEVEL: 'silent',
-    USERS_TOPIC: topics.users,
-    ORDERS_TOPIC: topics.orders,
-    DLQ_TOPIC: topics.dlq,
-    CONSUMER_GROUP: uniqueName('notifications'),
+  service = await startTestNotificationService(db.url, topics, {
     MAX_ATTEMPTS: '3',
     RETRY_BASE_MS: '20',
     PENDING_RETRY_MS: '200',
     // Nobody answers there: the contact comes from the user.registered example.
     USER_SERVICE_HTTP_URL: `http://127.0.0.1:${await findFreePort()}`,
     USER_CALL_TIMEOUT_MS: '200',
-  });
-  service = await startNotificationService({ ...config, PORT: 0 });
-  await waitFor(async () => ((await service.ready()).status === 'ready' ? true : undefined), {
-    timeoutMs: 30_000,
-    message: 'consumer did not join',
   });
 }, 90_000);
 

@@ -3,7 +3,6 @@ import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AnyEvent } from '@comms/contracts';
 import { findFreePort } from '@comms/infra';
-import { createKafka } from '@comms/kafka';
 import type { IncomingMessage, KafkaClient, KafkaConsumer, KafkaProducer } from '@comms/kafka';
 import { createPool, migrate } from '@comms/postgres';
 import type { Pool } from '@comms/postgres';
@@ -18,12 +17,17 @@ import {
 import type { TestDatabase, TestUserService } from '@comms/testing';
 import { loadConfig } from './config.js';
 import { DLQ_HEADERS, startConsumer } from './consumer.js';
-import { startNotificationService } from './main.js';
+import type { startNotificationService } from './main.js';
 import { MIGRATIONS } from './migrations.js';
 import { createProcessor, FEED_CHANNEL } from './processor.js';
 import type { Outcome, Processor } from './processor.js';
 import { createRecipients, upsertContact } from './recipients.js';
-import { orderCreated, userRegistered } from './test-support.js';
+import {
+  connectToTopics,
+  orderCreated,
+  startTestNotificationService,
+  userRegistered,
+} from './test-support.js';
 
 const USER_SERVICE = createRequire(import.meta.url).resolve('@comms/user-service');
 const logger = createLogger('notification-test', 'silent');
@@ -65,19 +69,10 @@ async function consume(
 }
 
 beforeAll(async () => {
-  const { kafkaBrokers } = testInfra();
   db = await createTestDatabase('notifications');
   pool = createPool({ url: db.url, max: 15 });
   await migrate(pool, MIGRATIONS);
-  kafka = createKafka({
-    brokers: kafkaBrokers.split(','),
-    clientId: 'notification-test',
-    client: testInfra().kafkaClient,
-  });
-  const admin = await kafka.admin();
-  await admin.ensureTopics(Object.values(topics).map((topic) => ({ topic, partitions: 3 })));
-  await admin.close();
-  producer = await kafka.producer();
+  ({ kafka, producer } = await connectToTopics(topics, { clientId: 'notification-test' }));
 
   userService = await startUserServiceProcess({
     entry: USER_SERVICE,
@@ -154,24 +149,12 @@ describe('notification-service consumer', () => {
   // The service as server.ts starts it, reading the test's topics in the test's group.
   let service: Awaited<ReturnType<typeof startNotificationService>>;
   beforeAll(async () => {
-    const config = loadConfig({
-      DATABASE_URL: db.url,
-      KAFKA_BROKERS: testInfra().kafkaBrokers,
-      KAFKA_CLIENT: testInfra().kafkaClient,
-      LOG_LEVEL: 'silent',
-      USERS_TOPIC: topics.users,
-      ORDERS_TOPIC: topics.orders,
-      DLQ_TOPIC: topics.dlq,
+    service = await startTestNotificationService(db.url, topics, {
       CONSUMER_GROUP: group,
       MAX_ATTEMPTS: '3',
       RETRY_BASE_MS: '20',
       USER_SERVICE_HTTP_URL: userHttp,
       USER_CALL_TIMEOUT_MS: '500',
-    });
-    service = await startNotificationService({ ...config, PORT: 0 });
-    await waitFor(async () => ((await service.ready()).status === 'ready' ? true : undefined), {
-      timeoutMs: 30_000,
-      message: 'consumer did not join',
     });
   }, 60_000);
 

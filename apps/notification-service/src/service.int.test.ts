@@ -5,61 +5,41 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AnyEvent } from '@comms/contracts';
 import { findFreePort } from '@comms/infra';
-import { createKafka } from '@comms/kafka';
-import type { KafkaClient, KafkaProducer } from '@comms/kafka';
+import type { KafkaProducer } from '@comms/kafka';
 import { createPool, migrate } from '@comms/postgres';
-import {
-  createTestDatabase,
-  startServiceProcess,
-  testInfra,
-  uniqueName,
-  waitFor,
-} from '@comms/testing';
+import { createTestDatabase, startServiceProcess, waitFor } from '@comms/testing';
 import type { ServiceProcess, TestDatabase } from '@comms/testing';
 import { MIGRATIONS } from './migrations.js';
-import { orderCreated, userRegistered } from './test-support.js';
+import {
+  connectToTopics,
+  orderCreated,
+  suiteTopics,
+  testEnv,
+  userRegistered,
+} from './test-support.js';
 
 const SERVER = fileURLToPath(new URL('../dist/server.js', import.meta.url));
 
 let db: TestDatabase;
-let kafka: KafkaClient;
 let producer: KafkaProducer;
 let service: ServiceProcess;
 let http: string;
-const topics = { users: uniqueName('users'), orders: uniqueName('orders'), dlq: uniqueName('dlq') };
+const topics = suiteTopics();
 const streams: Stream[] = [];
 
 beforeAll(async () => {
-  const { kafkaBrokers } = testInfra();
   db = await createTestDatabase('notification_service');
-  kafka = createKafka({
-    brokers: kafkaBrokers.split(','),
-    clientId: 'notification-service-test',
-    client: testInfra().kafkaClient,
-  });
-  const admin = await kafka.admin();
-  await admin.ensureTopics(Object.values(topics).map((topic) => ({ topic, partitions: 3 })));
-  await admin.close();
-  producer = await kafka.producer();
+  ({ producer } = await connectToTopics(topics, { clientId: 'notification-service-test' }));
   const port = await findFreePort();
   http = `http://127.0.0.1:${port}`;
   service = await startServiceProcess({
     entry: SERVER,
-    env: {
+    env: testEnv(db.url, topics, {
       HOST: '127.0.0.1',
       PORT: String(port),
-      DATABASE_URL: db.url,
-      KAFKA_BROKERS: kafkaBrokers,
-      KAFKA_CLIENT: testInfra().kafkaClient,
-      USERS_TOPIC: topics.users,
-      ORDERS_TOPIC: topics.orders,
-      DLQ_TOPIC: topics.dlq,
-      CONSUMER_GROUP: uniqueName('notifications'),
-      // Nobody listens there: recipients come from the user events these tests send.
-      USER_SERVICE_HTTP_URL: 'http://127.0.0.1:9',
       PENDING_RETRY_MS: '200',
       LOG_LEVEL: 'info',
-    },
+    }),
     // Ready means the consumer has joined, so nothing published from here on is missed.
     healthUrl: `${http}/readyz`,
     timeoutMs: 60_000,

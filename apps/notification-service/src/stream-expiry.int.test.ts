@@ -2,13 +2,18 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signInAsUser, startTokenIssuer } from '@comms/infra';
 import type { RunningTokenIssuer } from '@comms/infra';
-import { createKafka } from '@comms/kafka';
 import type { KafkaProducer } from '@comms/kafka';
-import { createTestDatabase, testInfra, uniqueName, waitFor } from '@comms/testing';
+import { createTestDatabase, waitFor } from '@comms/testing';
 import type { TestDatabase } from '@comms/testing';
-import { loadConfig } from './config.js';
-import { startNotificationService } from './main.js';
-import { orderCreated, publishEvents, userRegistered } from './test-support.js';
+import type { startNotificationService } from './main.js';
+import {
+  connectToTopics,
+  orderCreated,
+  publishEvents,
+  startTestNotificationService,
+  suiteTopics,
+  userRegistered,
+} from './test-support.js';
 
 // A stream lives as long as its token: against a real issuer whose tokens last a few
 // seconds, a stream ends by itself at its token's expiry, the expired token is refused,
@@ -21,7 +26,7 @@ let db: TestDatabase;
 let producer: KafkaProducer;
 let secured: Awaited<ReturnType<typeof startNotificationService>>;
 let open: Awaited<ReturnType<typeof startNotificationService>>;
-const topics = { users: uniqueName('users'), orders: uniqueName('orders'), dlq: uniqueName('dlq') };
+const topics = suiteTopics();
 const userA = randomUUID();
 const userB = randomUUID();
 
@@ -119,52 +124,22 @@ const stored = (eventId: string, userId = userA) =>
   );
 
 beforeAll(async () => {
-  const { kafkaBrokers, kafkaClient } = testInfra();
   issuer = await startTokenIssuer({ port: 'random', accessTokenTtlSeconds: TTL_S });
   db = await createTestDatabase('notification_stream_expiry');
-  const kafka = createKafka({
-    brokers: kafkaBrokers.split(','),
+  ({ producer } = await connectToTopics(topics, {
     clientId: 'stream-expiry-test',
-    client: kafkaClient,
-  });
-  const admin = await kafka.admin();
-  await admin.ensureTopics(Object.values(topics).map((topic) => ({ topic, partitions: 1 })));
-  await admin.close();
-  producer = await kafka.producer();
-  const env = {
-    DATABASE_URL: db.url,
-    KAFKA_BROKERS: kafkaBrokers,
-    KAFKA_CLIENT: kafkaClient,
-    LOG_LEVEL: 'silent',
-    USERS_TOPIC: topics.users,
-    ORDERS_TOPIC: topics.orders,
-    DLQ_TOPIC: topics.dlq,
-    // Nobody listens there: recipients come from the user events this test sends.
-    USER_SERVICE_HTTP_URL: 'http://127.0.0.1:9',
-  };
+    partitions: 1,
+  }));
   // Only the secured one consumes (its group); the open one reads the same database.
-  secured = await startNotificationService({
-    ...loadConfig({
-      ...env,
-      CONSUMER_GROUP: uniqueName('notifications'),
-      AUTH_ISSUER_URL: issuer.url,
-    }),
-    PORT: 0,
-  });
-  open = await startNotificationService({
-    ...loadConfig({ ...env, CONSUMER_GROUP: uniqueName('notifications-open') }),
-    PORT: 0,
-  });
-  for (const service of [secured, open])
-    await waitFor(async () => ((await service.ready()).status === 'ready' ? true : undefined), {
-      timeoutMs: 30_000,
-      message: 'the consumer did not join',
-    });
-  await publishEvents(
-    producer,
-    topics.users,
-    ...[userA, userB].map((userId) => userRegistered(userId, { name: 'Ada' })),
-  );
+  secured = await startTestNotificationService(db.url, topics, { AUTH_ISSUER_URL: issuer.url });
+  open = await startTestNotificationService(db.url, topics);
+  const welcomes = [userA, userB].map((userId) => ({
+    userId,
+    event: userRegistered(userId, { name: 'Ada' }),
+  }));
+  await publishEvents(producer, topics.users, ...welcomes.map((welcome) => welcome.event));
+  // Stored before any stream opens: a stream that saw them arrive live would count them.
+  for (const { userId, event } of welcomes) await stored(event.id, userId);
 }, 120_000);
 
 afterAll(async () => {

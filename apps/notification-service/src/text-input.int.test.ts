@@ -7,7 +7,6 @@ import { formatFieldPath } from '@comms/contracts';
 import { EVENT_CATALOG, EventEnvelope } from '@comms/contracts/events';
 import type { EventType } from '@comms/contracts/events';
 import { findFreePort } from '@comms/infra';
-import { createKafka } from '@comms/kafka';
 import type { IncomingMessage, KafkaClient, KafkaProducer } from '@comms/kafka';
 import type { Pool } from '@comms/postgres';
 import { createLogger } from '@comms/service-kit';
@@ -17,7 +16,6 @@ import {
   describeRestTextInputs,
   openApiDocument,
   stringFields,
-  testInfra,
   uniqueName,
   UNSTORABLE_TEXT,
   waitFor,
@@ -25,11 +23,11 @@ import {
 } from '@comms/testing';
 import type { FieldPath, TestDatabase } from '@comms/testing';
 import { buildApp } from './app.js';
-import { loadConfig } from './config.js';
 import { DLQ_HEADERS } from './consumer.js';
 import type { DlqView } from './dlq.js';
 import type { Feed } from './feed.js';
-import { startNotificationService } from './main.js';
+import type { startNotificationService } from './main.js';
+import { connectToTopics, startTestNotificationService } from './test-support.js';
 
 /**
  * Every text field of every event type (the envelope and each type's data,
@@ -62,24 +60,8 @@ let app: HttpApp;
 
 beforeAll(async () => {
   db = await createTestDatabase('notification_text');
-  const { kafkaBrokers } = testInfra();
-  kafka = createKafka({
-    brokers: kafkaBrokers.split(','),
-    clientId: 'text-test',
-    client: testInfra().kafkaClient,
-  });
-  const admin = await kafka.admin();
-  await admin.ensureTopics(Object.values(topics).map((topic) => ({ topic, partitions: 3 })));
-  await admin.close();
-  producer = await kafka.producer();
-  const config = loadConfig({
-    DATABASE_URL: db.url,
-    KAFKA_BROKERS: kafkaBrokers,
-    KAFKA_CLIENT: testInfra().kafkaClient,
-    LOG_LEVEL: 'silent',
-    USERS_TOPIC: topics.users,
-    ORDERS_TOPIC: topics.orders,
-    DLQ_TOPIC: topics.dlq,
+  ({ kafka, producer } = await connectToTopics(topics, { clientId: 'text-test' }));
+  service = await startTestNotificationService(db.url, topics, {
     CONSUMER_GROUP: group,
     MAX_ATTEMPTS: '3',
     RETRY_BASE_MS: '20',
@@ -87,12 +69,7 @@ beforeAll(async () => {
     USER_SERVICE_HTTP_URL: `http://127.0.0.1:${await findFreePort()}`,
     USER_CALL_TIMEOUT_MS: '200',
   });
-  service = await startNotificationService({ ...config, PORT: 0 });
   ({ app, pool } = service);
-  await waitFor(async () => ((await service.ready()).status === 'ready' ? true : undefined), {
-    timeoutMs: 30_000,
-    message: 'consumer did not join',
-  });
 }, 90_000);
 
 afterAll(async () => {
