@@ -47,6 +47,7 @@ describe('npm run demo', () => {
       'Identity',
       'Identity',
       'REST',
+      'Identity',
       'gRPC',
       'Kafka',
       'Shared database',
@@ -59,6 +60,9 @@ describe('npm run demo', () => {
     expect(result('Identity: the user signs in')).toMatch(/aud urn:comms:order-service/);
     expect(result('Identity: the same call without a token')).toMatch(
       /^401 .*WWW-Authenticate: Bearer/,
+    );
+    expect(result('Identity: another user')).toMatch(
+      /^403 permission 'orders:read' is for the order's owner or the role 'operator'; user '[^']+' has no order/,
     );
     expect(result('Shared database')).toMatch(/reading the users table is refused/);
     const userId = /"id":"([^"]+)"/.exec(result('REST: register a user'))?.[1] ?? 'none';

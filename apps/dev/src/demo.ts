@@ -156,7 +156,7 @@ export async function runDemo(
   );
   const asUser = bearer(signedIn.orders);
 
-  await step(
+  const anonymous = await step(
     'Identity: the same call without a token is refused',
     `POST ${orderHttp}/orders (no Authorization header)`,
     async () => {
@@ -178,6 +178,9 @@ export async function runDemo(
         ? `${String(r.status)} ${String(r.detail)} (the services run open: npm start -- --no-auth)`
         : `401 ${String(r.detail)}; WWW-Authenticate: ${r.challenge}`,
   );
+
+  // No challenge: the services run without authentication (npm start -- --no-auth).
+  const open = anonymous.challenge === null;
 
   // Listen for notifications before placing orders, as a browser would.
   const controller = new AbortController();
@@ -213,6 +216,21 @@ export async function runDemo(
       return r.body as { orderId: string };
     },
     (o) => `201 ${JSON.stringify(o)}`,
+  );
+
+  await step(
+    'Identity: another user may not read that order',
+    `GET ${orderHttp}/orders/${order.orderId}  Authorization: Bearer <user 'someone-else'>`,
+    async () => {
+      const other = await fetchJson(`${orderHttp}/orders/${order.orderId}`, {
+        headers: bearer(await tokens.user('someone-else')),
+      });
+      // Without authentication nobody is checked: the order is anyone's to read.
+      expectStatus(other.status, open ? 200 : 403, "GET another user's order");
+      return { status: other.status, detail: other.body['detail'] };
+    },
+    (r) =>
+      open ? '200 (the services run open: npm start -- --no-auth)' : `403 ${String(r.detail)}`,
   );
 
   const orders = new OrderServiceClient(orderGrpc, credentials.createInsecure());
