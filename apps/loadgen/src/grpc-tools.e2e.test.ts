@@ -175,7 +175,7 @@ describe('grpcurl through server reflection alone', () => {
     expect(named).toEqual({ status: 'SERVING' });
   });
 
-  it('registers a user, validates it, places an order for it and reads the order back, each with a token', async () => {
+  it('registers a user, validates it, places an order for it and reads the order back, each with a token; another user is refused', async () => {
     // A back office's own token for user-service; then the user's, from signing in.
     const tools = await system.tokens.service('tools', 'user-service');
     const created = JSON.parse(
@@ -225,6 +225,23 @@ describe('grpcurl through server reflection alone', () => {
     ) as { order: { orderId: string; userId: string; items: unknown[]; createdAt: string } };
     expect(read.order).toMatchObject({ orderId: order.orderId, userId, version: 1 });
     expect(read.order.items).toEqual([{ productId: 'grpcurl-mug', quantity: 2, price: '4.50' }]);
+
+    // Another user's token: refused naming the permission, as an id that names no order is.
+    const refusal = async (orderId: string) =>
+      (
+        await grpcurlRun(
+          address('order-service'),
+          ['order.v1.OrderService/GetOrder'],
+          { order_id: orderId },
+          await system.tokens.user('someone-else'),
+        ).catch((error: unknown) => (error as Error).message)
+      ).replaceAll(orderId, ':id');
+    const other = await refusal(order.orderId);
+    expect(other).toMatch(/Code: PermissionDenied/);
+    expect(other).toMatch(
+      /Message: permission 'orders:read' is for the order's owner or the role 'operator'; user 'someone-else' has no order ':id'/,
+    );
+    expect(other).toBe(await refusal('00000000-0000-4000-8000-000000000000'));
   });
 
   it('reports errors with their gRPC status codes', async () => {
