@@ -4,8 +4,8 @@
 // project supports (package.json `engines`). Kept to syntax old Node reads.
 import { readFileSync } from 'node:fs';
 
-const wanted = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
-  .engines.node;
+const wanted = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).engines
+  .node;
 const minimum = Number(/(\d+)/.exec(wanted)[1]);
 const major = Number(process.versions.node.split('.')[0]);
 if (major < minimum) {

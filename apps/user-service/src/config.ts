@@ -56,6 +56,7 @@ export function loadConfig(
     ...parsed,
     DATABASE_URL,
     kafka: kafkaConnectionFromEnv(env),
-    auth: bearer === undefined ? undefined : { ...bearer, callers: parseCallers(parsed.AUTH_CALLERS) },
+    auth:
+      bearer === undefined ? undefined : { ...bearer, callers: parseCallers(parsed.AUTH_CALLERS) },
   };
 }

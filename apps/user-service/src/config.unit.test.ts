@@ -85,8 +85,8 @@ describe('user-service configuration', () => {
     ['legacy', [{ clientId: 'legacy', permissions: ['users:read', 'users:write'] }]],
   ])('reads AUTH_CALLERS=%s as what each caller may do', (callers, expected) => {
     expect(
-      loadConfig({ ...base, AUTH_ISSUER_URL: 'http://127.0.0.1:8084', AUTH_CALLERS: callers })
-        .auth?.callers,
+      loadConfig({ ...base, AUTH_ISSUER_URL: 'http://127.0.0.1:8084', AUTH_CALLERS: callers }).auth
+        ?.callers,
     ).toEqual(expected);
   });
 

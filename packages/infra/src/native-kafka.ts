@@ -8,14 +8,7 @@ import { createKafka } from '@comms/kafka';
 import { pollUntil } from '@comms/resilience';
 import { infraEnv } from './config.js';
 import { InfraError } from './errors.js';
-import {
-  controlServer,
-  exited,
-  isPortFree,
-  run,
-  stopProcess,
-  tailFile,
-} from './process-util.js';
+import { controlServer, exited, isPortFree, run, stopProcess, tailFile } from './process-util.js';
 import type { ControlledServer } from './process-util.js';
 
 /** Apache Kafka (KRaft, one node) run by the local Java from Maven-resolved jars. */
