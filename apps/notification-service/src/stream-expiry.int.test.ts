@@ -130,7 +130,7 @@ beforeAll(async () => {
     clientId: 'stream-expiry-test',
     partitions: 1,
   }));
-  // Only the secured one consumes (its group); the open one reads the same database.
+  // Each consumes in a group of its own and stores into the same database (a notification once per event).
   secured = await startTestNotificationService(db.url, topics, { AUTH_ISSUER_URL: issuer.url });
   open = await startTestNotificationService(db.url, topics);
   const welcomes = [userA, userB].map((userId) => ({

@@ -20,7 +20,7 @@ interface Owned {
  * theirs gets the same PERMISSION_DENIED, word for word, whether the order
  * belongs to someone else or does not exist at all ("user 'u' has no order
  * 'id'", true of both), so trying ids teaches nobody which orders exist; only
- * the owner and the operator ever see NOT_FOUND. What does not depend on the
+ * the operator is ever told NOT_FOUND for an id. What does not depend on the
  * order (a user's token, the operator role to ship) is checked before the
  * order is loaded, so it answers the same for every id too. A principal of
  * `undefined` means authentication is off.

@@ -142,7 +142,7 @@ export async function buildApp(deps: {
     // Declared whether or not it is on, so the document is one; `required` says which.
     bearerAuth: {
       description:
-        "Applies when the service runs with AUTH_ISSUER_URL set (without it no route needs a token). An end user's OAuth 2.0 access token (JWT, audience urn:comms:order-service, AUTH_AUDIENCE) from the issuer, for example `npm run -s token -- --user <id>` locally. A user places, reads, pays and cancels their own orders; the role `operator` (AUTH_OPERATOR_ROLE) ships, rebuilds and reads any order. 401: no valid token (WWW-Authenticate says why); 403: the token lacks the permission named in `detail`; a user who is not an operator gets that same 403 for another user's order and for an unknown id alike (only the owner and the operator see 404). Health, metrics and /docs need no token.",
+        "Applies when the service runs with AUTH_ISSUER_URL set (without it no route needs a token). An end user's OAuth 2.0 access token (JWT, audience urn:comms:order-service, AUTH_AUDIENCE) from the issuer, for example `npm run -s token -- --user <id>` locally. A user places, reads, pays and cancels their own orders; the role `operator` (AUTH_OPERATOR_ROLE) ships, rebuilds and reads any order. 401: no valid token (WWW-Authenticate says why); 403: the token lacks the permission named in `detail`; a user who is not an operator gets that same 403 for another user's order and for an unknown id alike (only the operator is told 404 for an unknown id). Health, metrics and /docs need no token.",
       required: access.enabled,
       // Before the body is read, so an unauthenticated caller learns nothing about the request's shape.
       authenticate: (authorization) => access.authenticate(authorization),

@@ -466,6 +466,21 @@ describe('order-service REST with end-user authentication (AUTH_ISSUER_URL set)'
         status: 200,
       });
     });
+
+    it.each([
+      ['GET', '/orders/:id'],
+      ['GET', '/orders/:id/events'],
+      ['POST', '/orders/:id/pay'],
+      ['POST', '/orders/:id/ship'],
+    ] as const)(
+      'and only the operator is told %s %s names no order (404)',
+      async (method, path) => {
+        expect(await answer(method, path, tokens.operator, crypto.randomUUID())).toMatchObject({
+          status: 404,
+          body: { detail: 'order :id not found' },
+        });
+      },
+    );
   });
 });
 

@@ -92,7 +92,7 @@ export function checkNewOrder(input: {
 
 const SOURCE = '/order-service';
 
-/** What an unknown order id is answered (and, by access.ts, a caller with no right to the order). */
+/** What an unknown order id is answered (access.ts turns it into a refusal for users who are not operators). */
 export function orderNotFound(orderId: string): AppError {
   return new AppError('NOT_FOUND', `order ${orderId} not found`);
 }
