@@ -374,4 +374,27 @@ describe.each(CLIENTS)('the Kafka adapter on %s', (client) => {
     );
     await until('the second member handled both', () => second.handled.length >= 2, 15_000);
   });
+
+  // kafkajs 2.2.4's request queues re-armed a 1 ms timer per connection while
+  // idle, about 900 wake-ups a second each (packages/kafka/src/drivers/kafkajs-idle.ts).
+  it('wakes no timer while idle: a connected producer and consumer arm none under 1 ms in 2 s', async () => {
+    const topic = await topicWith(1);
+    const p = await producer();
+    const { consumer, handled } = await consume(uniqueName('idle'), topic);
+    await until('the consumer joined', () => consumer.joined());
+    await p.send(topic, [{ key: 'k', value: 'v' }]);
+    await until('the message was handled', () => handled.length === 1);
+    const original = globalThis.setTimeout;
+    let immediate = 0;
+    globalThis.setTimeout = ((handler: () => void, ms?: number, ...rest: unknown[]) => {
+      if (typeof ms !== 'number' || ms < 1) immediate += 1;
+      return original(handler, ms, ...rest);
+    }) as typeof setTimeout;
+    try {
+      await new Promise((resolve) => original(resolve, 2_000));
+    } finally {
+      globalThis.setTimeout = original;
+    }
+    expect(immediate).toBeLessThan(50);
+  });
 });

@@ -3,6 +3,7 @@ import type { KafkaMessage, logCreator as LogCreator, SASLOptions } from 'kafkaj
 import { mskIamToken } from '../connection.js';
 import type { KafkaAuth } from '../connection.js';
 import type { DriverFactory, DriverMessage } from '../driver.js';
+import { quietIdleRequestQueues } from './kafkajs-idle.js';
 import { replacingProducer } from './producer-state.js';
 import type { KafkaConfig } from '../port.js';
 
@@ -57,6 +58,7 @@ function toSasl(auth: KafkaAuth): SASLOptions {
 }
 
 export const kafkajsDriver: DriverFactory = (config, brokers) => {
+  quietIdleRequestQueues();
   const kafka = new Kafka({
     clientId: config.clientId,
     brokers: [...brokers],
