@@ -386,9 +386,10 @@ describe.each(CLIENTS)('the Kafka adapter on %s', (client) => {
     await until('the message was handled', () => handled.length === 1);
     const original = globalThis.setTimeout;
     let immediate = 0;
-    globalThis.setTimeout = ((handler: () => void, ms?: number, ...rest: unknown[]) => {
+    globalThis.setTimeout = ((...args: Parameters<typeof setTimeout>) => {
+      const ms = args[1];
       if (typeof ms !== 'number' || ms < 1) immediate += 1;
-      return original(handler, ms, ...rest);
+      return original(...args);
     }) as typeof setTimeout;
     try {
       await new Promise((resolve) => original(resolve, 2_000));
